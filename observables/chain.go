@@ -1,0 +1,53 @@
+package observables
+
+import (
+	"errors"
+	"math"
+
+	"github.com/montanaflynn/stats"
+)
+
+// sokalWindow is the constant c of Sokal's automatic window: the sum of the
+// autocorrelation function is cut at the smallest W with W ≥ c·τ_int(W).
+const sokalWindow = 6
+
+// IntegratedAutocorrelationTime returns τ_int = ½ + Σ_{t=1}^{W} ρ(t) of a
+// time series, with the window W chosen by Sokal's rule W ≥ 6 τ_int(W), and
+// that window. Independent samples have τ_int = ½; the variance of the mean
+// of n samples is 2 τ_int σ²/n. A constant series returns ½.
+func IntegratedAutocorrelationTime(series []float64) (tau float64, window int) {
+	n := len(series)
+	tau = 0.5
+	for t := 1; t < n/2; t++ {
+		rho, err := stats.AutoCorrelation(series, t)
+		if err != nil {
+			return 0.5, 0 // constant series: no fluctuations, no correlation
+		}
+		tau += rho
+		if float64(t) >= sokalWindow*tau {
+			return math.Max(tau, 0.5), t
+		}
+	}
+	return math.Max(tau, 0.5), n / 2
+}
+
+// ChainMean returns the mean of a Markov-chain time series with the
+// standard error √(2 τ_int Var/n) that accounts for autocorrelation, and
+// τ_int itself.
+func ChainMean(series []float64) (Estimate, float64, error) {
+	n := len(series)
+	if n < 2 {
+		return Estimate{}, 0, errors.New("observables: need at least 2 samples in a chain")
+	}
+	mean, _ := stats.Mean(series)
+	v, _ := stats.SampleVariance(series)
+	tau, _ := IntegratedAutocorrelationTime(series)
+	return Estimate{Mean: mean, Err: math.Sqrt(2 * tau * v / float64(n))}, tau, nil
+}
+
+// Uniform returns M equally weighted samples, so that Weighted's estimators
+// (Mean, Jackknife over contiguous blocks) serve plain Monte Carlo and, with
+// blocks much longer than τ_int, binned Markov chains.
+func Uniform(m int) (*Weighted, error) {
+	return NewWeighted(make([]float64, m))
+}
