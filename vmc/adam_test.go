@@ -1,0 +1,66 @@
+package vmc
+
+import (
+	"math"
+	"testing"
+)
+
+func TestAdamFirstStepIsSignedLearningRate(t *testing.T) {
+	// With bias correction, the first step is lr·g/(|g|+ε) ≈ lr·sign(g).
+	a := NewAdam(3, 0.01)
+	p := []float64{1, 2, 3}
+	a.Update(p, []float64{0.5, -2, 1e-3}, a.LearningRate)
+	want := []float64{1 - 0.01*0.5/(0.5+1e-8), 2 + 0.01*2/(2+1e-8), 3 - 0.01*1e-3/(1e-3+1e-8)}
+	for i := range p {
+		if math.Abs(p[i]-want[i]) > 1e-12 {
+			t.Errorf("p[%d] = %.15g, want %.15g", i, p[i], want[i])
+		}
+	}
+}
+
+func TestAdamMinimisesQuadratic(t *testing.T) {
+	// f = Σ c_i (p_i − i)², an ill-conditioned bowl.
+	c := []float64{1, 10, 100}
+	a := NewAdam(3, 0.05)
+	p := make([]float64, 3)
+	g := make([]float64, 3)
+	s := Schedule{Total: 3000, Final: 0.01}
+	for step := range 3000 {
+		for i := range p {
+			g[i] = 2 * c[i] * (p[i] - float64(i))
+		}
+		a.Update(p, g, s.Rate(a.LearningRate, step))
+	}
+	for i := range p {
+		if math.Abs(p[i]-float64(i)) > 1e-3 {
+			t.Errorf("p[%d] = %v, want %d", i, p[i], i)
+		}
+	}
+}
+
+func TestAdamWeightDecayShrinksWithoutGradient(t *testing.T) {
+	a := NewAdam(1, 0.1)
+	a.WeightDecay = 0.5
+	p := []float64{2}
+	a.Update(p, []float64{0}, a.LearningRate)
+	if want := 2 - 0.1*0.5*2; math.Abs(p[0]-want) > 1e-15 {
+		t.Errorf("p = %v, want %v", p[0], want)
+	}
+}
+
+func TestScheduleRate(t *testing.T) {
+	s := Schedule{Warmup: 10, Total: 110, Final: 0.1}
+	for _, tc := range []struct {
+		step int
+		want float64
+	}{
+		{0, 0.1}, {9, 1}, {10, 1}, {60, 0.55}, {110, 0.1}, {500, 0.1},
+	} {
+		if got := s.Rate(1, tc.step); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("Rate(step %d) = %v, want %v", tc.step, got, tc.want)
+		}
+	}
+	if got := (Schedule{}).Rate(0.3, 1000); got != 0.3 {
+		t.Errorf("constant schedule gives %v", got)
+	}
+}
