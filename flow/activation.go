@@ -1,0 +1,134 @@
+package flow
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Activation is the nonlinearity σ of the hidden layer of a Shallow
+// potential. Both choices are smooth and convex with σ' bounded, so the
+// velocity ∇φ is Lipschitz and the flow exists for all times.
+type Activation int
+
+const (
+	// LogCosh is σ(u) = ln cosh u, σ' = tanh u. It is even, so a Shallow
+	// potential without bias satisfies φ(−x) = φ(x): the flow commutes with
+	// the Ising spin flip x → −x.
+	LogCosh Activation = iota
+	// Softplus is σ(u) = ln(1 + e^u), σ' = 1/(1 + e^−u), the paper's choice
+	// (with a bias) for MNIST.
+	Softplus
+)
+
+// String returns the activation's name: "lncosh" or "softplus".
+func (a Activation) String() string {
+	switch a {
+	case LogCosh:
+		return "lncosh"
+	case Softplus:
+		return "softplus"
+	}
+	return fmt.Sprintf("Activation(%d)", int(a))
+}
+
+// ParseActivation returns the activation named s: "lncosh" or "logcosh"
+// for LogCosh, "softplus" for Softplus (case-insensitive).
+func ParseActivation(s string) (Activation, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "lncosh", "logcosh":
+		return LogCosh, nil
+	case "softplus":
+		return Softplus, nil
+	}
+	return 0, fmt.Errorf("flow: unknown activation %q (want lncosh or softplus)", s)
+}
+
+// Set parses s with ParseActivation into a; with String and Type it makes
+// *Activation a command-line flag value (flag.Value, pflag.Value).
+func (a *Activation) Set(s string) error {
+	v, err := ParseActivation(s)
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
+}
+
+// Type returns "activation", the value type shown in flag usage.
+func (a *Activation) Type() string { return "activation" }
+
+// MarshalText returns the activation's name.
+func (a Activation) MarshalText() ([]byte, error) {
+	if !a.valid() {
+		return nil, fmt.Errorf("flow: invalid activation %d", int(a))
+	}
+	return []byte(a.String()), nil
+}
+
+// UnmarshalText parses a name with ParseActivation.
+func (a *Activation) UnmarshalText(text []byte) error { return a.Set(string(text)) }
+
+// Even reports whether σ(−u) = σ(u).
+func (a Activation) Even() bool { return a == LogCosh }
+
+func (a Activation) valid() bool { return a == LogCosh || a == Softplus }
+
+// Eval returns σ(u), computed without overflow for any finite u:
+// ln cosh u = |u| + log1p(e^{−2|u|}) − ln 2 and
+// softplus(u) = max(u, 0) + log1p(e^{−|u|}).
+func (a Activation) Eval(u float64) float64 {
+	if a == LogCosh {
+		return lncosh(u)
+	}
+	return softplus(u)
+}
+
+// Derivatives returns σ'(u), σ”(u), σ”'(u) from a single exponential.
+//
+// ln cosh, with e = e^{−2|u|}: σ' = tanh u = sign(u)(1−e)/(1+e),
+// σ” = 1 − tanh² u = 4e/(1+e)² (no cancellation at large |u|),
+// σ”' = −2 σ' σ”.
+//
+// softplus, with e = e^{−|u|}: σ' = s = sigmoid u (1/(1+e) or e/(1+e)),
+// σ” = s(1−s) = e/(1+e)², σ”' = s(1−s)(1−2s) with 1−2s = −tanh(u/2) =
+// −sign(u)(1−e)/(1+e).
+func (a Activation) Derivatives(u float64) (d1, d2, d3 float64) {
+	if a == LogCosh {
+		return lncoshDerivs(u)
+	}
+	return softplusDerivs(u)
+}
+
+const ln2 = math.Ln2
+
+func lncosh(u float64) float64 {
+	au := math.Abs(u)
+	return au + math.Log1p(math.Exp(-2*au)) - ln2
+}
+
+func softplus(u float64) float64 {
+	return max(u, 0) + math.Log1p(math.Exp(-math.Abs(u)))
+}
+
+func lncoshDerivs(u float64) (d1, d2, d3 float64) {
+	e := math.Exp(-2 * math.Abs(u))
+	inv := 1 / (1 + e)
+	t := (1 - e) * inv
+	if u < 0 {
+		t = -t
+	}
+	d2 = 4 * e * inv * inv
+	return t, d2, -2 * t * d2
+}
+
+func softplusDerivs(u float64) (d1, d2, d3 float64) {
+	e := math.Exp(-math.Abs(u))
+	inv := 1 / (1 + e)
+	d2 = e * inv * inv
+	th := (1 - e) * inv // tanh(|u|/2)
+	if u >= 0 {
+		return inv, d2, -d2 * th
+	}
+	return e * inv, d2, d2 * th
+}
