@@ -1,0 +1,92 @@
+package runio
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+
+	"codeberg.org/sbinet/npyio/npz"
+)
+
+// metaKey names the array that holds the JSON metadata in a checkpoint.
+const metaKey = "meta"
+
+// WriteCheckpoint writes the metadata meta (any JSON-encodable value) and the
+// named float64 arrays to path as an .npz archive, atomically. In Python:
+//
+//	ck = numpy.load(path); params = ck["params"]
+//	meta = json.loads(bytes(ck["meta"]))
+func WriteCheckpoint(path string, meta any, arrays map[string][]float64) error {
+	js, err := json.Marshal(meta)
+	if err != nil {
+		return fmt.Errorf("runio: checkpoint metadata: %w", err)
+	}
+	if _, ok := arrays[metaKey]; ok {
+		return fmt.Errorf("runio: checkpoint array name %q is reserved", metaKey)
+	}
+	names := make([]string, 0, len(arrays))
+	for k := range arrays {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return WriteFileAtomic(path, func(f *os.File) error {
+		w := npz.NewWriter(f)
+		if err := w.Write(metaKey, js); err != nil {
+			return err
+		}
+		for _, k := range names {
+			if err := w.Write(k, arrays[k]); err != nil {
+				return err
+			}
+		}
+		return w.Close()
+	})
+}
+
+// ReadCheckpoint reads a checkpoint written by WriteCheckpoint, decoding its
+// metadata into meta and returning its arrays. Errors name the file and say
+// what is wrong with it; a non-finite parameter is an error too.
+func ReadCheckpoint(path string, meta any) (arrays map[string][]float64, err error) {
+	defer func() {
+		// The npz reader is not written for hostile input: never let a
+		// corrupted file crash the program.
+		if r := recover(); r != nil {
+			arrays, err = nil, fmt.Errorf("runio: %s: corrupted checkpoint (%v)", path, r)
+		}
+	}()
+	r, err := npz.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("runio: %s: no such checkpoint", path)
+		}
+		return nil, fmt.Errorf("runio: %s: not a checkpoint (%v)", path, err)
+	}
+	defer r.Close()
+	var js []uint8
+	if err := r.Read(metaKey, &js); err != nil {
+		return nil, fmt.Errorf("runio: %s: no metadata (%v)", path, err)
+	}
+	if err := json.Unmarshal(js, meta); err != nil {
+		return nil, fmt.Errorf("runio: %s: bad metadata (%v)", path, err)
+	}
+	arrays = map[string][]float64{}
+	for _, k := range r.Keys() {
+		if k == metaKey {
+			continue
+		}
+		var v []float64
+		if err := r.Read(k, &v); err != nil {
+			return nil, fmt.Errorf("runio: %s: array %q: %v", path, k, err)
+		}
+		for i, x := range v {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return nil, fmt.Errorf("runio: %s: array %q has %v at %d", path, k, x, i)
+			}
+		}
+		arrays[k] = v
+	}
+	return arrays, nil
+}
