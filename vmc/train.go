@@ -1,0 +1,315 @@
+package vmc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/isingflow/isingflow/flow"
+)
+
+// FreeEnergy is the variational objective of the relaxation as a flow.Loss
+// in the Sampling direction: for samples y = x_T of the flow with model
+// log-density logp,
+//
+//	L = (1/B) Σ_b [logp_b − ln q̃(y_b)],   ∂L/∂logp_b = 1/B,   ∂L/∂y_b = −∇ln q̃(y_b)/B,
+//
+// the batch estimate of F_var(cont) = E_p[ln p − ln q̃] ≥ −ln Z_cont. It keeps
+// the per-sample values ln p − ln q̃ of the last evaluation (Values) for error
+// bars and the effective sample size.
+type FreeEnergy struct {
+	Target *Relaxation
+
+	lnq    []float64
+	values []float64
+	grad   *mat.Dense
+}
+
+// Loss implements flow.Loss.
+func (f *FreeEnergy) Loss(dy *mat.Dense, dlogp []float64, y *mat.Dense, logp []float64) float64 {
+	b, n := y.Dims()
+	if f.grad == nil || f.grad.RawMatrix().Rows != b {
+		f.grad = mat.NewDense(b, n, nil)
+		f.lnq = make([]float64, b)
+		f.values = make([]float64, b)
+	}
+	f.Target.LogDensityGrad(f.lnq, f.grad, y)
+	inv := 1 / float64(b)
+	sum := 0.0
+	for i := range b {
+		f.values[i] = logp[i] - f.lnq[i]
+		sum += f.values[i]
+		dlogp[i] = inv
+	}
+	dy.Scale(-inv, f.grad)
+	return sum * inv
+}
+
+// Values returns ln p(x_b) − ln q̃(x_b) of every sample of the last
+// evaluation (the slice is reused by the next one).
+func (f *FreeEnergy) Values() []float64 { return f.values }
+
+// Settings of a training run. The zero value of every field but Steps and
+// Batch has a sensible meaning.
+type Settings struct {
+	Steps        int      // total optimisation steps
+	Batch        int      // samples per step
+	LearningRate float64  // Adam's base rate
+	Schedule     Schedule // warm-up and decay of the rate
+	WeightDecay  float64  // decoupled weight decay
+	Seed         uint64   // seed of the latent samples z
+	// MaxRejected is the number of consecutive non-finite steps after which
+	// training gives up (default 10).
+	MaxRejected int
+}
+
+// Record is what a Recorder sees after every step; it is also one line of
+// the JSONL training log.
+type Record struct {
+	Step int `json:"step"`
+	// ContinuousFreeEnergyPerSite is the batch estimate of F_var(cont)/N,
+	// the paper's figure, with its standard error.
+	ContinuousFreeEnergyPerSite float64 `json:"free_energy_cont_per_site"`
+	ContinuousFreeEnergyErr     float64 `json:"free_energy_cont_per_site_err"`
+	// VariationalFreeEnergyPerSite is f_var = T(F_var(cont) − c)/N in Ising
+	// units, an upper bound of the exact free energy per site.
+	VariationalFreeEnergyPerSite float64 `json:"variational_free_energy_per_site"`
+	VariationalFreeEnergyErr     float64 `json:"variational_free_energy_per_site_err"`
+	// KLPerSite is βf_var − βf, KL(p‖q)/N in nats; NaN (omitted from JSON
+	// as null) when the exact free energy is unknown.
+	KLPerSite    float64 `json:"kl_per_site"`
+	ESSFraction  float64 `json:"ess_fraction"` // of the batch
+	GradNorm     float64 `json:"grad_norm"`
+	LearningRate float64 `json:"learning_rate"`
+	Seconds      float64 `json:"seconds"` // since the start of this process's training
+	Rejected     bool    `json:"rejected,omitempty"`
+}
+
+// Recorder is told about every step, as gonum's optimize.Recorder is; a
+// non-nil error stops training.
+type Recorder interface {
+	Record(Record) error
+}
+
+// RecorderFunc adapts a function to Recorder.
+type RecorderFunc func(Record) error
+
+// Record calls fn.
+func (fn RecorderFunc) Record(r Record) error { return fn(r) }
+
+// Trainer minimises the variational free energy of a flow against the
+// relaxation with Adam, using the exact gradient of the discrete flow
+// (flow.Flow.Gradient). Its whole state — parameters, optimiser moments,
+// random stream and step counter — is saved by Checkpoint, and a run
+// resumed from a checkpoint continues bit for bit (at the same GOMAXPROCS).
+type Trainer struct {
+	Flow      *flow.Flow
+	Target    *Relaxation
+	Settings  Settings
+	Optimizer *Adam
+
+	// ExactLnZPerSite is ln Z_Ising/N when known (for the KL per site of
+	// the records); NaN otherwise.
+	ExactLnZPerSite float64
+
+	// Step is the number of steps done; LearningRateScale multiplies the
+	// scheduled rate and is halved at every rejected step.
+	Step              int
+	LearningRateScale float64
+
+	pcg        *rand.PCG
+	rng        *rand.Rand
+	objective  FreeEnergy
+	z          *mat.Dense
+	grad       []float64
+	backup     []float64 // parameters and moments before the last update
+	rejected   int
+	start      time.Time
+	logw       []float64
+	hasBackup  bool
+	lastRecord Record
+}
+
+// NewTrainer returns a trainer of the flow against the target, starting
+// from the flow's current parameters.
+func NewTrainer(f *flow.Flow, target *Relaxation, s Settings) (*Trainer, error) {
+	if f == nil || target == nil {
+		return nil, errors.New("vmc: NewTrainer needs a flow and a target")
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	if f.Dim() != target.N() {
+		return nil, fmt.Errorf("vmc: flow of dimension %d for a target of %d sites", f.Dim(), target.N())
+	}
+	if s.Steps < 0 || s.Batch < 2 {
+		return nil, fmt.Errorf("vmc: need Steps ≥ 0 and Batch ≥ 2, have %d and %d", s.Steps, s.Batch)
+	}
+	if !(s.LearningRate > 0) || math.IsInf(s.LearningRate, 0) {
+		return nil, fmt.Errorf("vmc: learning rate %v must be positive", s.LearningRate)
+	}
+	if s.MaxRejected == 0 {
+		s.MaxRejected = 10
+	}
+	n := len(f.Potential.Params())
+	pcg := rand.NewPCG(s.Seed, 0x15_1f_10_3)
+	opt := NewAdam(n, s.LearningRate)
+	opt.WeightDecay = s.WeightDecay
+	return &Trainer{
+		Flow:              f,
+		Target:            target,
+		Settings:          s,
+		Optimizer:         opt,
+		ExactLnZPerSite:   math.NaN(),
+		LearningRateScale: 1,
+		pcg:               pcg,
+		rng:               rand.New(pcg),
+		objective:         FreeEnergy{Target: target},
+		z:                 mat.NewDense(s.Batch, f.Dim(), nil),
+		grad:              make([]float64, n),
+		backup:            make([]float64, 3*n),
+		logw:              make([]float64, s.Batch),
+	}, nil
+}
+
+// Run trains until Settings.Steps steps are done, the context is cancelled,
+// the recorder returns an error, or too many consecutive steps are
+// non-finite.
+func (t *Trainer) Run(ctx context.Context, rec Recorder) error {
+	if t.start.IsZero() {
+		t.start = time.Now()
+	}
+	for t.Step < t.Settings.Steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r, err := t.TrainStep()
+		if rec != nil {
+			if rerr := rec.Record(r); rerr != nil {
+				return rerr
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TrainStep takes one optimisation step: it draws a batch z ~ N(0, I),
+// evaluates the variational free energy and its exact gradient, and updates
+// the parameters with Adam. A step whose loss or gradient is not finite is
+// rejected: the parameters and optimiser go back to the state before the
+// previous update, the learning rate is halved, and the returned record has
+// Rejected set. The error is non-nil only when MaxRejected consecutive steps
+// have been rejected.
+func (t *Trainer) TrainStep() (Record, error) {
+	if t.start.IsZero() {
+		t.start = time.Now()
+	}
+	s := t.Settings
+	params := t.Flow.Potential.Params()
+	raw := t.z.RawMatrix()
+	for i := range raw.Data {
+		raw.Data[i] = t.rng.NormFloat64()
+	}
+	loss := t.Flow.Gradient(t.grad, nil, t.z, flow.Sampling, &t.objective)
+	gnorm := floats.Norm(t.grad, 2)
+	lr := s.Schedule.Rate(s.LearningRate, t.Step) * t.LearningRateScale
+	rec := t.record(gnorm, lr)
+	if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(gnorm) || math.IsInf(gnorm, 0) {
+		rec.Rejected = true
+		t.rejected++
+		if t.hasBackup {
+			t.restoreBackup(params)
+		}
+		t.LearningRateScale *= 0.5
+		if t.rejected >= s.MaxRejected {
+			return rec, fmt.Errorf("vmc: %d consecutive steps had a non-finite loss or gradient", t.rejected)
+		}
+		return rec, nil
+	}
+	t.rejected = 0
+	t.saveBackup(params)
+	t.Optimizer.Update(params, t.grad, lr)
+	t.Step++
+	t.lastRecord = rec
+	return rec, nil
+}
+
+func (t *Trainer) saveBackup(params []float64) {
+	n := len(params)
+	copy(t.backup[:n], params)
+	copy(t.backup[n:2*n], t.Optimizer.First)
+	copy(t.backup[2*n:], t.Optimizer.Second)
+	t.hasBackup = true
+}
+
+func (t *Trainer) restoreBackup(params []float64) {
+	n := len(params)
+	copy(params, t.backup[:n])
+	copy(t.Optimizer.First, t.backup[n:2*n])
+	copy(t.Optimizer.Second, t.backup[2*n:])
+	t.Optimizer.Step--
+	t.Step--
+	t.hasBackup = false
+}
+
+// record summarises the batch just evaluated.
+func (t *Trainer) record(gnorm, lr float64) Record {
+	v := t.objective.Values()
+	b := float64(len(v))
+	n := float64(t.Target.N())
+	mean, sd := meanStd(v)
+	for i, x := range v {
+		t.logw[i] = -x
+	}
+	beta := t.Target.Beta()
+	fcont := mean / n
+	errCont := sd / math.Sqrt(b) / n
+	betaF := t.Target.BetaFreeEnergyPerSite(mean)
+	return Record{
+		Step:                         t.Step,
+		ContinuousFreeEnergyPerSite:  fcont,
+		ContinuousFreeEnergyErr:      errCont,
+		VariationalFreeEnergyPerSite: betaF / beta,
+		VariationalFreeEnergyErr:     errCont / beta,
+		KLPerSite:                    betaF + t.ExactLnZPerSite,
+		ESSFraction:                  essFraction(t.logw),
+		GradNorm:                     gnorm,
+		LearningRate:                 lr,
+		Seconds:                      time.Since(t.start).Seconds(),
+	}
+}
+
+func meanStd(v []float64) (mean, sd float64) {
+	for _, x := range v {
+		mean += x
+	}
+	mean /= float64(len(v))
+	for _, x := range v {
+		sd += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(sd / float64(len(v)-1))
+}
+
+// essFraction is the Kish effective sample size over the sample size.
+func essFraction(logw []float64) float64 {
+	m := math.Inf(-1)
+	for _, v := range logw {
+		m = math.Max(m, v)
+	}
+	var s1, s2 float64
+	for _, v := range logw {
+		w := math.Exp(v - m)
+		s1 += w
+		s2 += w * w
+	}
+	return s1 * s1 / s2 / float64(len(logw))
+}

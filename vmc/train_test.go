@@ -1,0 +1,201 @@
+package vmc
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/isingflow/isingflow/flow"
+	"github.com/isingflow/isingflow/lattice"
+)
+
+func smallTrainer(t *testing.T, p flow.Potential, seed uint64) *Trainer {
+	t.Helper()
+	lat, _ := lattice.NewHypercubic(2, 3, lattice.Periodic)
+	rel, err := NewRelaxation(lat, 2.5, DefaultDelta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p == nil {
+		p = flow.NewShallow(lat.N(), 8, flow.LogCosh, false, rand.New(rand.NewPCG(seed, 1)))
+	}
+	f, err := flow.New(p, 4, 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTrainer(f, rel, Settings{Steps: 6, Batch: 16, LearningRate: 1e-2, Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+type testConfig struct {
+	L int     `json:"L"`
+	T float64 `json:"T"`
+}
+
+func TestTrainingLowersFreeEnergyAndRespectsBound(t *testing.T) {
+	tr := smallTrainer(t, nil, 1)
+	tr.Settings.Steps = 300
+	var recs []Record
+	if err := tr.Run(context.Background(), RecorderFunc(func(r Record) error {
+		recs = append(recs, r)
+		return nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	first, last := mean10(recs[:10]), mean10(recs[len(recs)-10:])
+	if !(last < first-0.05) {
+		t.Errorf("free energy per site did not fall: first %v, last %v", first, last)
+	}
+}
+
+func mean10(rs []Record) float64 {
+	s := 0.0
+	for _, r := range rs {
+		s += r.ContinuousFreeEnergyPerSite
+	}
+	return s / float64(len(rs))
+}
+
+func TestResumeIsBitIdentical(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig{L: 3, T: 2.5}
+	// Straight through: six steps.
+	a := smallTrainer(t, nil, 7)
+	if err := a.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	// Three steps, checkpoint, a fresh trainer restores and does three more.
+	b := smallTrainer(t, nil, 7)
+	b.Settings.Steps = 3
+	if err := b.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "ck.npz")
+	if err := b.Checkpoint(path, cfg); err != nil {
+		t.Fatal(err)
+	}
+	c := smallTrainer(t, nil, 99) // different initial parameters and seed: all restored
+	if err := c.Restore(path, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if c.Step != 6 {
+		t.Fatalf("resumed trainer at step %d", c.Step)
+	}
+	pa, pc := a.Flow.Potential.Params(), c.Flow.Potential.Params()
+	for i := range pa {
+		if math.Float64bits(pa[i]) != math.Float64bits(pc[i]) {
+			t.Fatalf("parameter %d differs after resume: %v vs %v", i, pa[i], pc[i])
+		}
+	}
+	if !slices.Equal(a.Optimizer.Second, c.Optimizer.Second) {
+		t.Fatal("Adam moments differ after resume")
+	}
+}
+
+func TestRestoreRejectsOtherRuns(t *testing.T) {
+	dir := t.TempDir()
+	a := smallTrainer(t, nil, 1)
+	path := filepath.Join(dir, "ck.npz")
+	if err := a.Checkpoint(path, testConfig{L: 3, T: 2.5}); err != nil {
+		t.Fatal(err)
+	}
+	b := smallTrainer(t, nil, 2)
+	before := slices.Clone(b.Flow.Potential.Params())
+	err := b.Restore(path, testConfig{L: 3, T: 2.0})
+	if err == nil || !strings.Contains(err.Error(), "another run") {
+		t.Errorf("restoring another temperature: %v", err)
+	}
+	// A model with another number of parameters.
+	lat, _ := lattice.NewHypercubic(2, 3, lattice.Periodic)
+	c := smallTrainer(t, flow.NewShallow(lat.N(), 5, flow.LogCosh, false, nil), 3)
+	if err := c.Restore(path, testConfig{L: 3, T: 2.5}); err == nil {
+		t.Error("restored parameters into a model of another size")
+	}
+	if !slices.Equal(before, b.Flow.Potential.Params()) {
+		t.Error("a failed restore changed the parameters")
+	}
+	var cfg testConfig
+	if err := ReadCheckpointConfig(path, &cfg); err != nil || cfg.L != 3 {
+		t.Errorf("ReadCheckpointConfig = %+v, %v", cfg, err)
+	}
+}
+
+// poisoned wraps a potential and makes the Laplacian NaN on chosen calls of
+// GradLaplacian, as an overflowing model would.
+type poisoned struct {
+	flow.Potential
+	calls  int
+	poison func(call int) bool
+}
+
+func (p *poisoned) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense) {
+	p.Potential.GradLaplacian(grad, lap, x)
+	p.calls++
+	if p.poison(p.calls) {
+		lap[0] = math.NaN()
+	}
+}
+
+func TestNaNGuardRejectsStepAndRecovers(t *testing.T) {
+	lat, _ := lattice.NewHypercubic(2, 3, lattice.Periodic)
+	inner := flow.NewShallow(lat.N(), 8, flow.LogCosh, false, rand.New(rand.NewPCG(4, 1)))
+	const stagesPerStep = 4 * 4 // 4 RK4 steps of 4 stages
+	p := &poisoned{Potential: inner, poison: func(c int) bool {
+		return c > 2*stagesPerStep && c <= 3*stagesPerStep // the third step
+	}}
+	tr := smallTrainer(t, p, 5)
+	var recs []Record
+	if err := tr.Run(context.Background(), RecorderFunc(func(r Record) error {
+		recs = append(recs, r)
+		for _, v := range inner.Params() {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("non-finite parameter after step %d", r.Step)
+			}
+		}
+		return nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if !recs[2].Rejected {
+		t.Fatalf("the poisoned step was not rejected: %+v", recs[2])
+	}
+	if tr.LearningRateScale != 0.5 {
+		t.Errorf("learning-rate scale %v after one rejection, want 0.5", tr.LearningRateScale)
+	}
+	// The rejection rolled back the second update: the step counter went
+	// back by one, and training still reached its six steps.
+	if recs[3].Step != 1 || tr.Step != 6 {
+		t.Errorf("after the rejection the step is %d (want 1); final step %d", recs[3].Step, tr.Step)
+	}
+
+	// A model that is always NaN stops with an error instead of looping.
+	always := &poisoned{Potential: flow.NewShallow(lat.N(), 8, flow.LogCosh, false, nil), poison: func(int) bool { return true }}
+	tr = smallTrainer(t, always, 6)
+	tr.Settings.Steps = 100
+	if err := tr.Run(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "non-finite") {
+		t.Errorf("always-NaN model: %v", err)
+	}
+}
+
+func TestRecordJSONWritesUnknownKLAsNull(t *testing.T) {
+	r := Record{Step: 3, KLPerSite: math.NaN()}
+	b, err := r.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"kl_per_site":null`) || !strings.Contains(string(b), `"step":3`) {
+		t.Errorf("JSON %s", b)
+	}
+}
