@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/isingflow/isingflow/lattice"
+	"github.com/isingflow/isingflow/validation"
+)
+
+// temperature is a pflag.Value holding T > 0: a number or the word "Tc"
+// (exactly 2/ln(1+√2)).
+type temperature float64
+
+func (t *temperature) String() string {
+	if float64(*t) == validation.CriticalTemperature {
+		return "Tc"
+	}
+	return strconv.FormatFloat(float64(*t), 'g', -1, 64)
+}
+
+func (t *temperature) Set(s string) error {
+	if strings.EqualFold(s, "tc") {
+		*t = temperature(validation.CriticalTemperature)
+		return nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a number (or Tc)", s)
+	}
+	if !(v > 0) || math.IsInf(v, 0) {
+		return fmt.Errorf("temperature must be positive and finite, have %v", v)
+	}
+	*t = temperature(v)
+	return nil
+}
+
+func (t *temperature) Type() string { return "T" }
+
+// geometry holds the flags that choose the lattice.
+type geometry struct {
+	L    int
+	dim  int
+	open bool
+	T    temperature
+}
+
+func (g *geometry) register(fs *pflag.FlagSet) {
+	g.T = temperature(validation.CriticalTemperature)
+	fs.IntVarP(&g.L, "L", "L", 16, "linear size of the lattice (L^d sites)")
+	fs.VarP(&g.T, "T", "T", "temperature in units of J (a number, or Tc = 2/ln(1+√2))")
+	fs.IntVarP(&g.dim, "dim", "d", 2, "dimension of the hypercubic lattice")
+	fs.BoolVar(&g.open, "open", false, "open instead of periodic boundaries")
+}
+
+// lattice validates the flags and builds the lattice.
+func (g *geometry) lattice() (*lattice.Lattice, error) {
+	if g.L < 2 {
+		return nil, usagef("-L %d: the linear size must be at least 2", g.L)
+	}
+	if g.dim < 1 || g.dim > 4 {
+		return nil, usagef("-d %d: the dimension must be 1, 2, 3 or 4", g.dim)
+	}
+	b := lattice.Periodic
+	if g.open {
+		b = lattice.Open
+	}
+	lat, err := lattice.NewHypercubic(g.dim, g.L, b)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return lat, nil
+}
+
+// isSquareTorus reports whether Kaufman's exact solution applies.
+func (g *geometry) isSquareTorus() bool { return g.dim == 2 && !g.open }

@@ -1,0 +1,208 @@
+package blasimpl_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+
+	"github.com/isingflow/isingflow/internal/blasimpl"
+	"github.com/isingflow/isingflow/internal/parallel"
+)
+
+// gemmShape is one product C (m×n) ← op(A) (m×k) · op(B) (k×n).
+type gemmShape struct {
+	name    string
+	m, n, k int
+	tB      blas.Transpose // op(A) is always A itself
+}
+
+func (s gemmShape) flops() float64 { return 2 * float64(s.m) * float64(s.n) * float64(s.k) }
+
+// trainingShapes are the three products of flow.Shallow at the sizes of
+// the two training benchmarks (Ising: B = 64, N = 256, H = 512; MNIST:
+// B = 100, N = 784, H = 1024), with A the H×N weight matrix:
+//
+//	XAt: [X; Λ] Aᵀ, 2B×H from 2B×N (the pre-activations and A λ),
+//	DA:  D A,       B×N  from B×H  (∇φ and the input adjoint),
+//	PtQ: [Cᵀ Dᵀ] [X; Λ], H×N from H×2B (the adjoint of A).
+func trainingShapes() []gemmShape {
+	var shapes []gemmShape
+	for _, p := range []struct {
+		name    string
+		b, n, h int
+	}{{"ising", 64, 256, 512}, {"mnist", 100, 784, 1024}} {
+		shapes = append(shapes,
+			gemmShape{p.name + "/XAt", 2 * p.b, p.h, p.n, blas.Trans},
+			gemmShape{p.name + "/DA", p.b, p.n, p.h, blas.NoTrans},
+			gemmShape{p.name + "/PtQ", p.h, p.n, 2 * p.b, blas.NoTrans},
+		)
+	}
+	return shapes
+}
+
+// gemmOperands returns random operands for s.
+func gemmOperands(s gemmShape) (a, b, c blas64.General) {
+	rng := rand.New(rand.NewPCG(8, 3))
+	a = blas64.General{Rows: s.m, Cols: s.k, Stride: s.k, Data: randSlice(rng, s.m*s.k)}
+	if s.tB == blas.Trans {
+		b = blas64.General{Rows: s.n, Cols: s.k, Stride: s.k, Data: randSlice(rng, s.n*s.k)}
+	} else {
+		b = blas64.General{Rows: s.k, Cols: s.n, Stride: s.n, Data: randSlice(rng, s.k*s.n)}
+	}
+	c = blas64.General{Rows: s.m, Cols: s.n, Stride: s.n, Data: make([]float64, s.m*s.n)}
+	return a, b, c
+}
+
+// reportGFLOPS reports the rate of b.N products of s as a GFLOP/s metric.
+func reportGFLOPS(b *testing.B, s gemmShape) {
+	b.ReportMetric(s.flops()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkDgemmPeak measures the dgemm rate this build reaches, in
+// GFLOP/s, on large square products and on the training products, all
+// threads on one call (OpenBLAS's threads, or gonum's goroutines). The
+// largest GFLOP/s over its sub-benchmarks is the build's peak, the
+// denominator of the training benchmarks' fraction of the peak. The
+// 2048³ product is skipped under -short.
+func BenchmarkDgemmPeak(b *testing.B) {
+	b.Logf("BLAS: %s", blasimpl.Name())
+	shapes := []gemmShape{
+		{"1024x1024x1024", 1024, 1024, 1024, blas.NoTrans},
+		{"2048x2048x2048", 2048, 2048, 2048, blas.NoTrans},
+	}
+	shapes = append(shapes, trainingShapes()...)
+	for _, s := range shapes {
+		b.Run(s.name, func(b *testing.B) {
+			if testing.Short() && s.m >= 2048 {
+				b.Skip("skipped under -short")
+			}
+			a, bm, c := gemmOperands(s)
+			b.ResetTimer()
+			for range b.N {
+				blas64.Gemm(blas.NoTrans, s.tB, 1, a, bm, 0, c)
+			}
+			reportGFLOPS(b, s)
+		})
+	}
+}
+
+// BenchmarkDgemmThreads answers "BLAS threads or our goroutines?" at the
+// training shapes:
+//
+//	threads:    one call, the BLAS's own threads (OpenBLAS's pthreads with
+//	            SetThreads(GOMAXPROCS), or gonum's goroutines);
+//	goroutines: the rows of C split over GOMAXPROCS goroutines with
+//	            parallel.For, one single-threaded BLAS call each (in the
+//	            pure-Go build gonum still parallelises inside each call);
+//	single:     one single-threaded call (OpenBLAS only), the baseline.
+func BenchmarkDgemmThreads(b *testing.B) {
+	b.Logf("BLAS: %s, GOMAXPROCS %d", blasimpl.Name(), runtime.GOMAXPROCS(0))
+	procs := runtime.GOMAXPROCS(0)
+	for _, s := range trainingShapes() {
+		a, bm, c := gemmOperands(s)
+		b.Run(s.name+"/threads", func(b *testing.B) {
+			defer blasimpl.SetThreads(blasimpl.SetThreads(procs))
+			b.ResetTimer()
+			for range b.N {
+				blas64.Gemm(blas.NoTrans, s.tB, 1, a, bm, 0, c)
+			}
+			reportGFLOPS(b, s)
+		})
+		b.Run(s.name+"/goroutines", func(b *testing.B) {
+			defer blasimpl.SetThreads(blasimpl.SetThreads(1))
+			rows := func(lo, hi int) {
+				blas64.Gemm(blas.NoTrans, s.tB, 1,
+					blas64.General{Rows: hi - lo, Cols: a.Cols, Stride: a.Stride, Data: a.Data[lo*a.Stride:]},
+					bm, 0,
+					blas64.General{Rows: hi - lo, Cols: c.Cols, Stride: c.Stride, Data: c.Data[lo*c.Stride:]})
+			}
+			b.ResetTimer()
+			for range b.N {
+				parallel.For(s.m, s.n*s.k, rows)
+			}
+			reportGFLOPS(b, s)
+		})
+		if blasimpl.OpenBLAS {
+			b.Run(s.name+"/single", func(b *testing.B) {
+				defer blasimpl.SetThreads(blasimpl.SetThreads(1))
+				b.ResetTimer()
+				for range b.N {
+					blas64.Gemm(blas.NoTrans, s.tB, 1, a, bm, 0, c)
+				}
+				reportGFLOPS(b, s)
+			})
+		}
+	}
+}
+
+// BenchmarkGemmTanh is BenchmarkDgemmThreads's question with the
+// elementwise work of a training step between the products: U = [X; Λ] Aᵀ
+// and then tanh over U with parallel.For, as the flow does. Idle OpenBLAS
+// threads spin for a while after a call before they sleep, and may take
+// the cores from the goroutines of the elementwise pass.
+func BenchmarkGemmTanh(b *testing.B) {
+	procs := runtime.GOMAXPROCS(0)
+	for _, s := range trainingShapes() {
+		if !strings.HasSuffix(s.name, "/XAt") {
+			continue
+		}
+		a, bm, c := gemmOperands(s)
+		tanh := func(lo, hi int) {
+			for i, v := range c.Data[lo*c.Stride : hi*c.Stride] {
+				c.Data[lo*c.Stride+i] = math.Tanh(v)
+			}
+		}
+		rows := func(lo, hi int) {
+			blas64.Gemm(blas.NoTrans, s.tB, 1,
+				blas64.General{Rows: hi - lo, Cols: a.Cols, Stride: a.Stride, Data: a.Data[lo*a.Stride:]},
+				bm, 0,
+				blas64.General{Rows: hi - lo, Cols: c.Cols, Stride: c.Stride, Data: c.Data[lo*c.Stride:]})
+		}
+		b.Run(s.name+"+tanh/threads", func(b *testing.B) {
+			defer blasimpl.SetThreads(blasimpl.SetThreads(procs))
+			b.ResetTimer()
+			for range b.N {
+				blas64.Gemm(blas.NoTrans, s.tB, 1, a, bm, 0, c)
+				parallel.For(s.m, s.n, tanh)
+			}
+			reportGFLOPS(b, s)
+		})
+		b.Run(s.name+"+tanh/goroutines", func(b *testing.B) {
+			defer blasimpl.SetThreads(blasimpl.SetThreads(1))
+			b.ResetTimer()
+			for range b.N {
+				parallel.For(s.m, s.n*s.k, rows)
+				parallel.For(s.m, s.n, tanh)
+			}
+			reportGFLOPS(b, s)
+		})
+	}
+}
+
+// TestGoroutineSplitMatches checks that the row split of
+// BenchmarkDgemmThreads computes the same product as one call, up to
+// rounding: OpenBLAS's kernels may sum in another order on a block of
+// rows than on the whole matrix.
+func TestGoroutineSplitMatches(t *testing.T) {
+	s := gemmShape{"odd", 131, 67, 45, blas.Trans}
+	a, bm, c := gemmOperands(s)
+	blas64.Gemm(blas.NoTrans, s.tB, 1, a, bm, 0, c)
+	want := append([]float64(nil), c.Data...)
+	defer blasimpl.SetThreads(blasimpl.SetThreads(1))
+	parallel.For(s.m, 1<<14, func(lo, hi int) {
+		blas64.Gemm(blas.NoTrans, s.tB, 1,
+			blas64.General{Rows: hi - lo, Cols: a.Cols, Stride: a.Stride, Data: a.Data[lo*a.Stride:]},
+			bm, 0,
+			blas64.General{Rows: hi - lo, Cols: c.Cols, Stride: c.Stride, Data: c.Data[lo*c.Stride:]})
+	})
+	for i := range want {
+		if math.Abs(c.Data[i]-want[i]) > 1e-13*float64(s.k) {
+			t.Fatalf("entry %d: split %v, one call %v", i, c.Data[i], want[i])
+		}
+	}
+}

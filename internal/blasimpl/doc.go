@@ -1,0 +1,40 @@
+// Package blasimpl selects the BLAS implementation behind gonum's blas64
+// for the whole program: importing it for its side effect,
+//
+//	import _ "github.com/isingflow/isingflow/internal/blasimpl"
+//
+// routes every blas64 (and so every gonum/mat) call to OpenBLAS when the
+// program is built with the tag openblas, and leaves gonum's pure-Go BLAS
+// in place otherwise. Name reports which one a program runs.
+//
+// The training step of a Monge-Ampère flow is a handful of matrix products
+// C ← α op(A) op(B) + β C per RK4 stage, 2·M·N·K flops each, so its speed
+// is the speed of dgemm. gonum's pure-Go Dgemm splits a product over
+// GOMAXPROCS goroutines; OpenBLAS runs its own pthreads (2 on this project's
+// 2-core machines), which BenchmarkDgemmThreads measures against "one
+// OpenBLAS thread per goroutine, the batch split over goroutines".
+//
+// # OpenBLAS kernels
+//
+// Debian's OpenBLAS (0.3.21, built with DYNAMIC_ARCH) picks its kernels
+// when the library is loaded, before any Go code runs. It may fail to
+// recognise a recent processor and fall back to generic "Prescott" kernels,
+// several times slower; OPENBLAS_VERBOSE=2 prints the choice and
+// OPENBLAS_CORETYPE overrides it. In the openblas build an init function
+// checks the kernels the library chose against the processor's flags in
+// /proc/cpuinfo (AVX-512 F, DQ, BW and VL: SkylakeX; AVX2 and FMA:
+// Haswell) and, when the library chose weaker ones and OPENBLAS_CORETYPE
+// is unset, re-executes the program once with OPENBLAS_CORETYPE set
+// (ISINGFLOW_BLAS_REEXEC guards against a loop). A value that the
+// environment already sets is always respected: some machines set one on
+// purpose because other kernels give wrong results there. The package's
+// tests compare Dgemm against a naive triple loop in either build, so a
+// wrong kernel fails them.
+//
+// Building with OpenBLAS needs Debian's libopenblas-dev (scripts/setup.sh
+// installs it) and cgo; `go build -tags openblas ./...` then links
+// -lopenblas with no further flags.
+//
+// References: OpenBLAS, https://www.openblas.net (runtime variables in its
+// README); gonum's netlib bindings, gonum.org/v1/netlib/blas/netlib.
+package blasimpl
