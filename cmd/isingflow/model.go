@@ -1,0 +1,182 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/isingflow/isingflow/flow"
+	"github.com/isingflow/isingflow/lattice"
+	"github.com/isingflow/isingflow/symmetry"
+	"github.com/isingflow/isingflow/vmc"
+)
+
+// Potential kinds of the --potential flag.
+const (
+	potentialDense     = "dense"     // the paper's φ = Σ_j w_j ln cosh(a_j·x), H hidden units
+	potentialSymmetric = "symmetric" // exactly invariant under translations × point group × spin flip
+)
+
+// modelConfig is everything that defines a trained model: the physics and
+// the flow. It is stored in every checkpoint and in config.json of the run
+// directory, and a checkpoint only loads into the configuration it was
+// written for.
+type modelConfig struct {
+	L         int     `json:"L"`
+	Dim       int     `json:"dim"`
+	Open      bool    `json:"open"`
+	T         float64 `json:"T"`
+	Delta     float64 `json:"delta"`
+	Potential string  `json:"potential"`
+	Hidden    int     `json:"hidden,omitempty"`   // dense: hidden units
+	Channels  int     `json:"channels,omitempty"` // symmetric: kernels
+	Quadratic bool    `json:"quadratic"`          // a learnable quadratic part ½xᵀSx
+	FlowSteps int     `json:"flow_steps"`
+	Epsilon   float64 `json:"epsilon"`
+	InitSeed  uint64  `json:"init_seed"`
+}
+
+func (c *modelConfig) geometry() *geometry {
+	return &geometry{L: c.L, dim: c.Dim, open: c.Open, T: temperature(c.T)}
+}
+
+// validate checks the flags that define the model.
+func (c *modelConfig) validate() error {
+	switch c.Potential {
+	case potentialDense:
+		if c.Hidden < 1 {
+			return usagef("--hidden %d: need at least one hidden unit", c.Hidden)
+		}
+	case potentialSymmetric:
+		if c.Channels < 1 {
+			return usagef("--channels %d: need at least one channel", c.Channels)
+		}
+	default:
+		return usagef("--potential %q: want %q or %q", c.Potential, potentialDense, potentialSymmetric)
+	}
+	if c.FlowSteps < 1 {
+		return usagef("--flow-steps %d: need at least one RK4 step", c.FlowSteps)
+	}
+	if !(c.Epsilon > 0) || math.IsInf(c.Epsilon, 0) {
+		return usagef("--epsilon %v: the RK4 step must be positive", c.Epsilon)
+	}
+	if !(c.Delta > 0) || math.IsInf(c.Delta, 0) {
+		return usagef("--delta %v: must be positive", c.Delta)
+	}
+	return nil
+}
+
+// model is a built model: lattice, target and flow.
+type model struct {
+	cfg    modelConfig
+	lat    *lattice.Lattice
+	target *vmc.Relaxation
+	flow   *flow.Flow
+}
+
+// build constructs the lattice, the relaxation and the flow with freshly
+// initialised parameters.
+func (c *modelConfig) build() (*model, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	g := c.geometry()
+	lat, err := g.lattice()
+	if err != nil {
+		return nil, err
+	}
+	target, err := vmc.NewRelaxation(lat, c.T, c.Delta)
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(c.InitSeed, 0xf10))
+	var pot flow.Potential
+	switch c.Potential {
+	case potentialDense:
+		pot = flow.NewShallow(lat.N(), c.Hidden, flow.LogCosh, false, rng)
+	case potentialSymmetric:
+		if c.Open {
+			return nil, usagef("--potential symmetric needs periodic boundaries")
+		}
+		conv, err := symmetry.NewConv(lat, c.Channels, symmetry.ConvOptions{}, rng)
+		if err != nil {
+			return nil, err
+		}
+		pot = conv
+	}
+	if c.Quadratic {
+		pot = flow.NewSum(flow.NewQuadratic(mat.NewDense(lat.N(), lat.N(), nil), nil), pot)
+	}
+	f, err := flow.New(pot, c.FlowSteps, c.Epsilon)
+	if err != nil {
+		return nil, err
+	}
+	return &model{cfg: *c, lat: lat, target: target, flow: f}, nil
+}
+
+// describe is a one-line summary of the model.
+func (c *modelConfig) describe() string {
+	var p string
+	switch c.Potential {
+	case potentialDense:
+		p = fmt.Sprintf("dense ln cosh potential, H = %d", c.Hidden)
+	case potentialSymmetric:
+		p = fmt.Sprintf("symmetric potential, %d channels", c.Channels)
+	}
+	if c.Quadratic {
+		p += " + quadratic"
+	}
+	return fmt.Sprintf("%s, %d RK4 steps of %g", p, c.FlowSteps, c.Epsilon)
+}
+
+// Files of a run directory.
+const (
+	configFile     = "config.json"
+	checkpointFile = "checkpoint.npz"
+	trainLogFile   = "train.jsonl"
+	resultFile     = "result.json"
+)
+
+// runConfig is config.json: the model and the training settings of a run.
+type runConfig struct {
+	Model    modelConfig      `json:"model"`
+	Training trainConfig      `json:"training"`
+	Version  string           `json:"isingflow_version"`
+	Extra    *json.RawMessage `json:"extra,omitempty"`
+}
+
+// loadRun reads a run directory's configuration and builds its model with
+// the parameters of its checkpoint. Anything wrong with the directory is a
+// usage error naming the file.
+func loadRun(dir string) (*model, *runConfig, error) {
+	path := filepath.Join(dir, configFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, usagef("%s is not an isingflow run directory (no %s)", dir, configFile)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var rc runConfig
+	if err := json.Unmarshal(b, &rc); err != nil {
+		return nil, nil, usagef("%s: %v", path, err)
+	}
+	m, err := rc.Model.build()
+	if err != nil {
+		return nil, nil, usagef("%s: %v", path, err)
+	}
+	tr, err := vmc.NewTrainer(m.flow, m.target, rc.Training.settings())
+	if err != nil {
+		return nil, nil, usagef("%s: %v", path, err)
+	}
+	if err := tr.Restore(filepath.Join(dir, checkpointFile), rc.Model); err != nil {
+		return nil, nil, usageError{err.Error()}
+	}
+	return m, &rc, nil
+}

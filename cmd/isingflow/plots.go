@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/isingflow/isingflow/observables"
+)
+
+// Plot files of a run directory.
+const (
+	trainingPlotFile  = "training.png"
+	logWeightPlotFile = "logweights.png"
+)
+
+// readTrainLog reads the JSONL training log of a run.
+func readTrainLog(path string) ([]map[string]any, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var recs []map[string]any
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	for sc.Scan() {
+		var r map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		recs = append(recs, r)
+	}
+	return recs, sc.Err()
+}
+
+// writePlots draws the training curve with the exact line and the
+// histogram of the evaluation's log-weights into the run directory.
+func writePlots(dir string, m *model, ref *exactReport, est *observables.IsingEstimates) error {
+	recs, err := readTrainLog(filepath.Join(dir, trainLogFile))
+	if err != nil {
+		return err
+	}
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s, T = %.4g: variational free energy per site", m.lat, m.cfg.T)
+	p.X.Label.Text = "training step"
+	p.Y.Label.Text = "f_var (batch estimate)"
+	var pts plotter.XYs
+	for _, r := range recs {
+		if rej, _ := r["rejected"].(bool); rej {
+			continue
+		}
+		s, ok1 := r["step"].(float64)
+		f, ok2 := r["variational_free_energy_per_site"].(float64)
+		if ok1 && ok2 {
+			pts = append(pts, plotter.XY{X: s, Y: f})
+		}
+	}
+	if len(pts) > 0 {
+		line, err := plotter.NewLine(pts)
+		if err != nil {
+			return err
+		}
+		p.Add(line)
+		p.Legend.Add("flow", line)
+		if ref.FreeEnergyPerSite != nil {
+			exact := plotter.NewFunction(func(float64) float64 { return *ref.FreeEnergyPerSite })
+			exact.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+			exact.Width = vg.Points(1.5)
+			p.Add(exact)
+			p.Legend.Add(fmt.Sprintf("exact %.6f", *ref.FreeEnergyPerSite), exact)
+			// Zoom on the converged part.
+			lo := pts[len(pts)/10:]
+			ymax := lo[0].Y
+			for _, q := range lo {
+				ymax = max(ymax, q.Y)
+			}
+			p.Y.Min, p.Y.Max = *ref.FreeEnergyPerSite-0.02*abs(*ref.FreeEnergyPerSite), ymax
+		}
+		p.Legend.Top = true
+		if err := p.Save(16*vg.Centimeter, 10*vg.Centimeter, filepath.Join(dir, trainingPlotFile)); err != nil {
+			return err
+		}
+	}
+	if len(est.LogWeights) > 0 {
+		h := plot.New()
+		h.Title.Text = fmt.Sprintf("log importance weights, ESS/M = %.3g", est.ESSFraction)
+		h.X.Label.Text = "ln w = ln q̃(x) − ln p(x)"
+		h.Y.Label.Text = "samples"
+		hist, err := plotter.NewHist(plotter.Values(est.LogWeights), 60)
+		if err != nil {
+			return err
+		}
+		h.Add(hist)
+		if err := h.Save(16*vg.Centimeter, 10*vg.Centimeter, filepath.Join(dir, logWeightPlotFile)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

@@ -1,0 +1,348 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/isingflow/isingflow/internal/blasimpl"
+	"github.com/isingflow/isingflow/internal/runio"
+	"github.com/isingflow/isingflow/observables"
+	"github.com/isingflow/isingflow/vmc"
+)
+
+// trainConfig holds the optimisation settings of a run.
+type trainConfig struct {
+	Iterations  int     `json:"iterations"`
+	Batch       int     `json:"batch"`
+	LR          float64 `json:"lr"`
+	Warmup      int     `json:"warmup"`
+	FinalLR     float64 `json:"final_lr_fraction"`
+	WeightDecay float64 `json:"weight_decay"`
+	Kinetic     float64 `json:"kinetic"`
+	Seed        uint64  `json:"seed"`
+}
+
+func (t trainConfig) settings() vmc.Settings {
+	return vmc.Settings{
+		Steps:        t.Iterations,
+		Batch:        t.Batch,
+		LearningRate: t.LR,
+		Schedule:     vmc.Schedule{Warmup: t.Warmup, Total: t.Iterations, Final: t.FinalLR},
+		WeightDecay:  t.WeightDecay,
+		Seed:         t.Seed,
+	}
+}
+
+// evalFlags are the settings of the evaluation after training (and of
+// "isingflow eval").
+type evalFlags struct {
+	samples int
+	mcmc    int
+	seed    uint64
+	batch   int
+}
+
+func (e *evalFlags) register(fs *pflag.FlagSet) {
+	fs.IntVar(&e.samples, "samples", 20000, "samples of the trained flow for the importance-weighted estimates")
+	fs.IntVar(&e.mcmc, "mcmc", 0, "proposals of flow-MCMC (independence Metropolis-Hastings); 0 runs no chain")
+	fs.Uint64Var(&e.seed, "eval-seed", 2, "seed of the evaluation samples")
+	fs.IntVar(&e.batch, "eval-batch", 512, "samples drawn per batch in the evaluation")
+}
+
+func (e *evalFlags) validate() error {
+	if e.samples < 2 {
+		return usagef("--samples %d: need at least 2", e.samples)
+	}
+	if e.mcmc < 0 || e.mcmc == 1 {
+		return usagef("--mcmc %d: need 0 (no chain) or at least 2 proposals", e.mcmc)
+	}
+	if e.batch < 1 {
+		return usagef("--eval-batch %d: must be positive", e.batch)
+	}
+	return nil
+}
+
+// registerModel adds the flags that define the flow.
+func registerModel(fs *pflag.FlagSet, c *modelConfig) {
+	fs.Float64Var(&c.Delta, "delta", vmc.DefaultDelta, "shift δ of the Hubbard-Stratonovich relaxation")
+	fs.StringVar(&c.Potential, "potential", potentialDense, "potential: dense (the paper's) or symmetric (exactly invariant)")
+	fs.IntVar(&c.Hidden, "hidden", 512, "hidden units of the dense potential (paper: 512)")
+	fs.IntVar(&c.Channels, "channels", 4, "kernels of the symmetric potential")
+	fs.BoolVar(&c.Quadratic, "quadratic", false, "add a learnable quadratic part ½xᵀSx to the potential")
+	fs.IntVar(&c.FlowSteps, "flow-steps", 50, "RK4 steps of the flow (paper: 50)")
+	fs.Float64Var(&c.Epsilon, "epsilon", 0.1, "RK4 step size ε (paper: 0.1)")
+	fs.Uint64Var(&c.InitSeed, "init-seed", 1, "seed of the initial parameters")
+}
+
+func registerTraining(fs *pflag.FlagSet, t *trainConfig) {
+	fs.IntVar(&t.Iterations, "iterations", 600, "optimisation steps")
+	fs.IntVar(&t.Batch, "batch", 64, "samples per optimisation step (paper: 64)")
+	fs.Float64Var(&t.LR, "lr", 1e-3, "Adam learning rate (paper: 1e-3)")
+	fs.IntVar(&t.Warmup, "warmup", 0, "steps of linear learning-rate warm-up")
+	fs.Float64Var(&t.FinalLR, "final-lr", 1, "learning rate at the last step as a fraction of --lr (cosine decay; 1 keeps it constant)")
+	fs.Float64Var(&t.WeightDecay, "weight-decay", 0, "decoupled weight decay of Adam")
+	fs.Float64Var(&t.Kinetic, "kinetic", 0, "weight of the transport-cost regulariser ½∫|∇φ|²dt")
+	fs.Uint64Var(&t.Seed, "seed", 1, "seed of the training samples")
+}
+
+func (t *trainConfig) validate() error {
+	switch {
+	case t.Iterations < 0:
+		return usagef("--iterations %d: must not be negative", t.Iterations)
+	case t.Batch < 2:
+		return usagef("--batch %d: need at least 2", t.Batch)
+	case !(t.LR > 0) || math.IsInf(t.LR, 0):
+		return usagef("--lr %v: must be positive", t.LR)
+	case t.Warmup < 0:
+		return usagef("--warmup %d: must not be negative", t.Warmup)
+	case !(t.FinalLR >= 0 && t.FinalLR <= 1):
+		return usagef("--final-lr %v: must lie in [0, 1]", t.FinalLR)
+	case !(t.WeightDecay >= 0) || math.IsInf(t.WeightDecay, 0):
+		return usagef("--weight-decay %v: must not be negative", t.WeightDecay)
+	case !(t.Kinetic >= 0) || math.IsInf(t.Kinetic, 0):
+		return usagef("--kinetic %v: must not be negative", t.Kinetic)
+	}
+	return nil
+}
+
+// defaultRunDir names a run by its physics and model.
+func defaultRunDir(m *modelConfig, t *trainConfig) string {
+	bc := ""
+	if m.Open {
+		bc = "_open"
+	}
+	d := ""
+	if m.Dim != 2 {
+		d = fmt.Sprintf("_d%d", m.Dim)
+	}
+	var p string
+	if m.Potential == potentialDense {
+		p = fmt.Sprintf("H%d", m.Hidden)
+	} else {
+		p = fmt.Sprintf("sym%d", m.Channels)
+	}
+	if m.Quadratic {
+		p += "q"
+	}
+	return filepath.Join("runs", fmt.Sprintf("L%d%s%s_T%.6f_d%g_%s_S%d_e%g_B%d_seed%d",
+		m.L, d, bc, m.T, m.Delta, p, m.FlowSteps, m.Epsilon, t.Batch, t.Seed))
+}
+
+func runTrain(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("train", stderr)
+	var g geometry
+	g.register(fs)
+	var mc modelConfig
+	registerModel(fs, &mc)
+	var tc trainConfig
+	registerTraining(fs, &tc)
+	var ev evalFlags
+	ev.register(fs)
+	out := fs.String("out", "", "run directory (default: runs/ named by the physics and the model)")
+	resume := fs.Bool("resume", false, "continue the run in --out (or the default directory) from its checkpoint")
+	every := fs.Int("checkpoint-every", 100, "write a checkpoint every this many steps (and at the end)")
+	limit := fs.Duration("time-limit", 0, "stop training after this long (e.g. 15m) and evaluate; 0 means no limit")
+	asJSON := fs.Bool("json", false, "print the results as one JSON object")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	mc.L, mc.Dim, mc.Open, mc.T = g.L, g.dim, g.open, float64(g.T)
+	if err := tc.validate(); err != nil {
+		return err
+	}
+	if err := ev.validate(); err != nil {
+		return err
+	}
+	if *every < 1 {
+		return usagef("--checkpoint-every %d: must be positive", *every)
+	}
+	if *limit < 0 {
+		return usagef("--time-limit %v: must not be negative", *limit)
+	}
+	m, err := mc.build()
+	if err != nil {
+		return err
+	}
+	dir := *out
+	if dir == "" {
+		dir = defaultRunDir(&mc, &tc)
+	}
+	rc := runConfig{Model: mc, Training: tc, Version: version}
+	tr, err := vmc.NewTrainer(m.flow, m.target, tc.settings())
+	if err != nil {
+		return err
+	}
+	m.flow.KineticWeight = tc.Kinetic
+	if err := prepareRunDir(dir, &rc, tr, *resume); err != nil {
+		return err
+	}
+	ref, err := exactReference(mc.geometry(), m.lat, mc.Delta)
+	if err != nil {
+		return err
+	}
+	if ref.LnZPerSite != nil {
+		tr.ExactLnZPerSite = *ref.LnZPerSite
+	}
+	fmt.Fprintf(stderr, "isingflow: %s lattice, T = %.6g, δ = %g; %s (%d parameters); BLAS: %s\n",
+		m.lat, mc.T, mc.Delta, mc.describe(), len(m.flow.Potential.Params()), blasimpl.Name())
+	fmt.Fprintf(stderr, "isingflow: run directory %s, training from step %d to %d\n", dir, tr.Step, tc.Iterations)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if *limit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *limit)
+		defer cancel()
+	}
+	start := time.Now()
+	if err := train(ctx, tr, dir, &rc, *every, tc.Iterations, *resume, stderr); err != nil {
+		return err
+	}
+	trainSeconds := time.Since(start).Seconds()
+
+	res, err := evaluate(m, &ev, stderr)
+	if err != nil {
+		return err
+	}
+	report := newReport(m, ref, res, tr.Step, trainSeconds)
+	if err := writeResult(dir, report); err != nil {
+		return err
+	}
+	if err := writePlots(dir, m, ref, res); err != nil {
+		fmt.Fprintf(stderr, "isingflow: plots: %v\n", err)
+	}
+	if *asJSON {
+		return writeJSON(stdout, report)
+	}
+	report.print(stdout)
+	fmt.Fprintf(stdout, "\nrun directory: %s (checkpoint, train.jsonl, result.json, plots)\n", dir)
+	return nil
+}
+
+// prepareRunDir creates a new run directory, or restores the trainer from
+// an existing one when resuming. A new run never overwrites an old one.
+func prepareRunDir(dir string, rc *runConfig, tr *vmc.Trainer, resume bool) error {
+	ck := filepath.Join(dir, checkpointFile)
+	if resume {
+		var old runConfig
+		b, err := os.ReadFile(filepath.Join(dir, configFile))
+		if err != nil {
+			return usagef("--resume: %s is not a run directory: %v", dir, err)
+		}
+		if err := json.Unmarshal(b, &old); err != nil {
+			return usagef("--resume: %s: %v", filepath.Join(dir, configFile), err)
+		}
+		if err := tr.Restore(ck, rc.Model); err != nil {
+			return usageError{"--resume: " + err.Error()}
+		}
+		// The number of iterations may grow on resume; the rest must match.
+		old.Training.Iterations = rc.Training.Iterations
+		if old.Training != rc.Training {
+			return usagef("--resume: the training flags differ from the run's %s (%+v)", configFile, old.Training)
+		}
+		return writeConfig(dir, rc)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		return usagef("run directory %s already exists: use --resume to continue it or --out to choose another", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return writeConfig(dir, rc)
+}
+
+func writeConfig(dir string, rc *runConfig) error {
+	b, err := json.MarshalIndent(rc, "", "  ")
+	if err != nil {
+		return err
+	}
+	return runio.WriteBytesAtomic(filepath.Join(dir, configFile), append(b, '\n'))
+}
+
+// train runs the optimisation with the JSONL log, the progress bar and the
+// checkpoints. An interrupt or the time limit ends training early (with a
+// checkpoint), and evaluation follows.
+func train(ctx context.Context, tr *vmc.Trainer, dir string, rc *runConfig, every, total int, appending bool, stderr io.Writer) error {
+	log, err := runio.CreateJSONL(filepath.Join(dir, trainLogFile), appending)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	bar := runio.NewProgress(stderr, total, "training")
+	terminal := runio.IsTerminal(stderr)
+	ck := filepath.Join(dir, checkpointFile)
+	nextReport := time.Now().Add(30 * time.Second)
+	rec := vmc.RecorderFunc(func(r vmc.Record) error {
+		if err := log.Write(r); err != nil {
+			return err
+		}
+		if r.Rejected {
+			fmt.Fprintf(stderr, "isingflow: step %d rejected (non-finite loss or gradient): rolled back, learning rate now %.3g\n",
+				r.Step, r.LearningRate*0.5)
+		}
+		desc := fmt.Sprintf("F/N %.4f ± %.4f  KL/N %.4f", r.ContinuousFreeEnergyPerSite, r.ContinuousFreeEnergyErr, r.KLPerSite)
+		bar.Set(r.Step+1, desc)
+		if !terminal && time.Now().After(nextReport) {
+			fmt.Fprintf(stderr, "isingflow: step %d/%d  %s  ESS/M %.3f  %.0f s\n", r.Step+1, total, desc, r.ESSFraction, r.Seconds)
+			nextReport = time.Now().Add(30 * time.Second)
+		}
+		if !r.Rejected && (r.Step+1)%every == 0 {
+			return tr.Checkpoint(ck, rc.Model)
+		}
+		return nil
+	})
+	err = tr.Run(ctx, rec)
+	bar.Finish()
+	if cerr := tr.Checkpoint(ck, rc.Model); cerr != nil {
+		return cerr
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		fmt.Fprintf(stderr, "isingflow: time limit reached after %d steps; evaluating\n", tr.Step)
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(stderr, "isingflow: interrupted after %d steps; checkpoint written, evaluating\n", tr.Step)
+	case err != nil:
+		return err
+	}
+	return nil
+}
+
+// evaluate draws the evaluation samples of the trained flow.
+func evaluate(m *model, ev *evalFlags, stderr io.Writer) (*observables.IsingEstimates, error) {
+	start := time.Now()
+	bar := runio.NewProgress(stderr, ev.samples+ev.mcmc, "sampling")
+	res, err := observables.SampleIsing(m.flow, m.target, observables.SampleOptions{
+		Samples: ev.samples, Batch: ev.batch, MCMC: ev.mcmc, Seed: ev.seed,
+		Progress: func(done, total int) { bar.Set(done, "sampling") },
+	})
+	bar.Finish()
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "isingflow: %d samples evaluated in %.1f s\n", ev.samples+ev.mcmc, time.Since(start).Seconds())
+	return &res, nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func writeResult(dir string, r *report) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return runio.WriteBytesAtomic(filepath.Join(dir, resultFile), append(b, '\n'))
+}
