@@ -47,6 +47,7 @@ type subcommand struct {
 func subcommands() []subcommand {
 	return []subcommand{
 		{"train", "train a flow at one temperature, evaluate it, print the table (the default)", runTrain},
+		{"eval", "estimates from a saved run, with more samples or flow-MCMC", runEval},
 		{"exact", "exact references: Kaufman (finite torus), Onsager (infinite), enumeration", runExact},
 		{"mc", "Wolff cluster Monte Carlo reference with error bars", runMC},
 	}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+)
+
+func runEval(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("eval", stderr)
+	dir := fs.String("run", "", "run directory written by \"isingflow train\" (required)")
+	var ev evalFlags
+	ev.register(fs)
+	asJSON := fs.Bool("json", false, "print the results as one JSON object")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return usagef("--run DIR is required")
+	}
+	if err := ev.validate(); err != nil {
+		return err
+	}
+	m, rc, err := loadRun(*dir)
+	if err != nil {
+		return err
+	}
+	ref, err := exactReference(m.cfg.geometry(), m.lat, m.cfg.Delta)
+	if err != nil {
+		return err
+	}
+	steps := 0
+	if recs, err := readTrainLog(filepath.Join(*dir, trainLogFile)); err == nil && len(recs) > 0 {
+		if s, ok := recs[len(recs)-1]["step"].(float64); ok {
+			steps = int(s) + 1
+		}
+	}
+	fmt.Fprintf(stderr, "isingflow: evaluating %s (%s)\n", *dir, rc.Model.describe())
+	res, err := evaluate(m, &ev, stderr)
+	if err != nil {
+		return err
+	}
+	report := newReport(m, ref, res, steps, 0)
+	if *asJSON {
+		return writeJSON(stdout, report)
+	}
+	report.print(stdout)
+	return nil
+}
