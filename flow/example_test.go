@@ -1,0 +1,85 @@
+package flow_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/isingflow/isingflow/flow"
+)
+
+// Example samples a small Monge-Ampère flow and evaluates the density of the
+// samples by integrating back. The quadratic potential φ = ½xᵀSx with
+// S = diag(0.5, −0.25) has the exact pushforward N(0, diag(e^{2T·0.5},
+// e^{−2T·0.25})), whose log-density is printed for comparison.
+func Example() {
+	S := mat.NewDiagDense(2, []float64{0.5, -0.25})
+	f, err := flow.New(flow.NewQuadratic(S, nil), 10, 0.1) // T = 1
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := mat.NewDense(3, 2, nil)
+	logp := make([]float64, 3)
+	f.Sample(x, logp, rng)
+
+	back := make([]float64, 3)
+	f.LogDensity(back, x)
+
+	T := f.Duration()
+	v1, v2 := math.Exp(2*T*0.5), math.Exp(-2*T*0.25)
+	for b := range 3 {
+		x1, x2 := x.At(b, 0), x.At(b, 1)
+		exact := -0.5*(x1*x1/v1+x2*x2/v2) - 0.5*math.Log(v1*v2) - math.Log(2*math.Pi)
+		fmt.Printf("x = (%6.3f, %6.3f)  ln p: sample %.5f, LogDensity %.5f, exact %.5f\n",
+			x1, x2, logp[b], back[b], exact)
+	}
+	// Output:
+	// x = ( 0.626,  0.058)  ln p: sample -2.16266, LogDensity -2.16266, exact -2.16266
+	// x = ( 0.330, -0.876)  ln p: sample -2.74106, LogDensity -2.74106, exact -2.74106
+	// x = (-0.660, -2.403)  ln p: sample -6.92789, LogDensity -6.92789, exact -6.92789
+}
+
+// ExampleFlow_Gradient fits a quadratic flow to data by maximum likelihood:
+// gradient descent on the mean negative log-likelihood, differentiated
+// exactly through the RK4 steps in the density direction. The data are
+// N(0, diag(4, 1/4)), which the flow of φ = ½xᵀSx reaches at T = 1 with
+// S = diag(ln 2, −ln 2) = diag(0.693, −0.693); the fit finds the
+// maximum-likelihood values for this sample of 500 points.
+func ExampleFlow_Gradient() {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const B = 500
+	data := mat.NewDense(B, 2, nil)
+	for b := range B {
+		data.Set(b, 0, 2*rng.NormFloat64())
+		data.Set(b, 1, 0.5*rng.NormFloat64())
+	}
+	q := flow.NewQuadratic(mat.NewDense(2, 2, nil), nil)
+	f, _ := flow.New(q, 10, 0.1)
+	nll := flow.LossFunc(func(dy *mat.Dense, dlogp []float64, y *mat.Dense, logp []float64) float64 {
+		var L float64
+		for b, v := range logp {
+			L -= v / float64(len(logp))
+			dlogp[b] = -1 / float64(len(logp))
+		}
+		return L
+	})
+	theta := q.Params()
+	grad := make([]float64, len(theta))
+	var L float64
+	for range 60 {
+		L = f.Gradient(grad, nil, data, flow.Density, nll)
+		for i := range theta {
+			theta[i] -= 0.2 * grad[i]
+		}
+	}
+	fmt.Printf("NLL per dimension %.3f\n", L/2)
+	S := q.Symmetric()
+	fmt.Printf("S̄ = [%.2f %.2f; %.2f %.2f]\n", S.At(0, 0), math.Abs(S.At(0, 1)), math.Abs(S.At(1, 0)), S.At(1, 1))
+	// Output:
+	// NLL per dimension 1.388
+	// S̄ = [0.68 0.03; 0.03 -0.75]
+}
