@@ -11,8 +11,8 @@ import (
 )
 
 // MaxEnumerationSites is the largest number of sites Enumerate and
-// NewDensityOfStates accept (2^24 ≈ 1.7·10⁷ configurations).
-const MaxEnumerationSites = 24
+// NewDensityOfStates accept (2^25 ≈ 3.4·10⁷ configurations, about a second).
+const MaxEnumerationSites = 25
 
 // Enumeration holds the exact thermodynamics of the Ising model (J = 1) on a
 // small lattice at temperature T, by summing over all 2^N configurations.
@@ -136,73 +136,103 @@ func NewDensityOfStates(lat *lattice.Lattice) (*DensityOfStates, error) {
 
 // Thermal returns the exact thermodynamics at temperature T > 0 from the
 // density of states. Boltzmann weights are taken relative to the lowest
-// occupied energy, so no temperature overflows.
+// occupied energy E_min, so no temperature overflows, and moments are
+// formed without cancellation: the mean energy pairs the levels E and −E,
+//
+//	Z⟨E⟩e^{βE_min} = Σ_{E>0} E [Δg e^{βE_min} expm1(−βE) + g(−E) e^{β(E+E_min)} expm1(−2βE)],
+//
+// Δg = g(E) − g(−E), using the exact integer identity Σ_{E>0} E Δg = 0
+// (⟨E⟩ = 0 at β = 0), so that ⟨E⟩ ≈ −βJ·(number of bonds) keeps its
+// relative accuracy at high T; variances are centred sums.
 func (d *DensityOfStates) Thermal(T float64) (Enumeration, error) {
 	if !(T > 0) || math.IsInf(T, 1) {
 		return Enumeration{}, fmt.Errorf("validation: enumeration: temperature %v, need a finite T > 0", T)
 	}
 	beta := 1 / T
-	n := d.N
-	emin := -1
-	for e := 0; e <= d.NumBonds && emin < 0; e++ {
+	n, nb := d.N, d.NumBonds
+	g := make([]int64, nb+1) // g[e]: configurations with e unsatisfied bonds
+	for e := range g {
 		for m := 0; m <= n; m++ {
-			if d.Count[e*(n+1)+m] != 0 {
-				emin = e
-				break
-			}
+			g[e] += d.Count[e*(n+1)+m]
+		}
+	}
+	emin := -1
+	for e, c := range g {
+		if c != 0 {
+			emin = e
+			break
 		}
 	}
 	if emin < 0 {
 		return Enumeration{}, fmt.Errorf("validation: enumeration: empty density of states")
 	}
-	// Weights p(e, m) ∝ Count·exp(−β(E − E_min)).
+	eMin := d.Energy(emin)
+	// w[e] = g(E) e^{−β(E − E_min)}, Z e^{βE_min} = Σ w.
+	w := make([]float64, nb+1)
 	z := 0.0
-	var zE, zAbs, zM2, zM4 float64
-	w := make([]float64, d.NumBonds+1) // Σ_m p(e, m), unnormalised
-	for e := emin; e <= d.NumBonds; e++ {
-		boltz := math.Exp(-beta * float64(2*(e-emin)))
-		if boltz == 0 {
-			break
-		}
-		for m := 0; m <= n; m++ {
-			cnt := d.Count[e*(n+1)+m]
-			if cnt == 0 {
-				continue
-			}
-			pw := float64(cnt) * boltz
-			mm := d.Magnetization(m) / float64(n)
-			m2 := mm * mm
-			w[e] += pw
-			zAbs += pw * math.Abs(mm)
-			zM2 += pw * m2
-			zM4 += pw * m2 * m2
-		}
+	for e := emin; e <= nb; e++ {
+		w[e] = float64(g[e]) * math.Exp(-beta*(d.Energy(e)-eMin))
 		z += w[e]
-		zE += w[e] * d.Energy(e)
 	}
+	// Mean energy by pairing level e (E > 0) with level nb − e (−E).
+	var zE float64
+	var exact int64 // Σ_{E>0} E Δg, zero for every lattice
+	for e := 0; e <= nb; e++ {
+		E := d.Energy(e)
+		if E <= 0 {
+			continue
+		}
+		dg := g[e] - g[nb-e]
+		exact += int64(2*e-nb) * dg
+		zE += E * (float64(dg)*math.Exp(beta*eMin)*math.Expm1(-beta*E) +
+			float64(g[nb-e])*math.Exp(beta*(E+eMin))*math.Expm1(-2*beta*E))
+	}
+	zE += float64(exact) * math.Exp(beta*eMin)
 	meanE := zE / z
 	varE := 0.0
-	for e := emin; e <= d.NumBonds; e++ {
+	for e := emin; e <= nb; e++ {
 		de := d.Energy(e) - meanE
 		varE += w[e] * de * de
 	}
 	varE /= z
-	lnZ := -beta*d.Energy(emin) + math.Log(z)
+	// Distribution of the magnetisation.
+	pm := make([]float64, n+1)
+	for e := emin; e <= nb; e++ {
+		if w[e] == 0 {
+			continue
+		}
+		boltz := w[e] / float64(g[e]) / z
+		for m := 0; m <= n; m++ {
+			pm[m] += float64(d.Count[e*(n+1)+m]) * boltz
+		}
+	}
 	nf := float64(n)
-	r := Enumeration{
+	var absM, m2, m4 float64
+	for m, p := range pm {
+		mm := d.Magnetization(m) / nf
+		absM += p * math.Abs(mm)
+		m2 += p * mm * mm
+		m4 += p * mm * mm * mm * mm
+	}
+	varAbs := 0.0
+	for m, p := range pm {
+		dm := math.Abs(d.Magnetization(m)/nf) - absM
+		varAbs += p * dm * dm
+	}
+	lnZ := -beta*eMin + math.Log(z)
+	return Enumeration{
 		N: n, T: T,
 		LnZ:                 lnZ,
 		LnZPerSite:          lnZ / nf,
 		FreeEnergyPerSite:   -T * lnZ / nf,
 		EnergyPerSite:       meanE / nf,
 		SpecificHeatPerSite: beta * beta * varE / nf,
-		AbsMagnetization:    zAbs / z,
-		MagnetizationSq:     zM2 / z,
-		Magnetization4:      zM4 / z,
-	}
-	r.Binder = 1 - r.Magnetization4/(3*r.MagnetizationSq*r.MagnetizationSq)
-	r.Susceptibility = beta * nf * (r.MagnetizationSq - r.AbsMagnetization*r.AbsMagnetization)
-	return r, nil
+		AbsMagnetization:    absM,
+		MagnetizationSq:     m2,
+		Magnetization4:      m4,
+		Binder:              1 - m4/(3*m2*m2),
+		Susceptibility:      beta * nf * varAbs,
+	}, nil
 }
 
 // Enumerate returns the exact thermodynamics of the Ising model (J = 1) on

@@ -15,17 +15,35 @@ const CriticalTemperature = 2.269185314213021968114490810306572475726
 // CriticalCoupling is K_c = 1/T_c = ln(1+√2)/2, where sinh 2K_c = 1.
 const CriticalCoupling = 0.4406867935097715126163046624898961545141
 
-// onsagerModulus returns the modulus k = 2 sinh 2K / cosh² 2K of Onsager's
-// solution, its complement k' = |1 − sinh² 2K| / cosh² 2K = √(1−k²), computed
-// without cancellation, and sgn(K − K_c) = sgn(2 tanh² 2K − 1), so that
-// 2 tanh² 2K − 1 = sgn·k'.
-func onsagerModulus(K float64) (k, kp, sgn float64) {
+// criticalTemperatureLo is T_c − CriticalTemperature, the rounding error of
+// the float64 constant.
+const criticalTemperatureLo = -8.5194541533952749214e-17
+
+// couplingOffset returns K − K_c = (T_c − T)/(T T_c) to full relative
+// accuracy, even for T within a few ulps of T_c, where 1/T − K_c would
+// cancel.
+func couplingOffset(T float64) float64 {
+	return ((CriticalTemperature - T) + criticalTemperatureLo) / (T * CriticalTemperature)
+}
+
+// sinhMinusOne returns sinh 2K − 1 = 2 cosh(K + K_c) sinh(K − K_c) at K = 1/T,
+// accurate near T_c.
+func sinhMinusOne(T float64) float64 {
+	return 2 * math.Cosh(1/T+CriticalCoupling) * math.Sinh(couplingOffset(T))
+}
+
+// onsagerModulus returns, at temperature T, the modulus
+// k = 2 sinh 2K / cosh² 2K of Onsager's solution, its complement
+// k' = |1 − sinh² 2K| / cosh² 2K = √(1−k²), computed without cancellation,
+// and sgn(K − K_c) = sgn(2 tanh² 2K − 1), so that 2 tanh² 2K − 1 = sgn·k'.
+func onsagerModulus(T float64) (k, kp, sgn float64) {
+	K := 1 / T
 	var signed float64 // 2 tanh² 2K − 1 = (sinh² 2K − 1)/cosh² 2K
 	if K < 1 {
 		s := math.Sinh(2 * K)
 		c2 := 1 + s*s
 		k = 2 * s / c2
-		signed = (s - 1) * (s + 1) / c2
+		signed = sinhMinusOne(T) * (s + 1) / c2
 	} else {
 		sech := 1 / math.Cosh(2*K)
 		k = 2 * math.Tanh(2*K) * sech
@@ -47,7 +65,7 @@ func ellipticK(kp float64) float64 {
 		return math.Inf(1)
 	}
 	a, b := 1.0, kp
-	for i := 0; i < 64 && math.Abs(a-b) > 1e-16*a; i++ {
+	for i := 0; i < 64 && math.Abs(a-b) > 4e-16*a; i++ {
 		a, b = 0.5*(a+b), math.Sqrt(a*b)
 	}
 	return math.Pi / (a + b)
@@ -143,7 +161,7 @@ func OnsagerLnZPerSite(T float64) float64 {
 		return math.NaN()
 	}
 	K := 1 / T
-	k, kp, _ := onsagerModulus(K)
+	k, kp, _ := onsagerModulus(T)
 	return lnTwoCosh(2*K) + onsagerIntegral(k, kp)/math.Pi
 }
 
@@ -173,7 +191,7 @@ func OnsagerEnergyPerSite(T float64) float64 {
 		return 0
 	}
 	K := 1 / T
-	k, kp, sgn := onsagerModulus(K)
+	k, kp, sgn := onsagerModulus(T)
 	// 2 tanh² 2K − 1 = sgn·k', so the bracket is 1 + sgn(1 − U(k²)) with
 	// U = 1 − (2/π)k'K₁, which vanishes like k²/4 at high and low T.
 	U := onsagerU(k*k, kp)
@@ -189,12 +207,13 @@ func OnsagerEnergyPerSite(T float64) float64 {
 //	c_∞ = (4/π)(K coth 2K)² {K₁ − E₁ − sech² 2K [π/2 + (2 tanh² 2K − 1) K₁]},
 //
 // with K₁, E₁ the complete elliptic integrals of modulus k (E₁ from
-// mathext.CompleteE). It diverges logarithmically at T_c, where it returns
-// +Inf. It returns NaN for T ≤ 0 or NaN.
+// mathext.CompleteE). It diverges logarithmically at T_c; it returns +Inf
+// at T = CriticalTemperature, the float64 nearest T_c (where the formula
+// would give ≈ 18). It returns NaN for T ≤ 0 or NaN.
 //
 // Below T_c, sech² 2K = (1−k')/2 and the braces are O(k⁴) ∝ e^{−8K}
 // while their terms are O(k²): there and above T_c, where sech² 2K =
-// (1+k')/2, a power series in m = k² replaces the closed form for m < 0.1,
+// (1+k')/2, a power series in m = k² replaces the closed form for m < 0.5,
 // so that c_∞ keeps its relative accuracy at high and low T.
 func OnsagerSpecificHeatPerSite(T float64) float64 {
 	if !(T > 0) {
@@ -203,8 +222,11 @@ func OnsagerSpecificHeatPerSite(T float64) float64 {
 	if math.IsInf(T, 1) {
 		return 0
 	}
+	if T == CriticalTemperature {
+		return math.Inf(1)
+	}
 	K := 1 / T
-	k, kp, sgn := onsagerModulus(K)
+	k, kp, sgn := onsagerModulus(T)
 	if kp == 0 {
 		return math.Inf(1)
 	}
@@ -226,8 +248,8 @@ var onsagerSeries struct {
 }
 
 const (
-	onsagerSeriesLen = 28
-	onsagerSeriesMax = 0.1 // use the series for m < onsagerSeriesMax
+	onsagerSeriesLen = 64
+	onsagerSeriesMax = 0.5 // use the series for m < onsagerSeriesMax
 )
 
 func onsagerCoefficients() {
@@ -328,13 +350,14 @@ func SpontaneousMagnetization(T float64) float64 {
 		return 0
 	}
 	s := math.Sinh(2 / T)
-	if s <= 1 {
+	if math.IsInf(s, 1) {
+		return 1
+	}
+	sm1 := sinhMinusOne(T)
+	if sm1 <= 0 {
 		return 0
 	}
 	// 1 − s⁻⁴ = (s−1)(s+1)(s²+1)/s⁴, accurate near T_c.
-	x := (s - 1) / s * ((s + 1) / s) * ((s*s + 1) / (s * s))
-	if math.IsInf(s, 1) {
-		x = 1
-	}
+	x := sm1 / s * (1 + 1/s) * (1 + 1/s/s)
 	return math.Pow(x, 0.125)
 }

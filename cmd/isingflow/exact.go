@@ -13,7 +13,7 @@ import (
 )
 
 // maxEnumerationSites is the largest lattice the exact command enumerates.
-const maxEnumerationSites = 25
+const maxEnumerationSites = validation.MaxEnumerationSites
 
 // exactReport is everything known exactly about one lattice at one
 // temperature; the JSON keys are documented in the README.
