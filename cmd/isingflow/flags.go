@@ -53,6 +53,12 @@ func (g *geometry) register(fs *pflag.FlagSet) {
 	g.T = temperature(validation.CriticalTemperature)
 	fs.IntVarP(&g.L, "L", "L", 16, "linear size of the lattice (L^d sites)")
 	fs.VarP(&g.T, "T", "T", "temperature in units of J (a number, or Tc = 2/ln(1+√2))")
+	g.registerShape(fs)
+}
+
+// registerShape adds the lattice flags other than -L and -T (for commands
+// that read -T differently, such as scan).
+func (g *geometry) registerShape(fs *pflag.FlagSet) {
 	fs.IntVarP(&g.dim, "dim", "d", 2, "dimension of the hypercubic lattice")
 	fs.BoolVar(&g.open, "open", false, "open instead of periodic boundaries")
 }

@@ -4,6 +4,9 @@
 // Usage:
 //
 //	isingflow [train] -L 16 -T 2.269     train, evaluate, print the table
+//	isingflow eval --run DIR             estimates from a saved run (more samples, --mcmc)
+//	isingflow sample --run DIR -n 16     spin configurations as PNG and .npz
+//	isingflow scan -L 16 -T 2.0:3.0:0.1  temperature scan, warm-started, with exact curves
 //	isingflow exact -L 16 -T Tc          exact references (Kaufman, Onsager, enumeration)
 //	isingflow mc -L 16 -T Tc --sweeps N  Wolff cluster Monte Carlo with error bars
 //
@@ -48,6 +51,8 @@ func subcommands() []subcommand {
 	return []subcommand{
 		{"train", "train a flow at one temperature, evaluate it, print the table (the default)", runTrain},
 		{"eval", "estimates from a saved run, with more samples or flow-MCMC", runEval},
+		{"sample", "spin configurations of a saved run: PNG grid and NumPy .npz", runSample},
+		{"scan", "a temperature scan, warm-starting each T from the previous one", runScan},
 		{"exact", "exact references: Kaufman (finite torus), Onsager (infinite), enumeration", runExact},
 		{"mc", "Wolff cluster Monte Carlo reference with error bars", runMC},
 	}

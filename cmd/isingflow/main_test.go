@@ -27,7 +27,10 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"cmpjson": cmpJSON,
+			"cmpjson":  cmpJSON,
+			"status":   cmdStatus,
+			"jsonkeys": cmdJSONKeys,
+			"lines":    cmdLines,
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "short" {

@@ -117,6 +117,11 @@ func (t *trainConfig) validate() error {
 
 // defaultRunDir names a run by its physics and model.
 func defaultRunDir(m *modelConfig, t *trainConfig) string {
+	return filepath.Join("runs", fmt.Sprintf("%s_T%.6f_%s", latticeTag(m), m.T, modelTag(m, t)))
+}
+
+// latticeTag names the lattice of a run: "L16", "L4_d3_open".
+func latticeTag(m *modelConfig) string {
 	bc := ""
 	if m.Open {
 		bc = "_open"
@@ -125,6 +130,12 @@ func defaultRunDir(m *modelConfig, t *trainConfig) string {
 	if m.Dim != 2 {
 		d = fmt.Sprintf("_d%d", m.Dim)
 	}
+	return fmt.Sprintf("L%d%s%s", m.L, d, bc)
+}
+
+// modelTag names the relaxation, the flow and the training of a run:
+// "d0.1_H512_S50_e0.1_B64_seed1".
+func modelTag(m *modelConfig, t *trainConfig) string {
 	var p string
 	if m.Potential == potentialDense {
 		p = fmt.Sprintf("H%d", m.Hidden)
@@ -134,8 +145,29 @@ func defaultRunDir(m *modelConfig, t *trainConfig) string {
 	if m.Quadratic {
 		p += "q"
 	}
-	return filepath.Join("runs", fmt.Sprintf("L%d%s%s_T%.6f_d%g_%s_S%d_e%g_B%d_seed%d",
-		m.L, d, bc, m.T, m.Delta, p, m.FlowSteps, m.Epsilon, t.Batch, t.Seed))
+	return fmt.Sprintf("d%g_%s_S%d_e%g_B%d_seed%d", m.Delta, p, m.FlowSteps, m.Epsilon, t.Batch, t.Seed)
+}
+
+// runFlags are the bookkeeping flags of training runs, shared by train and
+// scan.
+type runFlags struct {
+	every int
+	limit time.Duration
+}
+
+func (r *runFlags) register(fs *pflag.FlagSet) {
+	fs.IntVar(&r.every, "checkpoint-every", 100, "write a checkpoint every this many steps (and at the end)")
+	fs.DurationVar(&r.limit, "time-limit", 0, "stop training after this long (e.g. 15m; in a scan, at each temperature) and evaluate; 0 means no limit")
+}
+
+func (r *runFlags) validate() error {
+	if r.every < 1 {
+		return usagef("--checkpoint-every %d: must be positive", r.every)
+	}
+	if r.limit < 0 {
+		return usagef("--time-limit %v: must not be negative", r.limit)
+	}
+	return nil
 }
 
 func runTrain(args []string, stdout, stderr io.Writer) error {
@@ -150,8 +182,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	ev.register(fs)
 	out := fs.String("out", "", "run directory (default: runs/ named by the physics and the model)")
 	resume := fs.Bool("resume", false, "continue the run in --out (or the default directory) from its checkpoint")
-	every := fs.Int("checkpoint-every", 100, "write a checkpoint every this many steps (and at the end)")
-	limit := fs.Duration("time-limit", 0, "stop training after this long (e.g. 15m) and evaluate; 0 means no limit")
+	var rf runFlags
+	rf.register(fs)
 	asJSON := fs.Bool("json", false, "print the results as one JSON object")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -163,11 +195,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err := ev.validate(); err != nil {
 		return err
 	}
-	if *every < 1 {
-		return usagef("--checkpoint-every %d: must be positive", *every)
-	}
-	if *limit < 0 {
-		return usagef("--time-limit %v: must not be negative", *limit)
+	if err := rf.validate(); err != nil {
+		return err
 	}
 	m, err := mc.build()
 	if err != nil {
@@ -177,49 +206,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if dir == "" {
 		dir = defaultRunDir(&mc, &tc)
 	}
-	rc := runConfig{Model: mc, Training: tc, Version: version}
-	tr, err := vmc.NewTrainer(m.flow, m.target, tc.settings())
-	if err != nil {
-		return err
-	}
-	m.flow.KineticWeight = tc.Kinetic
-	if err := prepareRunDir(dir, &rc, tr, *resume); err != nil {
-		return err
-	}
-	ref, err := exactReference(mc.geometry(), m.lat, mc.Delta)
-	if err != nil {
-		return err
-	}
-	if ref.LnZPerSite != nil {
-		tr.ExactLnZPerSite = *ref.LnZPerSite
-	}
-	fmt.Fprintf(stderr, "isingflow: %s lattice, T = %.6g, δ = %g; %s (%d parameters); BLAS: %s\n",
-		m.lat, mc.T, mc.Delta, mc.describe(), len(m.flow.Potential.Params()), blasimpl.Name())
-	fmt.Fprintf(stderr, "isingflow: run directory %s, training from step %d to %d\n", dir, tr.Step, tc.Iterations)
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if *limit > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *limit)
-		defer cancel()
-	}
-	start := time.Now()
-	if err := train(ctx, tr, dir, &rc, *every, tc.Iterations, *resume, stderr); err != nil {
-		return err
-	}
-	trainSeconds := time.Since(start).Seconds()
-
-	res, err := evaluate(m, &ev, stderr)
+	report, err := trainAndEvaluate(ctx, m, &tc, runOptions{dir: dir, resume: *resume, every: rf.every, limit: rf.limit, eval: &ev}, stderr)
 	if err != nil {
 		return err
-	}
-	report := newReport(m, ref, res, tr.Step, trainSeconds)
-	if err := writeResult(dir, report); err != nil {
-		return err
-	}
-	if err := writePlots(dir, m, ref, res); err != nil {
-		fmt.Fprintf(stderr, "isingflow: plots: %v\n", err)
 	}
 	if *asJSON {
 		return writeJSON(stdout, report)
@@ -227,6 +218,68 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	report.print(stdout)
 	fmt.Fprintf(stdout, "\nrun directory: %s (checkpoint, train.jsonl, result.json, plots)\n", dir)
 	return nil
+}
+
+// runOptions are the settings of one training run besides the model and
+// the optimiser.
+type runOptions struct {
+	dir    string        // run directory
+	resume bool          // continue the run in dir from its checkpoint
+	every  int           // checkpoint every this many steps
+	limit  time.Duration // stop training after this long; 0 means no limit
+	eval   *evalFlags    // the evaluation after training
+}
+
+// trainAndEvaluate is one run: it prepares the run directory, trains m
+// with the settings tc (from the parameters m has, unless resuming),
+// evaluates the trained flow, writes result.json and the plots, and returns
+// the report. "isingflow train" makes one run, "isingflow scan" one per
+// temperature.
+func trainAndEvaluate(ctx context.Context, m *model, tc *trainConfig, opt runOptions, stderr io.Writer) (*report, error) {
+	mc := m.cfg
+	rc := runConfig{Model: mc, Training: *tc, Version: version}
+	tr, err := vmc.NewTrainer(m.flow, m.target, tc.settings())
+	if err != nil {
+		return nil, err
+	}
+	m.flow.KineticWeight = tc.Kinetic
+	if err := prepareRunDir(opt.dir, &rc, tr, opt.resume); err != nil {
+		return nil, err
+	}
+	ref, err := exactReference(mc.geometry(), m.lat, mc.Delta)
+	if err != nil {
+		return nil, err
+	}
+	if ref.LnZPerSite != nil {
+		tr.ExactLnZPerSite = *ref.LnZPerSite
+	}
+	fmt.Fprintf(stderr, "isingflow: %s lattice, T = %.6g, δ = %g; %s (%d parameters); BLAS: %s\n",
+		m.lat, mc.T, mc.Delta, mc.describe(), len(m.flow.Potential.Params()), blasimpl.Name())
+	fmt.Fprintf(stderr, "isingflow: run directory %s, training from step %d to %d\n", opt.dir, tr.Step, tc.Iterations)
+
+	if opt.limit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opt.limit)
+		defer cancel()
+	}
+	start := time.Now()
+	if err := train(ctx, tr, opt.dir, &rc, opt.every, tc.Iterations, opt.resume, stderr); err != nil {
+		return nil, err
+	}
+	trainSeconds := time.Since(start).Seconds()
+
+	res, err := evaluate(m, opt.eval, stderr)
+	if err != nil {
+		return nil, err
+	}
+	report := newReport(m, ref, res, tr.Step, trainSeconds)
+	if err := writeResult(opt.dir, report); err != nil {
+		return nil, err
+	}
+	if err := writePlots(opt.dir, m, ref, res); err != nil {
+		fmt.Fprintf(stderr, "isingflow: plots: %v\n", err)
+	}
+	return report, nil
 }
 
 // prepareRunDir creates a new run directory, or restores the trainer from

@@ -1,0 +1,566 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/isingflow/isingflow/internal/runio"
+	"github.com/isingflow/isingflow/observables"
+	"github.com/isingflow/isingflow/validation"
+)
+
+// Files of a scan directory; each temperature's run directory is a
+// subdirectory named by scanRunDir.
+const (
+	scanTableFile = "scan.json"
+	scanPlotFile  = "scan.png"
+)
+
+// maxScanTemperatures bounds the number of temperatures of a scan.
+const maxScanTemperatures = 1000
+
+// parseTemperatures reads a temperature scan: START:STOP:STEP (STOP included
+// within rounding, STEP of either sign) or a comma-separated list; every
+// temperature is a number or Tc.
+func parseTemperatures(s string) ([]float64, error) {
+	one := func(v string) (float64, error) {
+		var t temperature
+		if err := t.Set(strings.TrimSpace(v)); err != nil {
+			return 0, usagef("-T %q: %v", s, err)
+		}
+		return float64(t), nil
+	}
+	var ts []float64
+	if strings.Contains(s, ":") {
+		parts := strings.Split(s, ":")
+		if len(parts) != 3 {
+			return nil, usagef("-T %q: want a range START:STOP:STEP or a list T1,T2,...", s)
+		}
+		start, err := one(parts[0])
+		if err != nil {
+			return nil, err
+		}
+		stop, err := one(parts[1])
+		if err != nil {
+			return nil, err
+		}
+		step, err := strconv.ParseFloat(strings.TrimSpace(parts[2]), 64)
+		if err != nil || step == 0 || math.IsInf(step, 0) || math.IsNaN(step) {
+			return nil, usagef("-T %q: the step %q must be a non-zero number", s, parts[2])
+		}
+		// Count the points, STOP included when within 1e-6 steps of the grid.
+		r := (stop - start) / step
+		if r < -1e-6 {
+			return nil, usagef("-T %q: a step of %v never reaches %v from %v", s, step, stop, start)
+		}
+		if r > maxScanTemperatures {
+			return nil, usagef("-T %q: more than %d temperatures", s, maxScanTemperatures)
+		}
+		n := int(math.Floor(r+1e-6)) + 1
+		for i := range n {
+			t := start + float64(i)*step
+			switch {
+			case i == 0:
+				t = start
+			case math.Abs(t-stop) < 1e-6*math.Abs(step):
+				t = stop
+			default:
+				t = math.Round(t*1e12) / 1e12 // 2.3, not 2.3000000000000003
+			}
+			if !(t > 0) {
+				return nil, usagef("-T %q: the temperature %v is not positive", s, t)
+			}
+			ts = append(ts, t)
+		}
+	} else {
+		for _, p := range strings.Split(s, ",") {
+			t, err := one(p)
+			if err != nil {
+				return nil, err
+			}
+			ts = append(ts, t)
+		}
+		if len(ts) > maxScanTemperatures {
+			return nil, usagef("-T: more than %d temperatures", maxScanTemperatures)
+		}
+	}
+	seen := map[string]bool{}
+	for _, t := range ts {
+		d := scanRunDir(t)
+		if seen[d] {
+			return nil, usagef("-T %q: the temperature %.6f appears twice", s, t)
+		}
+		seen[d] = true
+	}
+	return ts, nil
+}
+
+// scanRunDir names the run directory of one temperature inside a scan
+// directory.
+func scanRunDir(T float64) string { return fmt.Sprintf("T%.6f", T) }
+
+// defaultScanDir names a scan by its lattice, temperatures and model.
+func defaultScanDir(m *modelConfig, t *trainConfig, ts []float64) string {
+	return filepath.Join("runs", fmt.Sprintf("scan_%s_T%s-%s_n%d_%s",
+		latticeTag(m), strconv.FormatFloat(ts[0], 'g', 6, 64), strconv.FormatFloat(ts[len(ts)-1], 'g', 6, 64),
+		len(ts), modelTag(m, t)))
+}
+
+func runScan(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("scan", stderr)
+	var g geometry
+	fs.IntVarP(&g.L, "L", "L", 16, "linear size of the lattice (L^d sites)")
+	temps := fs.StringP("T", "T", "", "temperatures (required): START:STOP:STEP, e.g. 2.0:3.0:0.1, or a list 2.0,Tc,2.5")
+	g.registerShape(fs)
+	var mc modelConfig
+	registerModel(fs, &mc)
+	var tc trainConfig
+	registerTraining(fs, &tc)
+	warm := fs.Int("warm-iterations", -1, "optimisation steps at every temperature after the first, warm-started (-1: as --iterations)")
+	var ev evalFlags
+	ev.register(fs)
+	out := fs.String("out", "", "scan directory (default: runs/scan_ named by the lattice, the temperatures and the model)")
+	var rf runFlags
+	rf.register(fs)
+	asJSON := fs.Bool("json", false, "print the results as a JSON array, one object per temperature")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *temps == "" {
+		return usagef("-T is required: a range START:STOP:STEP (e.g. 2.0:3.0:0.1) or a list T1,T2,...")
+	}
+	ts, err := parseTemperatures(*temps)
+	if err != nil {
+		return err
+	}
+	if err := tc.validate(); err != nil {
+		return err
+	}
+	if *warm < -1 {
+		return usagef("--warm-iterations %d: must not be negative (or -1)", *warm)
+	}
+	warmTC := tc
+	if *warm >= 0 {
+		warmTC.Iterations = *warm
+	}
+	if err := ev.validate(); err != nil {
+		return err
+	}
+	if err := rf.validate(); err != nil {
+		return err
+	}
+	mc.L, mc.Dim, mc.Open, mc.T = g.L, g.dim, g.open, ts[0]
+	// Build the first model now, so that bad model flags fail before any
+	// directory is made.
+	m, err := mc.build()
+	if err != nil {
+		return err
+	}
+	dir := *out
+	if dir == "" {
+		dir = defaultScanDir(&mc, &tc, ts)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		return usagef("scan directory %s already exists: choose another with --out", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var reports []*report
+	var prev *model
+	for i, T := range ts {
+		if i > 0 {
+			mc.T = T
+			if m, err = mc.build(); err != nil {
+				return err
+			}
+			// Warm start: the previous temperature's parameters, fresh Adam.
+			copy(m.flow.Potential.Params(), prev.flow.Potential.Params())
+		}
+		fmt.Fprintf(stderr, "isingflow scan: T = %.6g (%d of %d)", T, i+1, len(ts))
+		if prev != nil {
+			fmt.Fprintf(stderr, ", warm start from T = %.6g", prev.cfg.T)
+		}
+		fmt.Fprintln(stderr)
+		settings := &tc
+		if i > 0 {
+			settings = &warmTC
+		}
+		r, err := trainAndEvaluate(ctx, m, settings, runOptions{
+			dir: filepath.Join(dir, scanRunDir(T)), every: rf.every, limit: rf.limit, eval: &ev,
+		}, stderr)
+		if err != nil {
+			return err
+		}
+		reports = append(reports, r)
+		if err := writeScanTable(dir, reports); err != nil {
+			return err
+		}
+		prev = m
+		if ctx.Err() != nil {
+			fmt.Fprintf(stderr, "isingflow scan: interrupted at T = %.6g; the scan stops here\n", T)
+			break
+		}
+	}
+	if err := writeScanPlot(filepath.Join(dir, scanPlotFile), &mc, reports); err != nil {
+		fmt.Fprintf(stderr, "isingflow scan: plot: %v\n", err)
+	}
+	if *asJSON {
+		return writeJSON(stdout, reports)
+	}
+	printScan(stdout, reports)
+	fmt.Fprintf(stdout, "\nscan directory: %s (%s, %s, one run directory per temperature)\n", dir, scanTableFile, scanPlotFile)
+	return nil
+}
+
+func writeScanTable(dir string, reports []*report) error {
+	b, err := json.MarshalIndent(reports, "", "  ")
+	if err != nil {
+		return err
+	}
+	return runio.WriteBytesAtomic(filepath.Join(dir, scanTableFile), append(b, '\n'))
+}
+
+// printScan prints one line per temperature: the estimates beside the
+// exact finite-lattice values.
+func printScan(w io.Writer, reports []*report) {
+	if len(reports) == 0 {
+		return
+	}
+	r0 := reports[0]
+	fmt.Fprintf(w, "Monge-Ampère flow temperature scan, %s lattice, δ = %g; %s\n", r0.ref.Lattice, r0.cfg.Delta, r0.cfg.describe())
+	method := r0.ref.FiniteLatticeMethod
+	if method == "" {
+		method = "none"
+	}
+	fmt.Fprintf(w, "exact finite-lattice values: %s\n\n", method)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "T\tf_var\tKL/N\tu\texact u\tc\texact c\t<|m|>\texact <|m|>\tESS/M\t")
+	for _, r := range reports {
+		e, ref := r.est, r.ref
+		fmt.Fprintf(tw, "%.6g\t%v\t%v\t%v\t%s\t%v\t%s\t%v\t%s\t%.3g\t\n", r.cfg.T,
+			e.VariationalFreeEnergyPerSite, e.KLPerSite, e.EnergyPerSite, fmtShort(ref.EnergyPerSite),
+			e.SpecificHeatPerSite, fmtShort(ref.SpecificHeatPerSite),
+			e.AbsMagnetization, fmtShort(ref.AbsMagnetization), e.ESSFraction)
+	}
+	tw.Flush()
+	for _, r := range reports {
+		if n := len(r.est.Warnings); n > 0 {
+			fmt.Fprintf(w, "\nWARNING at T = %.6g: %s", r.cfg.T, r.est.Warnings[0])
+			if n > 1 {
+				fmt.Fprintf(w, " (and %d more warnings in its result.json)", n-1)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+// errorPoints are estimates with symmetric error bars, for plotting.
+type errorPoints struct {
+	plotter.XYs
+	plotter.YErrors
+}
+
+func (p *errorPoints) add(x float64, e observables.Estimate) {
+	if math.IsNaN(e.Mean) || math.IsInf(e.Mean, 0) {
+		return
+	}
+	err := e.Err
+	if math.IsNaN(err) || math.IsInf(err, 0) {
+		err = 0
+	}
+	p.XYs = append(p.XYs, plotter.XY{X: x, Y: e.Mean})
+	p.YErrors = append(p.YErrors, struct{ Low, High float64 }{err, err})
+}
+
+// exactCurves are exact observables on a dense temperature grid; a nil
+// slice is a curve that is not known.
+type exactCurves struct {
+	method                   string // finite-lattice method: kaufman, enumeration or ""
+	energy, heat, absMag     plotter.XYs
+	onsagerU, onsagerC, onsM plotter.XYs
+}
+
+// scanCurves computes the exact curves of the scan's lattice between lo and
+// hi: Kaufman's energy and specific heat on the square torus, the enumerated
+// ones (and ⟨|m|⟩) on small lattices, and Onsager's infinite-lattice values
+// in two dimensions.
+func scanCurves(mc *modelConfig, lo, hi float64) (*exactCurves, error) {
+	const points = 241
+	g := mc.geometry()
+	lat, err := g.lattice()
+	if err != nil {
+		return nil, err
+	}
+	grid := make([]float64, points)
+	for i := range grid {
+		grid[i] = lo + (hi-lo)*float64(i)/float64(points-1)
+	}
+	if tc := validation.CriticalTemperature; tc > lo && tc < hi {
+		grid = append(grid, tc)
+		for i := len(grid) - 1; i > 0 && grid[i] < grid[i-1]; i-- {
+			grid[i], grid[i-1] = grid[i-1], grid[i]
+		}
+	}
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	c := &exactCurves{}
+	var dos *validation.DensityOfStates
+	if lat.N() <= maxEnumerationSites {
+		if dos, err = validation.NewDensityOfStates(lat); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case g.isSquareTorus():
+		c.method = "Kaufman"
+	case dos != nil:
+		c.method = "enumeration"
+	}
+	for _, T := range grid {
+		if g.isSquareTorus() {
+			k, err := validation.Kaufman(g.L, g.L, T)
+			if err != nil {
+				return nil, err
+			}
+			c.energy = append(c.energy, plotter.XY{X: T, Y: k.EnergyPerSite})
+			c.heat = append(c.heat, plotter.XY{X: T, Y: k.SpecificHeatPerSite})
+		}
+		if dos != nil {
+			e, err := dos.Thermal(T)
+			if err != nil {
+				return nil, err
+			}
+			if !g.isSquareTorus() {
+				c.energy = append(c.energy, plotter.XY{X: T, Y: e.EnergyPerSite})
+				c.heat = append(c.heat, plotter.XY{X: T, Y: e.SpecificHeatPerSite})
+			}
+			c.absMag = append(c.absMag, plotter.XY{X: T, Y: e.AbsMagnetization})
+		}
+		if g.dim == 2 {
+			if v := validation.OnsagerEnergyPerSite(T); finite(v) {
+				c.onsagerU = append(c.onsagerU, plotter.XY{X: T, Y: v})
+			}
+			if v := validation.OnsagerSpecificHeatPerSite(T); finite(v) {
+				c.onsagerC = append(c.onsagerC, plotter.XY{X: T, Y: v})
+			}
+			if v := validation.SpontaneousMagnetization(T); finite(v) {
+				c.onsM = append(c.onsM, plotter.XY{X: T, Y: v})
+			}
+		}
+	}
+	return c, nil
+}
+
+// writeScanPlot draws the energy, the specific heat, ⟨|m|⟩ and the KL
+// divergence per site against T, the estimates with error bars beside the
+// exact curves, in a 2×2 grid with one legend below.
+func writeScanPlot(path string, mc *modelConfig, reports []*report) error {
+	if len(reports) == 0 {
+		return nil
+	}
+	lo, hi := reports[0].cfg.T, reports[0].cfg.T
+	for _, r := range reports {
+		lo, hi = min(lo, r.cfg.T), max(hi, r.cfg.T)
+	}
+	pad := 0.05 * (hi - lo)
+	if pad == 0 {
+		pad = 0.1
+	}
+	lo, hi = max(lo-pad, 0.05*lo), hi+pad
+	curves, err := scanCurves(mc, lo, hi)
+	if err != nil {
+		return err
+	}
+	lat := reports[0].ref.Lattice
+
+	type series struct {
+		name  string
+		get   func(*report) observables.Estimate
+		glyph draw.GlyphDrawer
+		color int
+		shift float64 // in units of the T range, so that the series do not hide each other
+	}
+	importance := func(f func(*observables.IsingEstimates) observables.Estimate) series {
+		return series{"flow, importance-weighted", func(r *report) observables.Estimate { return f(r.est) },
+			draw.CircleGlyph{}, 0, 0}
+	}
+	chain := func(f func(*observables.MCMCEstimates) observables.Estimate) series {
+		return series{"flow-MCMC", func(r *report) observables.Estimate {
+			if r.est.MCMC == nil {
+				return observables.Estimate{Mean: math.NaN()}
+			}
+			return f(r.est.MCMC)
+		}, draw.BoxGlyph{}, 1, 0.008}
+	}
+	type panel struct {
+		title          string
+		data           []series
+		exact, onsager plotter.XYs
+		exactName      string
+		positive       bool    // the quantity is ≥ 0: the axis starts at 0
+		yMax           float64 // the top of the axis; 0 scales it on the data and the finite lattice
+	}
+	panels := []panel{
+		{title: "energy per site u",
+			data: []series{
+				importance(func(e *observables.IsingEstimates) observables.Estimate { return e.EnergyPerSite }),
+				chain(func(c *observables.MCMCEstimates) observables.Estimate { return c.EnergyPerSite })},
+			exact: curves.energy, exactName: curves.method, onsager: curves.onsagerU},
+		{title: "specific heat per site c",
+			data: []series{
+				importance(func(e *observables.IsingEstimates) observables.Estimate { return e.SpecificHeatPerSite }),
+				chain(func(c *observables.MCMCEstimates) observables.Estimate { return c.SpecificHeatPerSite })},
+			exact: curves.heat, exactName: curves.method, onsager: curves.onsagerC, positive: true},
+		{title: "<|m|>",
+			data: []series{
+				importance(func(e *observables.IsingEstimates) observables.Estimate { return e.AbsMagnetization }),
+				chain(func(c *observables.MCMCEstimates) observables.Estimate { return c.AbsMagnetization })},
+			exact: curves.absMag, exactName: "enumeration", onsager: curves.onsM, positive: true, yMax: 1.02},
+		{title: "KL(p‖q) per site (nats)",
+			data: []series{
+				importance(func(e *observables.IsingEstimates) observables.Estimate { return e.KLPerSite })},
+			positive: true},
+	}
+
+	// One legend for the four panels, its entries in the order met.
+	legend := map[string]plot.Thumbnailer{}
+	var legendOrder []string
+	addLegend := func(name string, t plot.Thumbnailer) {
+		if _, ok := legend[name]; !ok {
+			legend[name] = t
+			legendOrder = append(legendOrder, name)
+		}
+	}
+	exactLabel := func(method string) string { return fmt.Sprintf("exact %s (%s)", lat, method) }
+	if curves.energy != nil && curves.absMag != nil && curves.method != "enumeration" {
+		exactLabel = func(string) string {
+			return fmt.Sprintf("exact %s (u, c: %s; <|m|>: enumeration)", lat, curves.method)
+		}
+	}
+
+	plots := make([][]*plot.Plot, 2)
+	for i, pn := range panels {
+		p := plot.New()
+		p.Title.Text = pn.title
+		p.X.Label.Text = "T"
+		p.X.Min, p.X.Max = lo, hi
+		yMax := math.Inf(-1)
+		if pn.exact != nil {
+			line, err := plotter.NewLine(pn.exact)
+			if err != nil {
+				return err
+			}
+			line.Width = vg.Points(1.2)
+			p.Add(line)
+			addLegend(exactLabel(pn.exactName), line)
+			for _, q := range pn.exact {
+				yMax = max(yMax, q.Y)
+			}
+		}
+		if pn.onsager != nil {
+			line, err := plotter.NewLine(pn.onsager)
+			if err != nil {
+				return err
+			}
+			line.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			p.Add(line)
+			addLegend("Onsager, L = ∞", line)
+		}
+		for _, set := range pn.data {
+			var pts errorPoints
+			for _, r := range reports {
+				pts.add(r.cfg.T+set.shift*(hi-lo), set.get(r))
+			}
+			if len(pts.XYs) == 0 {
+				continue
+			}
+			for k, q := range pts.XYs {
+				yMax = max(yMax, q.Y+pts.YErrors[k].High)
+			}
+			sc, err := plotter.NewScatter(pts.XYs)
+			if err != nil {
+				return err
+			}
+			sc.GlyphStyle.Shape = set.glyph
+			sc.GlyphStyle.Radius = vg.Points(2.5)
+			sc.GlyphStyle.Color = plotutil.Color(set.color)
+			eb, err := plotter.NewYErrorBars(&pts)
+			if err != nil {
+				return err
+			}
+			eb.LineStyle.Color = plotutil.Color(set.color)
+			eb.CapWidth = vg.Points(4)
+			p.Add(eb, sc)
+			addLegend(set.name, sc)
+		}
+		// Onsager's specific heat diverges at T_c: scale the axis on the
+		// finite lattice and the estimates.
+		if pn.positive {
+			p.Y.Min = 0
+			if !math.IsInf(yMax, 0) && yMax > 0 {
+				p.Y.Max = 1.1 * yMax
+			}
+		}
+		if pn.yMax > 0 {
+			p.Y.Max = pn.yMax
+		}
+		plots[i/2] = append(plots[i/2], p)
+	}
+
+	const w, h = 26 * vg.Centimeter, 19 * vg.Centimeter
+	const titleHeight, legendHeight = 20, 22 // points
+	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(100))
+	dc := draw.New(img)
+	sty := plot.New().Title.TextStyle
+	sty.Font.Size = vg.Points(13)
+	sty.XAlign, sty.YAlign = draw.XCenter, draw.YTop
+	dc.FillText(sty, vg.Point{X: w / 2, Y: h - vg.Points(4)}, fmt.Sprintf("Monge-Ampère flow, %s lattice, δ = %g", lat, mc.Delta))
+
+	// The legend strip at the bottom, the entries side by side.
+	x := dc.Min.X + vg.Points(10)
+	for _, name := range legendOrder {
+		cell := dc
+		cell.Min.X = x
+		cell.Max.Y = cell.Min.Y + vg.Points(legendHeight)
+		l := plot.NewLegend()
+		l.Left, l.Top = true, true
+		l.TextStyle.Font.Size = vg.Points(9)
+		l.Add(name, legend[name])
+		l.Draw(cell)
+		x += l.ThumbnailWidth + l.TextStyle.Width(name) + vg.Points(24)
+	}
+	body := dc
+	body.Max.Y -= vg.Points(titleHeight)
+	body.Min.Y += vg.Points(legendHeight)
+	tiles := draw.Tiles{Rows: 2, Cols: 2, PadX: vg.Millimeter * 6, PadY: vg.Millimeter * 6,
+		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 4}
+	canvases := plot.Align(plots, tiles, body)
+	for i := range plots {
+		for j := range plots[i] {
+			plots[i][j].Draw(canvases[i][j])
+		}
+	}
+	return runio.WriteFileAtomic(path, func(f *os.File) error {
+		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(f)
+		return err
+	})
+}
