@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 
+	"github.com/isingflow/isingflow/internal/mcstats"
 	"github.com/isingflow/isingflow/internal/parallel"
 	"github.com/isingflow/isingflow/lattice"
 )
@@ -76,7 +77,7 @@ type WolffResult struct {
 	Susceptibility      Estimate // χ = βN(⟨m²⟩ − ⟨|m|⟩²)
 
 	// Integrated autocorrelation times in sweeps (Sokal's windowing, see
-	// IntegratedAutocorrelationTime), from the chains of E, |m| and m².
+	// mcstats.IntegratedAutocorrelationTime), from the chains of E, |m| and m².
 	TauIntEnergy, TauIntAbsMagnetization, TauIntMagnetizationSq float64
 }
 
@@ -205,7 +206,7 @@ func Wolff(lat *lattice.Lattice, T float64, s WolffSettings) (WolffResult, error
 	for _, q := range []int{qE, qAbsM, qM2, qM4} {
 		// A window that does not converge still gives a usable lower
 		// bound; the binning below then uses the longest bins it can.
-		tau[q], _, _ = IntegratedAutocorrelationTime(series[q])
+		tau[q], _, _ = mcstats.IntegratedAutocorrelationTime(series[q])
 		tauMax = max(tauMax, tau[q])
 	}
 

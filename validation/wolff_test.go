@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/isingflow/isingflow/internal/mcstats"
 	"github.com/isingflow/isingflow/lattice"
 )
 
@@ -211,7 +212,7 @@ func TestWolffSingleSite(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r.EnergyPerSite != (Estimate{}) || r.SpecificHeatPerSite != (Estimate{}) ||
-		r.AbsMagnetization != (Estimate{1, 0}) || math.Abs(r.Binder.Mean-2.0/3) > 1e-12 || r.MeanClusterSize != 1 {
+		r.AbsMagnetization != (Estimate{Mean: 1}) || math.Abs(r.Binder.Mean-2.0/3) > 1e-12 || r.MeanClusterSize != 1 {
 		t.Errorf("single site: %+v", r)
 	}
 }
@@ -267,12 +268,65 @@ func ar1(rho float64, chains, n int, seed uint64) [][]float64 {
 	return out
 }
 
+// TestJackknifeRatio checks the jackknife of a nonlinear function of means
+// against the delta method on independent data.
+func TestJackknifeRatio(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const nb = 4000
+	x := make([]float64, nb)
+	y := make([]float64, nb)
+	for k := range x {
+		x[k] = 2 + 0.5*rng.NormFloat64()
+		y[k] = 4 + 0.2*rng.NormFloat64()
+	}
+	est := jackknife([][]float64{x, y}, func(m []float64) float64 { return m[0] / m[1] })
+	// Delta method: Var(x̄/ȳ) ≈ (1/n)(σx²/μy² + μx²σy²/μy⁴).
+	want := math.Sqrt((0.25/16 + 4*0.04/256) / nb)
+	if r := est.Err / want; math.Abs(r-1) > 0.1 {
+		t.Errorf("jackknife error %.4g, delta method %.4g", est.Err, want)
+	}
+	if math.Abs(est.Mean-0.5) > 4*want {
+		t.Errorf("ratio %v, want 0.5", est)
+	}
+}
+
+func BenchmarkWolffCluster16(b *testing.B) {
+	lat, err := lattice.NewHypercubic(2, 16, lattice.Periodic)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ch := newWolffChain(newWolffGraph(lat), bondThreshold(-math.Expm1(-2/criticalT)), 3, 0)
+	ch.thermalize(100)
+	b.ResetTimer()
+	for b.Loop() {
+		ch.cluster()
+	}
+}
+
+func ExampleWolff() {
+	lat, err := lattice.NewHypercubic(2, 8, lattice.Periodic)
+	if err != nil {
+		panic(err)
+	}
+	r, err := Wolff(lat, criticalT, WolffSettings{Sweeps: 20000, Chains: 2, Seed: 1})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("u     =", r.EnergyPerSite)
+	fmt.Println("<|m|> =", r.AbsMagnetization)
+	fmt.Println("U     =", r.Binder)
+	// Output:
+	// u     = -1.496 ± 0.002
+	// <|m|> = 0.7800 ± 0.0013
+	// U     = 0.6145 ± 0.0007
+}
+
 func TestIntegratedAutocorrelationTimeAR1(t *testing.T) {
 	const chains, n = 4, 200000
 	for i, rho := range []float64{0, 0.5, 0.8, 0.9} {
 		x := ar1(rho, chains, n, uint64(i+1))
 		want := (1 + rho) / (2 * (1 - rho))
-		tau, window, err := IntegratedAutocorrelationTime(x)
+		tau, window, err := mcstats.IntegratedAutocorrelationTime(x)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -306,98 +360,4 @@ func TestIntegratedAutocorrelationTimeAR1(t *testing.T) {
 			t.Errorf("ρ = %v: mean %v, want 0", rho, est)
 		}
 	}
-}
-
-func TestIntegratedAutocorrelationTimeEdgeCases(t *testing.T) {
-	if tau, _, err := IntegratedAutocorrelationTime([][]float64{{3, 3, 3, 3}}); err != nil || tau != 0.5 {
-		t.Errorf("constant series: τ = %v, err %v; want 0.5", tau, err)
-	}
-	for _, x := range [][][]float64{nil, {{1}}, {{1, 2, 3}, {1, 2}}} {
-		if _, _, err := IntegratedAutocorrelationTime(x); err == nil {
-			t.Errorf("%v: no error", x)
-		}
-	}
-	// A random walk has no finite τ_int: the window never closes.
-	rng := rand.New(rand.NewPCG(1, 2))
-	walk := make([]float64, 1000)
-	for i := 1; i < len(walk); i++ {
-		walk[i] = walk[i-1] + rng.NormFloat64()
-	}
-	if _, _, err := IntegratedAutocorrelationTime([][]float64{walk}); err == nil {
-		t.Error("random walk: no error")
-	}
-}
-
-// TestJackknifeRatio checks the jackknife of a nonlinear function of means
-// against the delta method on independent data.
-func TestJackknifeRatio(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	const nb = 4000
-	x := make([]float64, nb)
-	y := make([]float64, nb)
-	for k := range x {
-		x[k] = 2 + 0.5*rng.NormFloat64()
-		y[k] = 4 + 0.2*rng.NormFloat64()
-	}
-	est := jackknife([][]float64{x, y}, func(m []float64) float64 { return m[0] / m[1] })
-	// Delta method: Var(x̄/ȳ) ≈ (1/n)(σx²/μy² + μx²σy²/μy⁴).
-	want := math.Sqrt((0.25/16 + 4*0.04/256) / nb)
-	if r := est.Err / want; math.Abs(r-1) > 0.1 {
-		t.Errorf("jackknife error %.4g, delta method %.4g", est.Err, want)
-	}
-	if math.Abs(est.Mean-0.5) > 4*want {
-		t.Errorf("ratio %v, want 0.5", est)
-	}
-}
-
-func TestEstimateString(t *testing.T) {
-	for _, tc := range []struct {
-		e    Estimate
-		want string
-	}{
-		{Estimate{0.71392, 0.00041}, "0.7139 ± 0.0004"},
-		{Estimate{0.71392, 0.00014}, "0.71392 ± 0.00014"},
-		{Estimate{-1.453064, 0.0023}, "-1.453 ± 0.002"},
-		{Estimate{0.5, 0.00096}, "0.5000 ± 0.0010"},
-		{Estimate{12.345, 1.6}, "12.3 ± 1.6"},
-		{Estimate{4.1234, 0.02}, "4.12 ± 0.02"},
-		{Estimate{12345, 340}, "12300 ± 300"},
-		{Estimate{0.5, 0}, "0.5 ± 0"},
-		{Estimate{0.5, math.NaN()}, "0.5 ± NaN"},
-	} {
-		if got := tc.e.String(); got != tc.want {
-			t.Errorf("%#v: %q, want %q", tc.e, got, tc.want)
-		}
-	}
-}
-
-func BenchmarkWolffCluster16(b *testing.B) {
-	lat, err := lattice.NewHypercubic(2, 16, lattice.Periodic)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ch := newWolffChain(newWolffGraph(lat), bondThreshold(-math.Expm1(-2/criticalT)), 3, 0)
-	ch.thermalize(100)
-	b.ResetTimer()
-	for b.Loop() {
-		ch.cluster()
-	}
-}
-
-func ExampleWolff() {
-	lat, err := lattice.NewHypercubic(2, 8, lattice.Periodic)
-	if err != nil {
-		panic(err)
-	}
-	r, err := Wolff(lat, criticalT, WolffSettings{Sweeps: 20000, Chains: 2, Seed: 1})
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println("u     =", r.EnergyPerSite)
-	fmt.Println("<|m|> =", r.AbsMagnetization)
-	fmt.Println("U     =", r.Binder)
-	// Output:
-	// u     = -1.496 ± 0.002
-	// <|m|> = 0.7800 ± 0.0013
-	// U     = 0.6145 ± 0.0007
 }
