@@ -199,3 +199,44 @@ func TestRecordJSONWritesUnknownKLAsNull(t *testing.T) {
 		t.Errorf("JSON %s", b)
 	}
 }
+
+func TestAnnealTemperature(t *testing.T) {
+	a := Anneal{From: 2, Fraction: 0.5, Levels: 4}
+	for _, tc := range []struct {
+		step int
+		want float64
+	}{
+		{0, 2}, {24, 2}, {25, math.Pow(2, 0.75)}, {49, math.Pow(2, 0.25)}, {50, 1}, {99, 1},
+	} {
+		if got := a.Temperature(1, tc.step, 100); math.Abs(got-tc.want) > 1e-15 {
+			t.Errorf("step %d: T = %v, want %v", tc.step, got, tc.want)
+		}
+	}
+	if got := (Anneal{}).Temperature(2.5, 0, 100); got != 2.5 {
+		t.Errorf("no annealing: T = %v", got)
+	}
+}
+
+func TestTrainerAnnealsAndReportsTemperature(t *testing.T) {
+	tr := smallTrainer(t, nil, 8)
+	tr.Settings.Steps = 8
+	tr.Settings.Anneal = Anneal{From: 1.5, Fraction: 0.5, Levels: 2}
+	lnZ := 0.0
+	tr.ExactLnZPerSite = func(T float64) float64 { lnZ = T; return 0 }
+	var temps []float64
+	if err := tr.Run(context.Background(), RecorderFunc(func(r Record) error {
+		temps = append(temps, r.Temperature)
+		if r.Temperature != lnZ {
+			t.Errorf("KL at step %d used the exact value at T = %v, trained at %v", r.Step, lnZ, r.Temperature)
+		}
+		return nil
+	})); err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{3.75, 3.75, 2.5 * math.Sqrt(1.5), 2.5 * math.Sqrt(1.5), 2.5, 2.5, 2.5, 2.5}
+	for i := range want {
+		if math.Abs(temps[i]-want[i]) > 1e-12 {
+			t.Fatalf("temperatures %v, want %v", temps, want)
+		}
+	}
+}

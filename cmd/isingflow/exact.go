@@ -168,3 +168,32 @@ func printExact(w io.Writer, r *exactReport) {
 		fmt.Fprintln(w, "\n<|m|> and the other magnetisation moments have no closed form at this size: run \"isingflow mc\".")
 	}
 }
+
+// exactLnZFunc returns the exact ln Z/N of the lattice as a function of
+// temperature (Kaufman on the square torus, enumeration for small
+// lattices), or nil when there is none.
+func exactLnZFunc(g *geometry, lat *lattice.Lattice) func(T float64) float64 {
+	if g.isSquareTorus() {
+		return func(T float64) float64 {
+			k, err := validation.Kaufman(g.L, g.L, T)
+			if err != nil {
+				return math.NaN()
+			}
+			return k.LnZPerSite
+		}
+	}
+	if lat.N() <= maxEnumerationSites {
+		dos, err := validation.NewDensityOfStates(lat)
+		if err != nil {
+			return nil
+		}
+		return func(T float64) float64 {
+			e, err := dos.Thermal(T)
+			if err != nil {
+				return math.NaN()
+			}
+			return e.LnZPerSite
+		}
+	}
+	return nil
+}

@@ -30,6 +30,9 @@ type trainConfig struct {
 	WeightDecay float64 `json:"weight_decay"`
 	Kinetic     float64 `json:"kinetic"`
 	Seed        uint64  `json:"seed"`
+	AnnealFrom  float64 `json:"anneal_from"`
+	AnnealFrac  float64 `json:"anneal_fraction"`
+	AnnealSteps int     `json:"anneal_levels"`
 }
 
 func (t trainConfig) settings() vmc.Settings {
@@ -40,6 +43,7 @@ func (t trainConfig) settings() vmc.Settings {
 		Schedule:     vmc.Schedule{Warmup: t.Warmup, Total: t.Iterations, Final: t.FinalLR},
 		WeightDecay:  t.WeightDecay,
 		Seed:         t.Seed,
+		Anneal:       vmc.Anneal{From: t.AnnealFrom, Fraction: t.AnnealFrac, Levels: t.AnnealSteps},
 	}
 }
 
@@ -93,6 +97,9 @@ func registerTraining(fs *pflag.FlagSet, t *trainConfig) {
 	fs.Float64Var(&t.WeightDecay, "weight-decay", 0, "decoupled weight decay of Adam")
 	fs.Float64Var(&t.Kinetic, "kinetic", 0, "weight of the transport-cost regulariser ½∫|∇φ|²dt")
 	fs.Uint64Var(&t.Seed, "seed", 1, "seed of the training samples")
+	fs.Float64Var(&t.AnnealFrom, "anneal-from", 1, "start training at this multiple of T and cool to T (1: no annealing)")
+	fs.Float64Var(&t.AnnealFrac, "anneal-fraction", 0.5, "fraction of the iterations spent annealing")
+	fs.IntVar(&t.AnnealSteps, "anneal-levels", 10, "temperature levels of the annealing")
 }
 
 func (t *trainConfig) validate() error {
@@ -111,6 +118,12 @@ func (t *trainConfig) validate() error {
 		return usagef("--weight-decay %v: must not be negative", t.WeightDecay)
 	case !(t.Kinetic >= 0) || math.IsInf(t.Kinetic, 0):
 		return usagef("--kinetic %v: must not be negative", t.Kinetic)
+	case !(t.AnnealFrom >= 1) || math.IsInf(t.AnnealFrom, 0):
+		return usagef("--anneal-from %v: must be at least 1", t.AnnealFrom)
+	case !(t.AnnealFrac > 0 && t.AnnealFrac <= 1):
+		return usagef("--anneal-fraction %v: must lie in (0, 1]", t.AnnealFrac)
+	case t.AnnealSteps < 1:
+		return usagef("--anneal-levels %d: must be positive", t.AnnealSteps)
 	}
 	return nil
 }
@@ -250,9 +263,7 @@ func trainAndEvaluate(ctx context.Context, m *model, tc *trainConfig, opt runOpt
 	if err != nil {
 		return nil, err
 	}
-	if ref.LnZPerSite != nil {
-		tr.ExactLnZPerSite = *ref.LnZPerSite
-	}
+	tr.ExactLnZPerSite = exactLnZFunc(mc.geometry(), m.lat)
 	fmt.Fprintf(stderr, "isingflow: %s lattice, T = %.6g, δ = %g; %s (%d parameters); BLAS: %s\n",
 		m.lat, mc.T, mc.Delta, mc.describe(), len(m.flow.Potential.Params()), blasimpl.Name())
 	fmt.Fprintf(stderr, "isingflow: run directory %s, training from step %d to %d\n", opt.dir, tr.Step, tc.Iterations)
