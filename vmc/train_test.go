@@ -206,7 +206,7 @@ func TestAnnealTemperature(t *testing.T) {
 		step int
 		want float64
 	}{
-		{0, 2}, {24, 2}, {25, math.Pow(2, 0.75)}, {49, math.Pow(2, 0.25)}, {50, 1}, {99, 1},
+		{0, 2}, {12, 2}, {13, math.Pow(2, 0.75)}, {37, math.Sqrt2}, {38, math.Pow(2, 0.25)}, {49, math.Pow(2, 0.25)}, {50, 1}, {99, 1},
 	} {
 		if got := a.Temperature(1, tc.step, 100); math.Abs(got-tc.want) > 1e-15 {
 			t.Errorf("step %d: T = %v, want %v", tc.step, got, tc.want)
