@@ -5,30 +5,22 @@ import (
 	"math"
 
 	"github.com/montanaflynn/stats"
-)
 
-// sokalWindow is the constant c of Sokal's automatic window: the sum of the
-// autocorrelation function is cut at the smallest W with W ≥ c·τ_int(W).
-const sokalWindow = 6
+	"github.com/isingflow/isingflow/internal/mcstats"
+)
 
 // IntegratedAutocorrelationTime returns τ_int = ½ + Σ_{t=1}^{W} ρ(t) of a
 // time series, with the window W chosen by Sokal's rule W ≥ 6 τ_int(W), and
 // that window. Independent samples have τ_int = ½; the variance of the mean
-// of n samples is 2 τ_int σ²/n. A constant series returns ½.
+// of n samples is 2 τ_int σ²/n. A constant series returns ½. When no window
+// closes before a quarter of the series (a chain too short for its
+// correlations), the value at that window is returned: a lower bound.
 func IntegratedAutocorrelationTime(series []float64) (tau float64, window int) {
-	n := len(series)
-	tau = 0.5
-	for t := 1; t < n/2; t++ {
-		rho, err := stats.AutoCorrelation(series, t)
-		if err != nil {
-			return 0.5, 0 // constant series: no fluctuations, no correlation
-		}
-		tau += rho
-		if float64(t) >= sokalWindow*tau {
-			return math.Max(tau, 0.5), t
-		}
+	tau, window, _ = mcstats.IntegratedAutocorrelationTime([][]float64{series})
+	if math.IsNaN(tau) {
+		return 0.5, 0
 	}
-	return math.Max(tau, 0.5), n / 2
+	return tau, window
 }
 
 // ChainMean returns the mean of a Markov-chain time series with the

@@ -28,6 +28,14 @@
 // need to be drawn, and the estimates have the smallest variance that
 // importance sampling in x allows.
 //
+// For the Ising relaxation, SampleIsing draws M samples of a trained flow (in
+// batches, with separate seeded streams for importance samples and flow-MCMC
+// proposals) and EstimateIsing turns them into IsingEstimates: the
+// variational and importance-sampled free energies, KL per site, u, c,
+// ⟨|m|⟩, ⟨m²⟩, ⟨m⁴⟩, the Binder cumulant and χ, each with its error, and
+// warnings a user must see (low ESS, a heavy weight tail by the Pareto k̂ of
+// ParetoTailShape, a stuck chain). EstimateChain analyses a flow-MCMC chain.
+//
 // Every estimate is an Estimate: a mean and the standard error of the mean,
 // printed as "−1.4531 ± 0.0004".
 package observables

@@ -10,22 +10,6 @@ import (
 	"github.com/isingflow/isingflow/lattice"
 )
 
-func TestEstimateString(t *testing.T) {
-	for _, tc := range []struct {
-		e    Estimate
-		want string
-	}{
-		{Estimate{0.713921, 0.00041}, "0.71392 ± 0.00041"},
-		{Estimate{-1.45312, 0.0004}, "-1.45312 ± 0.00040"},
-		{Estimate{1234.5, 12}, "1234 ± 12"},
-		{Estimate{2.5, 0}, "2.5 ± 0"},
-	} {
-		if got := tc.e.String(); got != tc.want {
-			t.Errorf("%#v: got %q, want %q", tc.e, got, tc.want)
-		}
-	}
-}
-
 func TestLogSumExpAndESS(t *testing.T) {
 	if got := LogSumExp([]float64{1000, 1000}); math.Abs(got-(1000+math.Ln2)) > 1e-12 {
 		t.Errorf("LogSumExp overflowed: %v", got)
