@@ -111,7 +111,13 @@ func (c *modelConfig) build() (*model, error) {
 		pot = conv
 	}
 	if c.Quadratic {
-		pot = flow.NewSum(flow.NewQuadratic(mat.NewDense(lat.N(), lat.N(), nil), nil), pot)
+		// The target's Gaussian part −½xᵀK'⁻¹x is translation invariant on a
+		// torus: a circulant S with N parameters can match it exactly.
+		var q flow.Potential = flow.NewCirculantQuadratic(lat.Shape())
+		if c.Open {
+			q = flow.NewQuadratic(mat.NewDense(lat.N(), lat.N(), nil), nil)
+		}
+		pot = flow.NewSum(q, pot)
 	}
 	f, err := flow.New(pot, c.FlowSteps, c.Epsilon)
 	if err != nil {
