@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -37,10 +38,46 @@ type modelConfig struct {
 	Hidden    int     `json:"hidden,omitempty"`   // dense: hidden units
 	Channels  int     `json:"channels,omitempty"` // symmetric: kernels
 	Quadratic bool    `json:"quadratic"`          // a learnable quadratic part ½xᵀSx
+	Blocks    int     `json:"blocks,omitempty"`   // K potentials in time; 0 (absent) means 1
 	FlowSteps int     `json:"flow_steps"`
 	Epsilon   float64 `json:"epsilon"`
 	InitSeed  uint64  `json:"init_seed"`
 }
+
+// blocks returns the number K of independent potentials of the flow, one
+// per interval of FlowSteps/K RK4 steps (a potential piecewise constant in
+// time); K = 1 is the paper's time-independent potential. K = 1 is stored
+// as 0, with no "blocks" key in JSON, so that configurations and
+// checkpoints written before the flag existed keep meaning K = 1.
+func (c *modelConfig) blocks() int { return max(1, c.Blocks) }
+
+// blocksFlag is the pflag.Value of --blocks: an integer K ≥ 1 stored in
+// modelConfig.Blocks, with 1 stored as 0 (see modelConfig.blocks).
+type blocksFlag struct{ c *modelConfig }
+
+func (b blocksFlag) String() string {
+	if b.c == nil {
+		return "1"
+	}
+	return strconv.Itoa(b.c.blocks())
+}
+
+func (b blocksFlag) Set(s string) error {
+	k, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("%q is not an integer", s)
+	}
+	if k < 1 {
+		return fmt.Errorf("need at least one block, have %d", k)
+	}
+	b.c.Blocks = k
+	if k == 1 {
+		b.c.Blocks = 0
+	}
+	return nil
+}
+
+func (b blocksFlag) Type() string { return "K" }
 
 func (c *modelConfig) geometry() *geometry {
 	return &geometry{L: c.L, dim: c.Dim, open: c.Open, T: temperature(c.T)}
@@ -62,6 +99,12 @@ func (c *modelConfig) validate() error {
 	}
 	if c.FlowSteps < 1 {
 		return usagef("--flow-steps %d: need at least one RK4 step", c.FlowSteps)
+	}
+	if c.Blocks < 0 {
+		return usagef("--blocks %d: need at least one block", c.Blocks)
+	}
+	if K := c.blocks(); c.FlowSteps%K != 0 {
+		return usagef("--blocks %d: must divide --flow-steps %d (each block is active for flow-steps/blocks RK4 steps)", K, c.FlowSteps)
 	}
 	if !(c.Epsilon > 0) || math.IsInf(c.Epsilon, 0) {
 		return usagef("--epsilon %v: the RK4 step must be positive", c.Epsilon)
@@ -95,29 +138,39 @@ func (c *modelConfig) build() (*model, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The K blocks are initialised one after the other from one stream, so
+	// K = 1 gives the parameters of the time-independent model.
 	rng := rand.New(rand.NewPCG(c.InitSeed, 0xf10))
-	var pot flow.Potential
-	switch c.Potential {
-	case potentialDense:
-		pot = flow.NewShallow(lat.N(), c.Hidden, flow.LogCosh, false, rng)
-	case potentialSymmetric:
-		if c.Open {
-			return nil, usagef("--potential symmetric needs periodic boundaries")
+	blocks := make([]flow.Potential, c.blocks())
+	for k := range blocks {
+		var pot flow.Potential
+		switch c.Potential {
+		case potentialDense:
+			pot = flow.NewShallow(lat.N(), c.Hidden, flow.LogCosh, false, rng)
+		case potentialSymmetric:
+			if c.Open {
+				return nil, usagef("--potential symmetric needs periodic boundaries")
+			}
+			conv, err := symmetry.NewConv(lat, c.Channels, symmetry.ConvOptions{}, rng)
+			if err != nil {
+				return nil, err
+			}
+			pot = conv
 		}
-		conv, err := symmetry.NewConv(lat, c.Channels, symmetry.ConvOptions{}, rng)
-		if err != nil {
-			return nil, err
+		if c.Quadratic {
+			// The target's Gaussian part −½xᵀK'⁻¹x is translation invariant on a
+			// torus: a circulant S with N parameters can match it exactly.
+			var q flow.Potential = flow.NewCirculantQuadratic(lat.Shape())
+			if c.Open {
+				q = flow.NewQuadratic(mat.NewDense(lat.N(), lat.N(), nil), nil)
+			}
+			pot = flow.NewSum(q, pot)
 		}
-		pot = conv
+		blocks[k] = pot
 	}
-	if c.Quadratic {
-		// The target's Gaussian part −½xᵀK'⁻¹x is translation invariant on a
-		// torus: a circulant S with N parameters can match it exactly.
-		var q flow.Potential = flow.NewCirculantQuadratic(lat.Shape())
-		if c.Open {
-			q = flow.NewQuadratic(mat.NewDense(lat.N(), lat.N(), nil), nil)
-		}
-		pot = flow.NewSum(q, pot)
+	pot := blocks[0]
+	if len(blocks) > 1 {
+		pot = flow.NewPiecewise(blocks...)
 	}
 	f, err := flow.New(pot, c.FlowSteps, c.Epsilon)
 	if err != nil {
@@ -137,6 +190,9 @@ func (c *modelConfig) describe() string {
 	}
 	if c.Quadratic {
 		p += " + quadratic"
+	}
+	if K := c.blocks(); K > 1 {
+		return fmt.Sprintf("%s, %d RK4 steps of %g in %d independent blocks", p, c.FlowSteps, c.Epsilon, K)
 	}
 	return fmt.Sprintf("%s, %d RK4 steps of %g", p, c.FlowSteps, c.Epsilon)
 }

@@ -57,7 +57,7 @@ type evalFlags struct {
 }
 
 func (e *evalFlags) register(fs *pflag.FlagSet) {
-	fs.IntVar(&e.samples, "samples", 20000, "samples of the trained flow for the importance-weighted estimates")
+	fs.IntVar(&e.samples, "samples", 10000, "samples of the trained flow for the importance-weighted estimates")
 	fs.IntVar(&e.mcmc, "mcmc", 0, "proposals of flow-MCMC (independence Metropolis-Hastings); 0 runs no chain")
 	fs.Uint64Var(&e.seed, "eval-seed", 2, "seed of the evaluation samples")
 	fs.IntVar(&e.batch, "eval-batch", 512, "samples drawn per batch in the evaluation")
@@ -82,14 +82,15 @@ func registerModel(fs *pflag.FlagSet, c *modelConfig) {
 	fs.StringVar(&c.Potential, "potential", potentialDense, "potential: dense (the paper's) or symmetric (exactly invariant)")
 	fs.IntVar(&c.Hidden, "hidden", 512, "hidden units of the dense potential (paper: 512)")
 	fs.IntVar(&c.Channels, "channels", 4, "kernels of the symmetric potential")
-	fs.BoolVar(&c.Quadratic, "quadratic", false, "add a learnable quadratic part ½xᵀSx to the potential")
+	fs.BoolVar(&c.Quadratic, "quadratic", true, "add a learnable quadratic part ½xᵀSx (translation invariant on a torus) to the potential")
 	fs.IntVar(&c.FlowSteps, "flow-steps", 50, "RK4 steps of the flow (paper: 50)")
+	fs.Var(blocksFlag{c}, "blocks", "independent potentials in time, each active for flow-steps/blocks RK4 steps (1: the paper's time-independent potential)")
 	fs.Float64Var(&c.Epsilon, "epsilon", 0.1, "RK4 step size ε (paper: 0.1)")
 	fs.Uint64Var(&c.InitSeed, "init-seed", 1, "seed of the initial parameters")
 }
 
 func registerTraining(fs *pflag.FlagSet, t *trainConfig) {
-	fs.IntVar(&t.Iterations, "iterations", 600, "optimisation steps")
+	fs.IntVar(&t.Iterations, "iterations", 5000, "optimisation steps (the run may end earlier at --time-limit)")
 	fs.IntVar(&t.Batch, "batch", 64, "samples per optimisation step (paper: 64)")
 	fs.Float64Var(&t.LR, "lr", 1e-3, "Adam learning rate (paper: 1e-3)")
 	fs.IntVar(&t.Warmup, "warmup", 0, "steps of linear learning-rate warm-up")
@@ -147,7 +148,8 @@ func latticeTag(m *modelConfig) string {
 }
 
 // modelTag names the relaxation, the flow and the training of a run:
-// "d0.1_H512_S50_e0.1_B64_seed1".
+// "d0.1_H512_S50_e0.1_B64_seed1", or "d0.1_H512_K10_S50_e0.1_B64_seed1"
+// with ten blocks in time.
 func modelTag(m *modelConfig, t *trainConfig) string {
 	var p string
 	if m.Potential == potentialDense {
@@ -157,6 +159,9 @@ func modelTag(m *modelConfig, t *trainConfig) string {
 	}
 	if m.Quadratic {
 		p += "q"
+	}
+	if K := m.blocks(); K > 1 {
+		p += fmt.Sprintf("_K%d", K)
 	}
 	return fmt.Sprintf("d%g_%s_S%d_e%g_B%d_seed%d", m.Delta, p, m.FlowSteps, m.Epsilon, t.Batch, t.Seed)
 }
@@ -170,7 +175,7 @@ type runFlags struct {
 
 func (r *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&r.every, "checkpoint-every", 100, "write a checkpoint every this many steps (and at the end)")
-	fs.DurationVar(&r.limit, "time-limit", 0, "stop training after this long (e.g. 15m; in a scan, at each temperature) and evaluate; 0 means no limit")
+	fs.DurationVar(&r.limit, "time-limit", 16*time.Minute, "stop training after this long (in a scan, at each temperature) and evaluate; 0 means no limit")
 }
 
 func (r *runFlags) validate() error {
