@@ -152,7 +152,8 @@ func (f *Flow) LogDetGap(dst []float64, start *mat.Dense, dir Direction) {
 		xe := mat.NewDense(rows, n, nil)
 		mu := make([]float64, rows)
 		rk.ensure(g, n)
-		for range f.Steps {
+		for s := range f.Steps {
+			f.selectStep(s, dir)
 			rk.step(p, x, ell, nil, eps, tape)
 			for i := range 4 {
 				for b := range g {

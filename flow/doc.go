@@ -22,6 +22,16 @@
 // An optional third component κ accumulates the transport cost
 // ½∫|∇φ(x_τ)|² dτ, the kinetic energy of the flow.
 //
+// # Time dependence
+//
+// The paper's potential is time independent. A potential may also depend on
+// time piecewise constantly, φ(x, t) = φ_k(x) on the k-th of K equal
+// intervals of [0, T] (the TimeDependent interface; Piecewise holds K
+// independent blocks). The fixed-step flow selects the piece before every
+// RK4 step, K dividing Steps, so each step is an ordinary step of an
+// autonomous field and the map is the composition of K time-independent
+// flows; the same integrator, adjoint and diagnostics serve both kinds.
+//
 // # Integrators
 //
 // Flow integrates with the paper's fixed-step classical Runge-Kutta scheme

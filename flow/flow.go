@@ -59,6 +59,10 @@ func BaseLogDensity(z []float64) float64 {
 // ln p(x_T) = ln p₀(z) − ℓ_T; the density of a point x comes from
 // integrating back to z (see the package documentation).
 //
+// The potential may depend on time piecewise constantly (TimeDependent,
+// for example a Piecewise): every method below then selects, before each
+// RK4 step, the interval that step lies in.
+//
 // The fixed-step methods (Forward, Backward, Sample, LogDensity, Gradient)
 // define the model: they are the discrete map that training optimises. The
 // *With methods integrate the same ODE with any Integrator over the same
@@ -96,7 +100,8 @@ func New(p Potential, steps int, stepSize float64) (*Flow, error) {
 
 // Validate reports whether the flow's settings are usable: a potential,
 // at least one step, a positive finite step size and a finite kinetic
-// weight.
+// weight; for a TimeDependent potential, a number of steps that its K time
+// intervals divide.
 func (f *Flow) Validate() error {
 	switch {
 	case f.Potential == nil:
@@ -110,7 +115,27 @@ func (f *Flow) Validate() error {
 	case math.IsNaN(f.KineticWeight) || math.IsInf(f.KineticWeight, 0):
 		return fmt.Errorf("flow: kinetic weight %v, want finite", f.KineticWeight)
 	}
+	if td, ok := f.Potential.(TimeDependent); ok {
+		if K := td.Intervals(); K < 1 || f.Steps%K != 0 {
+			return fmt.Errorf("flow: %d steps do not split evenly into the potential's %d time intervals", f.Steps, K)
+		}
+	}
 	return nil
+}
+
+// selectStep selects, for a TimeDependent potential, the time interval of
+// the s-th step taken in direction dir: the sampling direction takes the
+// steps of the flow time in order, the density direction in reverse. For a
+// time-independent potential it does nothing.
+func (f *Flow) selectStep(s int, dir Direction) {
+	td, ok := f.Potential.(TimeDependent)
+	if !ok {
+		return
+	}
+	if dir == Density {
+		s = f.Steps - 1 - s
+	}
+	td.SetInterval(s / (f.Steps / td.Intervals()))
 }
 
 func (f *Flow) mustValidate() {
@@ -164,7 +189,8 @@ func (f *Flow) LogDensity(logp []float64, x *mat.Dense) {
 	_, _ = f.integrate(nil, f.tmp, logp, x, Density)
 }
 
-// ForwardWith is Forward with the integrator ig over the flow time T.
+// ForwardWith is Forward with the integrator ig over the flow time T (for
+// a TimeDependent potential, over each of its intervals in turn).
 func (f *Flow) ForwardWith(ig Integrator, x *mat.Dense, logp []float64, z *mat.Dense) (Stats, error) {
 	if err := f.Validate(); err != nil {
 		return Stats{}, err
@@ -251,15 +277,35 @@ func (f *Flow) integrate(ig Integrator, dst *mat.Dense, logp []float64, src *mat
 	if ig == nil {
 		f.rk.ensure(B, n)
 		eps := dir.sign() * f.StepSize
-		for range f.Steps {
+		for s := range f.Steps {
+			f.selectStep(s, dir)
 			f.rk.step(f.Potential, dst, ell, nil, eps, nil)
 		}
 		st = Stats{Steps: f.Steps, Evaluations: 4 * f.Steps}
 	} else {
-		var err error
-		st, err = ig.Integrate(f.Potential, dst, ell, nil, dir.sign()*f.Duration())
-		if err != nil {
-			return st, err
+		// A time-dependent potential is integrated interval by interval,
+		// in the order of the direction, each over its own span.
+		td, _ := f.Potential.(TimeDependent)
+		K := 1
+		if td != nil {
+			K = td.Intervals()
+		}
+		span := dir.sign() * float64(f.Steps/K) * f.StepSize
+		for j := range K {
+			if td != nil {
+				k := j
+				if dir == Density {
+					k = K - 1 - j
+				}
+				td.SetInterval(k)
+			}
+			sj, err := ig.Integrate(f.Potential, dst, ell, nil, span)
+			st.Steps += sj.Steps
+			st.Rejected += sj.Rejected
+			st.Evaluations += sj.Evaluations
+			if err != nil {
+				return st, err
+			}
 		}
 	}
 	if logp != nil {

@@ -91,6 +91,11 @@ func (fn LossFunc) Loss(dy *mat.Dense, dlogp []float64, y *mat.Dense, logp []flo
 // a = ∂L/∂y, plus −y_b ∂L/∂logp_b in the Density direction (where
 // logp = ln p₀(y) − ℓ); in the Sampling direction the derivative of
 // ln p₀(z) adds −z_b ∂L/∂logp_b to the adjoint of the start.
+//
+// For a TimeDependent potential the backward pass selects, for each step,
+// the interval its forward pass used, so the stage VJPs differentiate the
+// piece that produced the stage; with a Piecewise, each block's part of
+// dparams collects the adjoint of its own steps only.
 func (f *Flow) Gradient(dparams []float64, dstart, start *mat.Dense, dir Direction, loss Loss) float64 {
 	f.mustValidate()
 	p := f.Potential
@@ -128,6 +133,7 @@ func (f *Flow) Gradient(dparams []float64, dstart, start *mat.Dense, dir Directi
 	g.x.Copy(start)
 	clear(g.ell)
 	for s := range f.Steps {
+		f.selectStep(s, dir)
 		f.rk.step(p, g.x, g.ell, kin, eps, g.tape[4*s:4*s+4])
 	}
 
@@ -171,6 +177,7 @@ func (f *Flow) Gradient(dparams []float64, dstart, start *mat.Dense, dir Directi
 		c0.grad = f.rk.grad.RawMatrix().Data
 	}
 	for s := f.Steps - 1; s >= 0; s-- {
+		f.selectStep(s, dir)
 		for i := 3; i >= 0; i-- {
 			xi := g.tape[4*s+i]
 			if kw != 0 {

@@ -27,6 +27,10 @@ import (
 // it fails (an adaptive method exceeding its step budget), leaving x, ell and
 // kin in an unspecified state.
 //
+// A TimeDependent potential is integrated as the time-independent piece it
+// has selected; Flow's *With methods split the flow time at its interval
+// boundaries.
+//
 // Implementations keep workspaces between calls and are not safe for
 // concurrent use.
 type Integrator interface {

@@ -21,7 +21,9 @@ type Sum struct {
 	val    []float64
 }
 
-// NewSum returns the sum of the terms, which must share one dimension. The
+// NewSum returns the sum of the terms, which must share one dimension and
+// must not be time dependent (a Sum would hide their time dependence from
+// the flow; put the sum inside every block of a Piecewise instead). The
 // Sum's parameters start as the terms' current ones.
 func NewSum(terms ...Potential) *Sum {
 	if len(terms) == 0 {
@@ -29,6 +31,9 @@ func NewSum(terms ...Potential) *Sum {
 	}
 	s := &Sum{Terms: terms, offs: make([]int, len(terms)+1)}
 	for k, t := range terms {
+		if _, ok := t.(TimeDependent); ok {
+			panic(fmt.Sprintf("flow: NewSum: term %d is time dependent; sum inside each of its blocks instead", k))
+		}
 		if t.Dim() != terms[0].Dim() {
 			panic(fmt.Sprintf("flow: NewSum: term %d has dimension %d, term 0 has %d", k, t.Dim(), terms[0].Dim()))
 		}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/isingflow/isingflow/flow"
+)
+
+// TestModelBlocks checks the model's --blocks: K = 1 (stored as 0, absent
+// from JSON, as in configurations written before the flag) builds the
+// time-independent potential; K > 1 builds a flow.Piecewise whose blocks
+// are initialised in order from the same stream, so block 0 is the K = 1
+// potential; the flag rejects K < 1 and validate a K that does not divide
+// the steps.
+func TestModelBlocks(t *testing.T) {
+	old := []byte(`{"L":4,"dim":2,"open":false,"T":2.5,"delta":0.1,"potential":"dense","hidden":8,"quadratic":true,"flow_steps":6,"epsilon":0.1,"init_seed":1}`)
+	var c1 modelConfig
+	if err := json.Unmarshal(old, &c1); err != nil {
+		t.Fatal(err)
+	}
+	m1, err := c1.build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m1.flow.Potential.(flow.TimeDependent); ok || c1.blocks() != 1 {
+		t.Errorf("a configuration without blocks built a time-dependent potential (blocks() = %d)", c1.blocks())
+	}
+	if b, _ := json.Marshal(c1); strings.Contains(string(b), "blocks") {
+		t.Errorf("K = 1 written with a blocks key: %s", b)
+	}
+
+	c3 := c1
+	if err := (blocksFlag{&c3}).Set("3"); err != nil {
+		t.Fatal(err)
+	}
+	m3, err := c3.build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, ok := m3.flow.Potential.(*flow.Piecewise)
+	if !ok || pw.Intervals() != 3 {
+		t.Fatalf("--blocks 3 built %T", m3.flow.Potential)
+	}
+	p1 := m1.flow.Potential.Params()
+	if !slices.Equal(pw.BlockParams(0), p1) {
+		t.Error("block 0 of K = 3 differs from the K = 1 potential")
+	}
+	if slices.Equal(pw.BlockParams(1), pw.BlockParams(0)) {
+		t.Error("blocks 0 and 1 start with the same parameters")
+	}
+	if got := c3.describe(); !strings.Contains(got, "6 RK4 steps of 0.1 in 3 independent blocks") {
+		t.Errorf("describe() = %q", got)
+	}
+	if got := modelTag(&c3, &trainConfig{Batch: 64, Seed: 1}); !strings.Contains(got, "_H8q_K3_S6_") {
+		t.Errorf("modelTag = %q", got)
+	}
+
+	f := blocksFlag{&c3}
+	if err := f.Set("1"); err != nil || c3.Blocks != 0 || f.String() != "1" {
+		t.Errorf("--blocks 1: Blocks = %d, String %q, error %v", c3.Blocks, f.String(), err)
+	}
+	for _, bad := range []string{"0", "-2", "x", "1.5"} {
+		if err := f.Set(bad); err == nil {
+			t.Errorf("--blocks %s accepted", bad)
+		}
+	}
+	c4 := c1
+	c4.Blocks = 4
+	if err := c4.validate(); err == nil || !strings.Contains(err.Error(), "--blocks 4: must divide --flow-steps 6") {
+		t.Errorf("4 blocks of 6 steps: %v", err)
+	}
+}
