@@ -12,6 +12,7 @@ import (
 
 	"codeberg.org/sbinet/npyio/npz"
 
+	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/validation"
 )
@@ -24,7 +25,7 @@ var tinyModel = []string{"--hidden", "8", "--flow-steps", "4", "--samples", "300
 func runOK(t *testing.T, args ...string) []byte {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	if code := run(args, &stdout, &stderr); code != exitOK {
+	if code := run(args, &stdout, &stderr); code != cli.ExitOK {
 		t.Fatalf("isingflow %q: exit status %d\n%s", args, code, stderr.String())
 	}
 	return stdout.Bytes()

@@ -77,7 +77,7 @@ func (g *geometry) lattice() (*lattice.Lattice, error) {
 	}
 	lat, err := lattice.NewHypercubic(g.dim, g.L, b)
 	if err != nil {
-		return nil, usageError{err.Error()}
+		return nil, usagef("%v", err)
 	}
 	return lat, nil
 }

@@ -238,7 +238,7 @@ func loadRun(dir string) (*model, *runConfig, error) {
 		return nil, nil, usagef("%s: %v", path, err)
 	}
 	if err := tr.Restore(filepath.Join(dir, checkpointFile), rc.Model); err != nil {
-		return nil, nil, usageError{err.Error()}
+		return nil, nil, usagef("%v", err)
 	}
 	return m, &rc, nil
 }

@@ -312,7 +312,7 @@ func prepareRunDir(dir string, rc *runConfig, tr *vmc.Trainer, resume bool) erro
 			return usagef("--resume: %s: %v", filepath.Join(dir, configFile), err)
 		}
 		if err := tr.Restore(ck, rc.Model); err != nil {
-			return usageError{"--resume: " + err.Error()}
+			return usagef("--resume: %v", err)
 		}
 		// The number of iterations may grow on resume; the rest must match.
 		old.Training.Iterations = rc.Training.Iterations
