@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,8 +85,10 @@ func reportGFLOPS(b *testing.B, s gemmShape, cpu0 time.Duration) {
 // GFLOP/s, on large square products and on the training products, all
 // threads on one call (OpenBLAS's threads, or gonum's goroutines). The
 // largest GFLOP/s over its sub-benchmarks is the build's peak, the
-// denominator of the training benchmarks' fraction of the peak. The
-// 2048³ product is skipped under -short.
+// denominator of the training benchmarks' fraction of the peak. It also
+// reports GFLOP/cpu-s (see reportGFLOPS) and GFLOP/s-median, the rate of
+// the median product, which stalls caused by other work on the machine
+// barely move. The 2048³ product is skipped under -short.
 func BenchmarkDgemmPeak(b *testing.B) {
 	b.Logf("BLAS: %s", blasimpl.Name())
 	shapes := []gemmShape{
@@ -99,11 +102,16 @@ func BenchmarkDgemmPeak(b *testing.B) {
 				b.Skip("skipped under -short")
 			}
 			a, bm, c := gemmOperands(s)
+			times := make([]time.Duration, 0, max(b.N, 1))
 			cpu0 := startTimer(b)
 			for range b.N {
+				start := time.Now()
 				blas64.Gemm(blas.NoTrans, s.tB, 1, a, bm, 0, c)
+				times = append(times, time.Since(start))
 			}
+			b.StopTimer()
 			reportGFLOPS(b, s, cpu0)
+			b.ReportMetric(s.flops()/median(times).Seconds()/1e9, "GFLOP/s-median")
 		})
 	}
 }
@@ -199,6 +207,75 @@ func BenchmarkGemmTanh(b *testing.B) {
 			reportGFLOPS(b, s, cpu0)
 		})
 	}
+}
+
+// BenchmarkThreadsVsGoroutines runs the two modes of BenchmarkDgemmThreads
+// alternately, product by product (with the tanh pass of BenchmarkGemmTanh
+// after each when the name says +tanh), and reports the median time of
+// each mode and their ratio goroutines/threads (> 1: the BLAS's threads
+// win). Alternating exposes both modes to the same load, so on a machine
+// shared with other work the ratio means more than two separate runs.
+func BenchmarkThreadsVsGoroutines(b *testing.B) {
+	procs := runtime.GOMAXPROCS(0)
+	for _, s := range trainingShapes() {
+		for _, withTanh := range []bool{false, true} {
+			if withTanh && !strings.HasSuffix(s.name, "/XAt") {
+				continue
+			}
+			name := s.name
+			if withTanh {
+				name += "+tanh"
+			}
+			b.Run(name, func(b *testing.B) {
+				a, bm, c := gemmOperands(s)
+				tanh := func(lo, hi int) {
+					for i, v := range c.Data[lo*c.Stride : hi*c.Stride] {
+						c.Data[lo*c.Stride+i] = math.Tanh(v)
+					}
+				}
+				rows := func(lo, hi int) {
+					blas64.Gemm(blas.NoTrans, s.tB, 1,
+						blas64.General{Rows: hi - lo, Cols: a.Cols, Stride: a.Stride, Data: a.Data[lo*a.Stride:]},
+						bm, 0,
+						blas64.General{Rows: hi - lo, Cols: c.Cols, Stride: c.Stride, Data: c.Data[lo*c.Stride:]})
+				}
+				defer blasimpl.SetThreads(blasimpl.SetThreads(procs))
+				var threads, goroutines []time.Duration
+				b.ResetTimer()
+				for i := range b.N {
+					start := time.Now()
+					if i%2 == 0 {
+						blasimpl.SetThreads(procs)
+						blas64.Gemm(blas.NoTrans, s.tB, 1, a, bm, 0, c)
+					} else {
+						blasimpl.SetThreads(1)
+						parallel.For(s.m, s.n*s.k, rows)
+					}
+					if withTanh {
+						parallel.For(s.m, s.n, tanh)
+					}
+					if d := time.Since(start); i%2 == 0 {
+						threads = append(threads, d)
+					} else {
+						goroutines = append(goroutines, d)
+					}
+				}
+				if len(goroutines) == 0 {
+					return
+				}
+				mt, mg := median(threads), median(goroutines)
+				b.ReportMetric(float64(mt.Nanoseconds()), "ns/threads")
+				b.ReportMetric(float64(mg.Nanoseconds()), "ns/goroutines")
+				b.ReportMetric(float64(mg)/float64(mt), "goroutines/threads")
+			})
+		}
+	}
+}
+
+// median returns the median of d, reordering it.
+func median(d []time.Duration) time.Duration {
+	slices.Sort(d)
+	return d[len(d)/2]
 }
 
 // TestGoroutineSplitMatches checks that the row split of

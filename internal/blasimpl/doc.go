@@ -11,8 +11,11 @@
 // C ← α op(A) op(B) + β C per RK4 stage, 2·M·N·K flops each, so its speed
 // is the speed of dgemm. gonum's pure-Go Dgemm splits a product over
 // GOMAXPROCS goroutines; OpenBLAS runs its own pthreads (2 on this project's
-// 2-core machines), which BenchmarkDgemmThreads measures against "one
-// OpenBLAS thread per goroutine, the batch split over goroutines".
+// 2-core machines). BenchmarkThreadsVsGoroutines measures those against
+// "the rows split over goroutines, OpenBLAS single-threaded" at the
+// training shapes: OpenBLAS's threads win, by 10–80% (each goroutine would
+// pack the right-hand matrix again), so callers make one blas64.Gemm call
+// per product and let the BLAS use every core.
 //
 // # OpenBLAS kernels
 //
@@ -33,7 +36,8 @@
 //
 // Building with OpenBLAS needs Debian's libopenblas-dev (scripts/setup.sh
 // installs it) and cgo; `go build -tags openblas ./...` then links
-// -lopenblas with no further flags.
+// -lopenblas with no further flags. Without cgo (CGO_ENABLED=0) the tag is
+// ignored and the build is pure Go.
 //
 // References: OpenBLAS, https://www.openblas.net (runtime variables in its
 // README); gonum's netlib bindings, gonum.org/v1/netlib/blas/netlib.
