@@ -29,18 +29,22 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	steps := 0
+	// The training log's last line gives the steps and the training time
+	// (of the last process, for a resumed run).
+	steps, seconds := 0, 0.0
 	if recs, err := readTrainLog(filepath.Join(*dir, trainLogFile)); err == nil && len(recs) > 0 {
-		if s, ok := recs[len(recs)-1]["step"].(float64); ok {
+		last := recs[len(recs)-1]
+		if s, ok := last["step"].(float64); ok {
 			steps = int(s) + 1
 		}
+		seconds, _ = last["seconds"].(float64)
 	}
 	fmt.Fprintf(stderr, "isingflow: evaluating %s (%s)\n", *dir, rc.Model.describe())
 	res, err := evaluate(m, &ev, stderr)
 	if err != nil {
 		return err
 	}
-	report := newReport(m, ref, res, steps, 0)
+	report := newReport(m, ref, res, steps, seconds)
 	if *asJSON {
 		return writeJSON(stdout, report)
 	}
