@@ -45,6 +45,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	report := newReport(m, ref, res, steps, seconds)
+	if report.logdetGap, err = logDetCheck(m, &ev, stderr); err != nil {
+		return err
+	}
 	if *asJSON {
 		return writeJSON(stdout, report)
 	}
