@@ -47,8 +47,16 @@
 // Kullback–Leibler divergence KL(p‖q)/N ≥ 0 per site. For the 16×16
 // periodic lattice at T_c with δ = 0.1, −ln Z_cont/N = −2.31592086.
 //
-// # Optimisation
+// # Training
 //
-// Adam is the Adam optimiser with decoupled weight decay, and Schedule a
-// learning-rate schedule with linear warm-up and cosine decay.
+// FreeEnergy is the batch estimate of F_var(cont) as a flow.Loss, so
+// flow.Flow.Gradient gives its exact reparametrised gradient through the
+// discrete flow. Trainer minimises it with Adam (decoupled weight decay) on
+// a Schedule (linear warm-up, cosine decay), optionally annealing from a
+// higher temperature (Anneal), and reports every step to a Recorder, as
+// gonum's optimize does. A step with a non-finite loss or gradient is
+// rejected and rolled back at half the learning rate. Checkpoint and
+// Restore save and load the whole state — parameters, optimiser moments,
+// random stream, step — as an .npz archive, so a resumed run continues bit
+// for bit.
 package vmc
