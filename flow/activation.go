@@ -132,3 +132,12 @@ func softplusDerivs(u float64) (d1, d2, d3 float64) {
 	}
 	return e * inv, d2, d2 * th
 }
+
+// third returns σ”' from σ' and σ” (the values Derivatives returns):
+// −2 σ' σ” for ln cosh, σ”(1 − 2σ') for softplus.
+func (a Activation) third(d1, d2 float64) float64 {
+	if a == LogCosh {
+		return -2 * d1 * d2
+	}
+	return d2 * (1 - 2*d1)
+}

@@ -128,7 +128,7 @@ func (q *CirculantQuadratic) Value(dst []float64, x *mat.Dense) {
 	q.build()
 	y := blas64.General{Rows: B, Cols: n, Stride: n, Data: q.tmp[:B*n]}
 	xr := x.RawMatrix()
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, xr, q.general(), 0, y)
+	gemm(blas.NoTrans, 1, xr, q.general(), 0, y)
 	for b := range B {
 		var v float64
 		for k, xk := range xr.Data[b*xr.Stride : b*xr.Stride+n] {
@@ -142,7 +142,7 @@ func (q *CirculantQuadratic) Value(dst []float64, x *mat.Dense) {
 func (q *CirculantQuadratic) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense) {
 	B, _ := x.Dims()
 	q.build()
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, x.RawMatrix(), q.general(), 0, grad.RawMatrix())
+	gemm(blas.NoTrans, 1, x.RawMatrix(), q.general(), 0, grad.RawMatrix())
 	tr := float64(q.n) * q.s[0]
 	for b := range B {
 		lap[b] = tr
@@ -154,13 +154,13 @@ func (q *CirculantQuadratic) GradLaplacianVJP(dx *mat.Dense, dparams []float64, 
 	n := q.n
 	if dx != nil {
 		q.build()
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, lambda.RawMatrix(), q.general(), 1, dx.RawMatrix())
+		gemm(blas.NoTrans, 1, lambda.RawMatrix(), q.general(), 1, dx.RawMatrix())
 	}
 	if dparams == nil {
 		return
 	}
 	c := blas64.General{Rows: n, Cols: n, Stride: n, Data: q.corr}
-	blas64.Gemm(blas.Trans, blas.NoTrans, 1, lambda.RawMatrix(), x.RawMatrix(), 0, c)
+	gemm(blas.Trans, 1, lambda.RawMatrix(), x.RawMatrix(), 0, c)
 	for r := range n {
 		nr := q.neg[r]
 		var v float64

@@ -154,7 +154,7 @@ func (f *Flow) LogDetGap(dst []float64, start *mat.Dense, dir Direction) {
 		rk.ensure(g, n)
 		for s := range f.Steps {
 			f.selectStep(s, dir)
-			rk.step(p, x, ell, nil, eps, tape)
+			rk.step(p, x, ell, nil, eps, tape, nil)
 			for i := range 4 {
 				for b := range g {
 					xi := tape[i].RawRowView(b)

@@ -279,7 +279,7 @@ func (f *Flow) integrate(ig Integrator, dst *mat.Dense, logp []float64, src *mat
 		eps := dir.sign() * f.StepSize
 		for s := range f.Steps {
 			f.selectStep(s, dir)
-			f.rk.step(f.Potential, dst, ell, nil, eps, nil)
+			f.rk.step(f.Potential, dst, ell, nil, eps, nil, nil)
 		}
 		st = Stats{Steps: f.Steps, Evaluations: 4 * f.Steps}
 	} else {

@@ -120,7 +120,12 @@ func (f *Flow) Gradient(dparams []float64, dstart, start *mat.Dense, dir Directi
 	kw := f.KineticWeight
 
 	g := &f.grad
-	g.ensure(B, n, f.Steps)
+	mp, _ := p.(MemoPotential)
+	memoLen := 0
+	if mp != nil {
+		memoLen = mp.MemoLen(B)
+	}
+	g.ensure(B, n, f.Steps, memoLen)
 	f.rk.ensure(B, n)
 	var kin []float64
 	g.kinValid = kw != 0
@@ -134,7 +139,7 @@ func (f *Flow) Gradient(dparams []float64, dstart, start *mat.Dense, dir Directi
 	clear(g.ell)
 	for s := range f.Steps {
 		f.selectStep(s, dir)
-		f.rk.step(p, g.x, g.ell, kin, eps, g.tape[4*s:4*s+4])
+		f.rk.step(p, g.x, g.ell, kin, eps, g.tape[4*s:4*s+4], g.memoAt(s))
 	}
 
 	// The loss and its adjoints.
@@ -189,7 +194,11 @@ func (f *Flow) Gradient(dparams []float64, dstart, start *mat.Dense, dir Directi
 			if s == 0 && i == 0 && dstart == nil {
 				dx = nil
 			}
-			p.GradLaplacianVJP(dx, dparams, xi, g.lam, g.mu)
+			if memo := g.memoAt(s); memo != nil {
+				mp.GradLaplacianVJPMemo(dx, dparams, xi, g.lam, g.mu, memo[i])
+			} else {
+				p.GradLaplacianVJP(dx, dparams, xi, g.lam, g.mu)
+			}
 		}
 		if s > 0 || dstart != nil {
 			parallel.For(B, n, g.finishFn)
@@ -211,10 +220,16 @@ func (f *Flow) Gradient(dparams []float64, dstart, start *mat.Dense, dir Directi
 }
 
 // TapeBytes returns the memory in bytes of the tape Gradient stores for a
-// batch of the given size: 4·Steps·batch·N float64. The other workspaces
-// of the flow add about 12·batch·N float64, and the potential its own.
+// batch of the given size: 4·Steps·batch·N float64 of stage inputs, and,
+// for a MemoPotential, 4·Steps memos (for a Shallow potential 2·batch·H
+// float64 each). The other workspaces of the flow add about 12·batch·N
+// float64, and the potential its own.
 func (f *Flow) TapeBytes(batch int) int64 {
-	return 8 * 4 * int64(f.Steps) * int64(batch) * int64(f.Potential.Dim())
+	per := int64(batch) * int64(f.Potential.Dim())
+	if mp, ok := f.Potential.(MemoPotential); ok {
+		per += int64(mp.MemoLen(batch))
+	}
+	return 8 * 4 * int64(f.Steps) * per
 }
 
 // TransportCost returns the per-sample transport costs κ_b = ½∫|∇φ|² dt of
@@ -232,6 +247,9 @@ type gradWork struct {
 	b, n, steps int
 	tapeBuf     []float64
 	tape        []*mat.Dense // stage inputs, 4 per step, B×N each
+	memoLen     int
+	memoBuf     []float64
+	memo        [][]float64 // memos of the stages, 4 per step, when the potential keeps them
 
 	x, dy   *mat.Dense // state and loss adjoint of the end state
 	a, abar *mat.Dense // adjoint of the step output; running adjoint of its input
@@ -249,11 +267,26 @@ type gradWork struct {
 	passFn, finishFn func(lo, hi int)
 }
 
-func (g *gradWork) ensure(B, n, steps int) {
-	if g.b == B && g.n == n && g.steps == steps {
+// memoAt returns the four stage memos of step s, or nil without memos.
+func (g *gradWork) memoAt(s int) [][]float64 {
+	if g.memoLen == 0 {
+		return nil
+	}
+	return g.memo[4*s : 4*s+4]
+}
+
+func (g *gradWork) ensure(B, n, steps, memoLen int) {
+	if g.b == B && g.n == n && g.steps == steps && g.memoLen == memoLen {
 		return
 	}
-	g.b, g.n, g.steps = B, n, steps
+	g.b, g.n, g.steps, g.memoLen = B, n, steps, memoLen
+	g.memoBuf = reuse(g.memoBuf, 4*steps*memoLen)
+	g.memo = g.memo[:0]
+	if memoLen > 0 {
+		for i := range 4 * steps {
+			g.memo = append(g.memo, g.memoBuf[i*memoLen:(i+1)*memoLen:(i+1)*memoLen])
+		}
+	}
 	g.tapeBuf = reuse(g.tapeBuf, 4*steps*B*n)
 	g.tape = make([]*mat.Dense, 4*steps)
 	for i := range g.tape {

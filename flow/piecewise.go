@@ -49,9 +49,11 @@ type TimeDependent interface {
 // flow of one of them.
 //
 // Its parameters are the blocks' parameters concatenated in order (block k
-// occupies BlockParams(k)), held in one vector of the Piecewise's own; the
-// selected block receives its part at the start of every call, so write
-// parameters through Piecewise.Params, not through the blocks.
+// occupies BlockParams(k)), held in one vector of the Piecewise's own. The
+// potentials of this package (Shallow, Sum, Piecewise) move their
+// parameters into that vector, as in Sum; other blocks receive their part
+// when selected. Write parameters through Piecewise.Params, not through
+// the blocks.
 // GradLaplacianVJP adds only into the part of dparams of the selected
 // block.
 type Piecewise struct {
@@ -59,6 +61,7 @@ type Piecewise struct {
 
 	params []float64
 	offs   []int
+	bound  []bool // blocks whose parameters alias params (see binder)
 	k      int
 }
 
@@ -84,6 +87,7 @@ func NewPiecewise(blocks ...Potential) *Piecewise {
 		p.params = append(p.params, b.Params()...)
 		p.offs[k+1] = len(p.params)
 	}
+	p.bound = bindTerms(blocks, p.params, p.offs)
 	return p
 }
 
@@ -119,11 +123,69 @@ func (p *Piecewise) checkInterval(k int) {
 	}
 }
 
-// active hands the selected block its parameters and returns it.
+// active hands the selected block its parameters, unless it shares them,
+// and returns it.
 func (p *Piecewise) active() Potential {
 	b := p.Blocks[p.k]
-	copy(b.Params(), p.params[p.offs[p.k]:p.offs[p.k+1]])
+	if !p.bound[p.k] {
+		copy(b.Params(), p.params[p.offs[p.k]:p.offs[p.k+1]])
+	}
 	return b
+}
+
+// MemoLen returns the longest memo of a block (see MemoPotential): each
+// call uses the selected block's part of the memo.
+func (p *Piecewise) MemoLen(B int) int {
+	var n int
+	for _, b := range p.Blocks {
+		if mb, ok := b.(MemoPotential); ok {
+			n = max(n, mb.MemoLen(B))
+		}
+	}
+	return n
+}
+
+// GradLaplacianMemo is GradLaplacian of the selected block, writing its
+// memo into the start of memo.
+func (p *Piecewise) GradLaplacianMemo(grad *mat.Dense, lap []float64, x *mat.Dense, memo []float64) {
+	b := p.active()
+	if mb, ok := b.(MemoPotential); ok {
+		B, _ := x.Dims()
+		mb.GradLaplacianMemo(grad, lap, x, memo[:mb.MemoLen(B)])
+		return
+	}
+	b.GradLaplacian(grad, lap, x)
+}
+
+// GradLaplacianVJPMemo is GradLaplacianVJP of the selected block with the
+// memo GradLaplacianMemo wrote.
+func (p *Piecewise) GradLaplacianVJPMemo(dx *mat.Dense, dparams []float64, x, lambda *mat.Dense, mu []float64, memo []float64) {
+	dp := p.blockDparams(dparams)
+	b := p.active()
+	if mb, ok := b.(MemoPotential); ok {
+		B, _ := x.Dims()
+		mb.GradLaplacianVJPMemo(dx, dp, x, lambda, mu, memo[:mb.MemoLen(B)])
+		return
+	}
+	b.GradLaplacianVJP(dx, dp, x, lambda, mu)
+}
+
+// blockDparams returns the selected block's part of dparams (nil for nil).
+func (p *Piecewise) blockDparams(dparams []float64) []float64 {
+	if dparams == nil {
+		return nil
+	}
+	if len(dparams) != len(p.params) {
+		panic(fmt.Sprintf("flow: Piecewise: len(dparams) = %d, want %d", len(dparams), len(p.params)))
+	}
+	return dparams[p.offs[p.k]:p.offs[p.k+1]]
+}
+
+// bindParams moves the parameters into q (see binder).
+func (p *Piecewise) bindParams(q []float64) {
+	copy(q, p.params)
+	p.params = q
+	p.bound = bindTerms(p.Blocks, q, p.offs)
 }
 
 // Value writes φ_k(x_b) of the selected block k into dst[b].
@@ -139,12 +201,6 @@ func (p *Piecewise) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense) 
 // GradLaplacianVJP adds the vector-Jacobian products of the selected block;
 // its parameter part goes into that block's part of dparams.
 func (p *Piecewise) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat.Dense, mu []float64) {
-	var dp []float64
-	if dparams != nil {
-		if len(dparams) != len(p.params) {
-			panic(fmt.Sprintf("flow: Piecewise: len(dparams) = %d, want %d", len(dparams), len(p.params)))
-		}
-		dp = dparams[p.offs[p.k]:p.offs[p.k+1]]
-	}
+	dp := p.blockDparams(dparams)
 	p.active().GradLaplacianVJP(dx, dp, x, lambda, mu)
 }

@@ -123,7 +123,7 @@ func (q *Quadratic) Value(dst []float64, x *mat.Dense) {
 	q.symmetrise()
 	y := blas64.General{Rows: B, Cols: n, Stride: n, Data: q.tmp[:B*n]}
 	xr := x.RawMatrix()
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, xr, q.symGeneral(), 0, y)
+	gemm(blas.NoTrans, 1, xr, q.symGeneral(), 0, y)
 	for b := range B {
 		xb := xr.Data[b*xr.Stride : b*xr.Stride+n]
 		yb := y.Data[b*n : (b+1)*n]
@@ -151,7 +151,7 @@ func (q *Quadratic) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense) 
 	n := q.n
 	q.symmetrise()
 	g := grad.RawMatrix()
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, x.RawMatrix(), q.symGeneral(), 0, g)
+	gemm(blas.NoTrans, 1, x.RawMatrix(), q.symGeneral(), 0, g)
 	var tr float64
 	for i := range n {
 		tr += q.s[i*n+i]
@@ -190,14 +190,14 @@ func (q *Quadratic) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda
 	lr, xr := lambda.RawMatrix(), x.RawMatrix()
 	if dx != nil {
 		q.symmetrise()
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, lr, q.symGeneral(), 1, dx.RawMatrix())
+		gemm(blas.NoTrans, 1, lr, q.symGeneral(), 1, dx.RawMatrix())
 	}
 	if dparams == nil {
 		return
 	}
 	ds := blas64.General{Rows: n, Cols: n, Stride: n, Data: dparams[:n*n]}
-	blas64.Gemm(blas.Trans, blas.NoTrans, 0.5, lr, xr, 1, ds)
-	blas64.Gemm(blas.Trans, blas.NoTrans, 0.5, xr, lr, 1, ds)
+	gemm(blas.Trans, 0.5, lr, xr, 1, ds)
+	gemm(blas.Trans, 0.5, xr, lr, 1, ds)
 	var m float64
 	for _, v := range mu {
 		m += v

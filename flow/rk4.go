@@ -102,7 +102,7 @@ func (r *RK4) Integrate(p Potential, x *mat.Dense, ell, kin []float64, t float64
 	r.w.ensure(B, p.Dim())
 	eps := t / float64(r.Steps)
 	for range r.Steps {
-		r.w.step(p, x, ell, kin, eps, nil)
+		r.w.step(p, x, ell, kin, eps, nil, nil)
 	}
 	return Stats{Steps: r.Steps, Evaluations: 4 * r.Steps}, nil
 }
@@ -195,8 +195,9 @@ func reuseDense(m *mat.Dense, r, c int) *mat.Dense {
 
 // step takes one RK4 step of signed size eps on (x, ell, kin) in place.
 // When tape is not nil, the four stage inputs are written into it (tape[0]
-// receives a copy of x); all tape matrices are B×N.
-func (w *rk4Work) step(p Potential, x *mat.Dense, ell, kin []float64, eps float64, tape []*mat.Dense) {
+// receives a copy of x); all tape matrices are B×N. When memo is not nil,
+// p is a MemoPotential and memo[i] receives the memo of stage i.
+func (w *rk4Work) step(p Potential, x *mat.Dense, ell, kin []float64, eps float64, tape []*mat.Dense, memo [][]float64) {
 	if tape != nil {
 		tape[0].Copy(x)
 	}
@@ -213,7 +214,11 @@ func (w *rk4Work) step(p Potential, x *mat.Dense, ell, kin []float64, eps float6
 		default:
 			in = w.stage
 		}
-		p.GradLaplacian(w.grad, w.lap, in)
+		if memo != nil {
+			p.(MemoPotential).GradLaplacianMemo(w.grad, w.lap, in, memo[i])
+		} else {
+			p.GradLaplacian(w.grad, w.lap, in)
+		}
 		w.cur.i = i
 		if i < 3 {
 			if tape != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -32,11 +33,15 @@ import (
 //	∂/∂a_j = w_j σ'(u_j) λ + c_j x + 2 μ w_j σ''(u_j) a_j.
 //
 // On a batch every product is one GEMM on batch-sized matrices: U = X Aᵀ,
-// ∇φ = (σ'(U) ⊙ w) A, the input adjoint C A, the matrix adjoint
-// Cᵀ X + Dᵀ Λ with D = σ'(U) ⊙ w. GradLaplacian costs two GEMMs of
-// 2·B·N·H flops, GradLaplacianVJP five (four without dx, three without
-// dparams); the activation and its three derivatives come from one
-// exponential per entry in a single fused pass.
+// ∇φ = (σ'(U) ⊙ w) A, G = Λ Aᵀ, the input adjoint C A, the matrix adjoint
+// [Cᵀ Dᵀ] [X; Λ] with D = σ'(U) ⊙ w. GradLaplacian costs two GEMMs of
+// 2·B·N·H flops; GradLaplacianVJP five (four without dx, three without
+// dparams), and one fewer with the memo of GradLaplacianMemo (see
+// MemoPotential), which also saves every exponential of the adjoint. The
+// activation's derivatives come from one exponential per entry in a single
+// fused pass. The batch is split into one slice per core (GOMAXPROCS), and
+// the GEMMs and elementwise passes of a slice run back to back on its core;
+// the matrix adjoint is split over the hidden units.
 //
 // Parameter layout (Params): A row-major (H×N, entry (j, k) at j·N + k),
 // then b (H entries, only when the potential has a bias), then w (H). The
@@ -44,9 +49,8 @@ import (
 // so they may be changed through it at any time.
 //
 // A Shallow keeps workspaces sized for the largest batch seen; after that
-// its methods allocate nothing themselves (gonum's parallel GEMM and the
-// parallel loops start goroutines on large problems). It is not safe for
-// concurrent use.
+// its methods allocate nothing themselves (the parallel loops, and gonum's
+// pure-Go GEMM, start goroutines). It is not safe for concurrent use.
 type Shallow struct {
 	n, h  int
 	act   Activation
@@ -59,19 +63,20 @@ type Shallow struct {
 	r    []float64 // r_j = |a_j|², recomputed on every call
 	capB int       // batch size the workspaces hold
 	u    []float64 // [U; G] = [X; Λ] Aᵀ, 2B×H
-	c    []float64 // D (GradLaplacian) or C (VJP), B×H
+	c    []float64 // D (GradLaplacian), or [C; D] (VJP), 2B×H
 	pt   []float64 // [Cᵀ Dᵀ], H×2B, the left factor of the matrix adjoint
 	q    []float64 // [X; Λ], 2B×N
+	acc  []float64 // per slice of the batch: partial sums of ∂w, ∂b, Σ μ σ''
 
 	// State of the current call, read by the prebuilt loop bodies below
 	// (prebuilt so that handing them to parallel.For allocates nothing).
 	cur struct {
-		batch        int
-		dst, lap, mu []float64
-		dparams      []float64
-		needX        bool
+		batch, slices       int
+		x, lambda, grad, dx blas64.General
+		dst, lap, mu        []float64
+		dparams, memo       []float64
 	}
-	normsFn, valueFn, gradLapFn, vjpFn func(lo, hi int)
+	normsFn, valueFn, gradLapFn, vjpFn, vjpParamsFn func(lo, hi int)
 }
 
 // NewShallow returns a Shallow potential on R^n with the given number of
@@ -125,14 +130,29 @@ func NewShallow(n, hidden int, act Activation, bias bool, rng *rand.Rand) *Shall
 		}
 	}
 	s.normsFn = func(lo, hi int) { s.norms(lo, hi) }
-	s.valueFn = func(lo, hi int) { s.valueRows(lo, hi) }
-	s.gradLapFn = func(lo, hi int) { s.gradLapRows(lo, hi) }
-	s.vjpFn = func(lo, hi int) { s.vjpBlocks(lo, hi) }
+	s.valueFn = func(lo, hi int) { s.valueSlices(lo, hi) }
+	s.gradLapFn = func(lo, hi int) { s.gradLapSlices(lo, hi) }
+	s.vjpFn = func(lo, hi int) { s.vjpSlices(lo, hi) }
+	s.vjpParamsFn = func(lo, hi int) { s.vjpParams(lo, hi) }
 	return s
 }
 
 // Dim returns the input dimension N.
 func (s *Shallow) Dim() int { return s.n }
+
+// bindParams moves the parameters into p (see binder).
+func (s *Shallow) bindParams(p []float64) {
+	copy(p, s.theta)
+	s.theta = p
+	hn := s.h * s.n
+	s.a = p[:hn:hn]
+	off := hn
+	if s.bias {
+		s.b = p[off : off+s.h : off+s.h]
+		off += s.h
+	}
+	s.w = p[off : off+s.h : off+s.h]
+}
 
 // Hidden returns the number H of hidden units.
 func (s *Shallow) Hidden() int { return s.h }
@@ -163,93 +183,91 @@ func (s *Shallow) Value(dst []float64, x *mat.Dense) {
 	if len(dst) != B {
 		panic(fmt.Sprintf("flow: Shallow.Value: len(dst) = %d, want %d", len(dst), B))
 	}
-	s.grow(B)
-	s.gemmU(x.RawMatrix(), B)
-	s.cur.batch, s.cur.dst = B, dst
-	parallel.For(B, s.h*costActivation, s.valueFn)
-	s.cur.dst = nil
+	s.begin(B)
+	s.cur.x, s.cur.dst = x.RawMatrix(), dst
+	s.forSlices(s.valueFn)
+	s.end()
 }
 
 // GradLaplacian writes ∇φ(x_b) into row b of grad and ∇²φ(x_b) into lap[b].
 func (s *Shallow) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense) {
-	B := s.checkX("GradLaplacian", x)
+	s.gradLaplacian("GradLaplacian", grad, lap, x, nil)
+}
+
+// MemoLen returns the length 2·B·H of the memo of a batch of B rows: σ'
+// and σ” of every hidden unit and sample (see MemoPotential).
+func (s *Shallow) MemoLen(B int) int { return 2 * B * s.h }
+
+// GradLaplacianMemo is GradLaplacian that also writes σ'(U) and σ”(U) to
+// memo, for GradLaplacianVJPMemo (see MemoPotential).
+func (s *Shallow) GradLaplacianMemo(grad *mat.Dense, lap []float64, x *mat.Dense, memo []float64) {
+	s.gradLaplacian("GradLaplacianMemo", grad, lap, x, memo)
+}
+
+func (s *Shallow) gradLaplacian(method string, grad *mat.Dense, lap []float64, x *mat.Dense, memo []float64) {
+	B := s.checkX(method, x)
 	if r, c := grad.Dims(); r != B || c != s.n {
-		panic(fmt.Sprintf("flow: Shallow.GradLaplacian: grad is %d×%d, want %d×%d", r, c, B, s.n))
+		panic(fmt.Sprintf("flow: Shallow.%s: grad is %d×%d, want %d×%d", method, r, c, B, s.n))
 	}
 	if len(lap) != B {
-		panic(fmt.Sprintf("flow: Shallow.GradLaplacian: len(lap) = %d, want %d", len(lap), B))
+		panic(fmt.Sprintf("flow: Shallow.%s: len(lap) = %d, want %d", method, len(lap), B))
 	}
-	s.grow(B)
-	parallel.For(s.h, s.n, s.normsFn)
-	s.gemmU(x.RawMatrix(), B)
-	s.cur.batch, s.cur.lap = B, lap
-	parallel.For(B, s.h*costActivation, s.gradLapFn)
-	s.cur.lap = nil
-	// ∇φ = D A with D = σ'(U) ⊙ w.
-	d := blas64.General{Rows: B, Cols: s.h, Stride: s.h, Data: s.c[:B*s.h]}
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, d, s.matA(), 0, grad.RawMatrix())
+	s.checkMemo(method, memo, B)
+	s.begin(B)
+	s.cur.x, s.cur.grad, s.cur.lap, s.cur.memo = x.RawMatrix(), grad.RawMatrix(), lap, memo
+	s.forSlices(s.gradLapFn)
+	s.end()
 }
 
 // GradLaplacianVJP adds to dx and dparams the vector-Jacobian products of
 // (∇φ, ∇²φ) at x with the adjoints lambda and mu (see Potential); either
 // destination may be nil.
 func (s *Shallow) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat.Dense, mu []float64) {
-	B := s.checkX("GradLaplacianVJP", x)
+	s.gradLaplacianVJP("GradLaplacianVJP", dx, dparams, x, lambda, mu, nil)
+}
+
+// GradLaplacianVJPMemo is GradLaplacianVJP at an x whose memo
+// GradLaplacianMemo wrote, with the parameters unchanged since: it reads σ'
+// and σ” from the memo instead of recomputing U = X Aᵀ and the
+// activation, saving one of its five GEMMs and every exponential.
+func (s *Shallow) GradLaplacianVJPMemo(dx *mat.Dense, dparams []float64, x, lambda *mat.Dense, mu []float64, memo []float64) {
+	s.gradLaplacianVJP("GradLaplacianVJPMemo", dx, dparams, x, lambda, mu, memo)
+}
+
+func (s *Shallow) gradLaplacianVJP(method string, dx *mat.Dense, dparams []float64, x, lambda *mat.Dense, mu []float64, memo []float64) {
+	B := s.checkX(method, x)
 	if r, c := lambda.Dims(); r != B || c != s.n {
-		panic(fmt.Sprintf("flow: Shallow.GradLaplacianVJP: lambda is %d×%d, want %d×%d", r, c, B, s.n))
+		panic(fmt.Sprintf("flow: Shallow.%s: lambda is %d×%d, want %d×%d", method, r, c, B, s.n))
 	}
 	if len(mu) != B {
-		panic(fmt.Sprintf("flow: Shallow.GradLaplacianVJP: len(mu) = %d, want %d", len(mu), B))
+		panic(fmt.Sprintf("flow: Shallow.%s: len(mu) = %d, want %d", method, len(mu), B))
 	}
 	if dx != nil {
 		if r, c := dx.Dims(); r != B || c != s.n {
-			panic(fmt.Sprintf("flow: Shallow.GradLaplacianVJP: dx is %d×%d, want %d×%d", r, c, B, s.n))
+			panic(fmt.Sprintf("flow: Shallow.%s: dx is %d×%d, want %d×%d", method, r, c, B, s.n))
 		}
 	}
 	if dparams != nil && len(dparams) != len(s.theta) {
-		panic(fmt.Sprintf("flow: Shallow.GradLaplacianVJP: len(dparams) = %d, want %d", len(dparams), len(s.theta)))
+		panic(fmt.Sprintf("flow: Shallow.%s: len(dparams) = %d, want %d", method, len(dparams), len(s.theta)))
 	}
+	s.checkMemo(method, memo, B)
 	if dx == nil && dparams == nil {
 		return
 	}
-	s.grow(B)
-	parallel.For(s.h, s.n, s.normsFn)
-
-	// Q = [X; Λ] (2B×N) and [U; G] = Q Aᵀ in one GEMM.
-	n, h := s.n, s.h
-	q := blas64.General{Rows: 2 * B, Cols: n, Stride: n, Data: s.q[:2*B*n]}
-	xr, lr := x.RawMatrix(), lambda.RawMatrix()
-	for b := range B {
-		copy(q.Data[b*n:(b+1)*n], xr.Data[b*xr.Stride:b*xr.Stride+n])
-		copy(q.Data[(B+b)*n:(B+b+1)*n], lr.Data[b*lr.Stride:b*lr.Stride+n])
-	}
-	ug := blas64.General{Rows: 2 * B, Cols: h, Stride: h, Data: s.u[:2*B*h]}
-	blas64.Gemm(blas.NoTrans, blas.Trans, 1, q, s.matA(), 0, ug)
-
-	// Fused pass over blocks of hidden units: C, [Cᵀ Dᵀ], ∂w, ∂b and the
-	// diagonal term of ∂A.
-	s.cur.batch, s.cur.mu, s.cur.dparams, s.cur.needX = B, mu, dparams, dx != nil
-	nblocks := (h + vjpBlock - 1) / vjpBlock
-	parallel.For(nblocks, vjpBlock*B*costActivation, s.vjpFn)
-	s.cur.mu, s.cur.dparams = nil, nil
-
+	s.begin(B)
+	s.cur.x, s.cur.lambda, s.cur.mu, s.cur.memo = x.RawMatrix(), lambda.RawMatrix(), mu, memo
+	s.cur.dparams = dparams
 	if dx != nil {
-		c := blas64.General{Rows: B, Cols: h, Stride: h, Data: s.c[:B*h]}
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, c, s.matA(), 1, dx.RawMatrix())
+		s.cur.dx = dx.RawMatrix()
 	}
+	// Slices of the batch: C, D, the rows of [X; Λ], dx and the partial sums
+	// over the batch; then blocks of hidden units: the matrix adjoint.
+	s.forSlices(s.vjpFn)
 	if dparams != nil {
-		// ∂A += [Cᵀ Dᵀ] [X; Λ]: one GEMM with inner dimension 2B. The left
-		// factor is stored transposed because gonum's Aᵀ·B kernel is 1.5–3×
-		// slower than A·B (BenchmarkGemmTranspose); A·Bᵀ is as fast as A·B.
-		pt := blas64.General{Rows: h, Cols: 2 * B, Stride: 2 * B, Data: s.pt[:2*B*h]}
-		da := blas64.General{Rows: h, Cols: n, Stride: n, Data: dparams[:h*n]}
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, pt, q, 1, da)
+		parallel.For(s.h, 2*B*s.n, s.vjpParamsFn)
 	}
+	s.end()
 }
-
-// vjpBlock is the number of hidden units per block of the fused VJP pass:
-// one cache line of each row of [U; G].
-const vjpBlock = 8
 
 func (s *Shallow) checkX(method string, x *mat.Dense) int {
 	B, c := x.Dims()
@@ -259,26 +277,77 @@ func (s *Shallow) checkX(method string, x *mat.Dense) int {
 	return B
 }
 
+func (s *Shallow) checkMemo(method string, memo []float64, B int) {
+	if memo != nil && len(memo) != s.MemoLen(B) {
+		panic(fmt.Sprintf("flow: Shallow.%s: len(memo) = %d, want %d", method, len(memo), s.MemoLen(B)))
+	}
+}
+
+// begin sizes the workspaces for a batch of B rows, computes r_j = |a_j|²
+// and splits the batch into slices.
+func (s *Shallow) begin(B int) {
+	if B > s.capB {
+		s.capB = B
+		s.u = make([]float64, 2*B*s.h)
+		s.c = make([]float64, 2*B*s.h)
+		s.pt = make([]float64, 2*B*s.h)
+		s.q = make([]float64, 2*B*s.n)
+	}
+	// One slice of the batch per core, so that every GEMM, elementwise pass
+	// and GEMM of a slice run back to back on one core, and each slice's
+	// partial sums have their own row of acc.
+	slices := min(runtime.GOMAXPROCS(0), B)
+	if B*s.n*s.h < minSliceWork*slices {
+		slices = max(1, B*s.n*s.h/minSliceWork)
+	}
+	if len(s.acc) < 3*slices*s.h {
+		s.acc = make([]float64, 3*slices*s.h)
+	}
+	s.cur.batch, s.cur.slices = B, slices
+	parallel.For(s.h, s.n, s.normsFn)
+}
+
+// minSliceWork is the least B·N·H per slice of the batch worth a goroutine
+// of its own.
+const minSliceWork = 1 << 16
+
+// end drops the references of the current call.
+func (s *Shallow) end() {
+	c := &s.cur
+	c.x, c.lambda, c.grad, c.dx = blas64.General{}, blas64.General{}, blas64.General{}, blas64.General{}
+	c.dst, c.lap, c.mu, c.dparams, c.memo = nil, nil, nil, nil, nil
+}
+
+// forSlices runs fn(k) for every slice k of the batch, in parallel.
+func (s *Shallow) forSlices(fn func(lo, hi int)) {
+	parallel.For(s.cur.slices, minSliceWork, fn)
+}
+
+// rows returns the rows [lo, hi) of slice k.
+func (s *Shallow) rows(k int) (lo, hi int) {
+	B, m := s.cur.batch, s.cur.slices
+	return k * B / m, (k + 1) * B / m
+}
+
 func (s *Shallow) matA() blas64.General {
 	return blas64.General{Rows: s.h, Cols: s.n, Stride: s.n, Data: s.a}
 }
 
-// grow makes the workspaces hold a batch of B rows.
-func (s *Shallow) grow(B int) {
-	if B <= s.capB {
-		return
-	}
-	s.capB = B
-	s.u = make([]float64, 2*B*s.h)
-	s.c = make([]float64, B*s.h)
-	s.pt = make([]float64, 2*B*s.h)
-	s.q = make([]float64, 2*B*s.n)
+// rowsOf returns rows [lo, hi) of m as a matrix.
+func rowsOf(m blas64.General, lo, hi int) blas64.General {
+	return blas64.General{Rows: hi - lo, Cols: m.Cols, Stride: m.Stride, Data: m.Data[lo*m.Stride : (hi-1)*m.Stride+m.Cols]}
 }
 
-// gemmU computes U = X Aᵀ (without the bias) into the first B rows of s.u.
-func (s *Shallow) gemmU(x blas64.General, B int) {
-	u := blas64.General{Rows: B, Cols: s.h, Stride: s.h, Data: s.u[:B*s.h]}
-	blas64.Gemm(blas.NoTrans, blas.Trans, 1, x, s.matA(), 0, u)
+// block returns rows [lo, hi) of a dense row-major buffer with cols
+// columns.
+func block(data []float64, cols, lo, hi int) blas64.General {
+	return blas64.General{Rows: hi - lo, Cols: cols, Stride: cols, Data: data[lo*cols : hi*cols]}
+}
+
+// gemmU computes U = X Aᵀ (without the bias) for rows [lo, hi) into the
+// same rows of dst (B×H).
+func (s *Shallow) gemmU(dst []float64, x blas64.General, lo, hi int) {
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, rowsOf(x, lo, hi), s.matA(), 0, block(dst, s.h, lo, hi))
 }
 
 // norms computes r_j = |a_j|² for j in [lo, hi).
@@ -301,97 +370,155 @@ func (s *Shallow) biasAt(j int) float64 {
 	return s.b[j]
 }
 
-func (s *Shallow) valueRows(lo, hi int) {
+func (s *Shallow) valueSlices(k0, k1 int) {
 	h, w, act := s.h, s.w, s.act
-	for b := lo; b < hi; b++ {
-		u := s.u[b*h : (b+1)*h]
-		var v float64
-		for j, uj := range u {
-			v += w[j] * act.Eval(uj+s.biasAt(j))
+	for k := k0; k < k1; k++ {
+		lo, hi := s.rows(k)
+		s.gemmU(s.u, s.cur.x, lo, hi)
+		for b := lo; b < hi; b++ {
+			var v float64
+			for j, uj := range s.u[b*h : (b+1)*h] {
+				v += w[j] * act.Eval(uj+s.biasAt(j))
+			}
+			s.cur.dst[b] = v
 		}
-		s.cur.dst[b] = v
 	}
 }
 
-// gradLapRows computes D = σ'(U) ⊙ w into s.c and ∇²φ into cur.lap for
-// rows [lo, hi).
-func (s *Shallow) gradLapRows(lo, hi int) {
-	h, w, r, act := s.h, s.w, s.r, s.act
-	for b := lo; b < hi; b++ {
-		u := s.u[b*h : (b+1)*h]
-		d := s.c[b*h : (b+1)*h]
-		var l float64
-		for j, uj := range u {
-			d1, d2, _ := act.Derivatives(uj + s.biasAt(j))
-			d[j] = w[j] * d1
-			l += w[j] * d2 * r[j]
+// gradLapSlices computes, for the slices [k0, k1) of the batch, U = X Aᵀ,
+// D = σ'(U) ⊙ w, ∇²φ = σ”(U) (w ⊙ r) and ∇φ = D A, and fills the memo
+// if there is one.
+func (s *Shallow) gradLapSlices(k0, k1 int) {
+	B, h, w, r, act := s.cur.batch, s.h, s.w, s.r, s.act
+	memo := s.cur.memo
+	for k := k0; k < k1; k++ {
+		lo, hi := s.rows(k)
+		s.gemmU(s.u, s.cur.x, lo, hi)
+		for b := lo; b < hi; b++ {
+			u := s.u[b*h : (b+1)*h]
+			d := s.c[b*h : (b+1)*h]
+			var m1, m2 []float64
+			if memo != nil {
+				m1, m2 = memo[b*h:(b+1)*h], memo[(B+b)*h:(B+b+1)*h]
+			}
+			var l float64
+			for j, uj := range u {
+				d1, d2, _ := act.Derivatives(uj + s.biasAt(j))
+				d[j] = w[j] * d1
+				l += w[j] * d2 * r[j]
+				if m1 != nil {
+					m1[j], m2[j] = d1, d2
+				}
+			}
+			s.cur.lap[b] = l
 		}
-		s.cur.lap[b] = l
+		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, block(s.c, h, lo, hi), s.matA(), 0, rowsOf(s.cur.grad, lo, hi))
 	}
 }
 
-// vjpBlocks runs the fused adjoint pass over the blocks [lo, hi) of
-// vjpBlock hidden units. For each hidden unit j and sample b, with
-// u = U_bj + b_j, g = G_bj and (d1, d2, d3) = σ', σ”, σ”' at u:
+// vjpSlices runs the part of the adjoint that is local to the slices
+// [k0, k1) of the batch. For each sample b and hidden unit j, with
+// u = U_bj + b_j, g = G_bj = (Λ Aᵀ)_bj and (d1, d2, d3) = σ', σ”, σ”' at u:
 //
-//	c = w_j (d2 g + μ_b d3 r_j)  → C_bj (for dx) and [Cᵀ]_jb
-//	w_j d1                        → [Dᵀ]_jb
-//	Σ_b d1 g + μ_b d2 r_j         → ∂w_j
-//	Σ_b c                         → ∂b_j
-//	Σ_b 2 μ_b w_j d2              → the coefficient of a_j in ∂a_j.
-func (s *Shallow) vjpBlocks(lo, hi int) {
+//	c = w_j (d2 g + μ_b d3 r_j)  → C_bj, the row of dx is (C A)_b
+//	w_j d1                        → D_bj
+//	d1 g + μ_b d2 r_j             → the slice's partial sum of ∂w_j
+//	c                             → … of ∂b_j
+//	μ_b d2                        → … of Σ_b μ_b σ”(u_bj)
+//
+// and it copies the slice's rows of X and Λ into [X; Λ].
+func (s *Shallow) vjpSlices(k0, k1 int) {
 	B, h, n := s.cur.batch, s.h, s.n
-	mu, dparams, needX := s.cur.mu, s.cur.dparams, s.cur.needX
-	needP := dparams != nil
+	mu, memo := s.cur.mu, s.cur.memo
+	needP := s.cur.dparams != nil
 	w, r, act := s.w, s.r, s.act
-	ug, c, pt := s.u, s.c, s.pt
-	for blk := lo; blk < hi; blk++ {
-		j0 := blk * vjpBlock
-		j1 := min(j0+vjpBlock, h)
-		var dw, db, diag, bj [vjpBlock]float64
-		for j := j0; j < j1; j++ {
-			bj[j-j0] = s.biasAt(j)
+	uu, gg := s.u[:B*h], s.u[B*h:2*B*h]
+	cc, dd := s.c[:B*h], s.c[B*h:2*B*h]
+	for k := k0; k < k1; k++ {
+		lo, hi := s.rows(k)
+		if memo == nil {
+			s.gemmU(uu, s.cur.x, lo, hi)
 		}
-		for b := range B {
+		s.gemmU(gg, s.cur.lambda, lo, hi)
+		acc := s.acc[3*k*h : 3*(k+1)*h]
+		clear(acc)
+		dw, db, diag := acc[:h], acc[h:2*h], acc[2*h:]
+		for b := lo; b < hi; b++ {
 			mub := mu[b]
-			urow := ug[b*h : (b+1)*h]
-			grow := ug[(B+b)*h : (B+b+1)*h]
-			for j := j0; j < j1; j++ {
-				k := j - j0
-				d1, d2, d3 := act.Derivatives(urow[j] + bj[k])
-				g, wj, rj := grow[j], w[j], r[j]
-				cv := wj * (d2*g + mub*d3*rj)
-				if needX {
-					c[b*h+j] = cv
+			g, c, d := gg[b*h:(b+1)*h], cc[b*h:(b+1)*h], dd[b*h:(b+1)*h]
+			var m1, m2 []float64
+			if memo != nil {
+				m1, m2 = memo[b*h:(b+1)*h], memo[(B+b)*h:(B+b+1)*h]
+			}
+			for j := range h {
+				var d1, d2, d3 float64
+				if memo != nil {
+					d1, d2 = m1[j], m2[j]
+					d3 = act.third(d1, d2)
+				} else {
+					d1, d2, d3 = act.Derivatives(uu[b*h+j] + s.biasAt(j))
 				}
+				cv := w[j] * (d2*g[j] + mub*d3*r[j])
+				c[j] = cv
 				if needP {
-					pt[j*2*B+b] = cv
-					pt[j*2*B+B+b] = wj * d1
-					dw[k] += d1*g + mub*d2*rj
-					db[k] += cv
-					diag[k] += mub * d2
+					d[j] = w[j] * d1
+					dw[j] += d1*g[j] + mub*d2*r[j]
+					db[j] += cv
+					diag[j] += mub * d2
 				}
 			}
+			if needP {
+				copy(s.q[b*n:(b+1)*n], s.cur.x.Data[b*s.cur.x.Stride:b*s.cur.x.Stride+n])
+				copy(s.q[(B+b)*n:(B+b+1)*n], s.cur.lambda.Data[b*s.cur.lambda.Stride:b*s.cur.lambda.Stride+n])
+			}
 		}
-		if !needP {
-			continue
+		if s.cur.dx.Data != nil {
+			blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, block(cc, h, lo, hi), s.matA(), 1, rowsOf(s.cur.dx, lo, hi))
 		}
-		off := h * n
+	}
+}
+
+// vjpParams adds the parameter adjoint of the hidden units [lo, hi):
+// ∂a_j += [Cᵀ Dᵀ]_j [X; Λ] + 2 w_j (Σ_b μ_b σ”(u_bj)) a_j, and ∂b_j, ∂w_j
+// from the slices' partial sums (added in slice order, so the result does
+// not depend on the scheduling).
+func (s *Shallow) vjpParams(lo, hi int) {
+	B, h, n, slices := s.cur.batch, s.h, s.n, s.cur.slices
+	dparams := s.cur.dparams
+	cc, dd := s.c[:B*h], s.c[B*h:2*B*h]
+	// [Cᵀ Dᵀ] for these units: the left factor is stored transposed because
+	// gonum's Aᵀ·B kernel is 1.5–3× slower than A·B (BenchmarkGemmTranspose);
+	// A·Bᵀ is as fast as A·B.
+	for j := lo; j < hi; j++ {
+		row := s.pt[j*2*B : (j+1)*2*B]
+		for b := range B {
+			row[b] = cc[b*h+j]
+			row[B+b] = dd[b*h+j]
+		}
+	}
+	q := blas64.General{Rows: 2 * B, Cols: n, Stride: n, Data: s.q[:2*B*n]}
+	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, block(s.pt, 2*B, lo, hi), q, 1, block(dparams, n, lo, hi))
+	offB, offW := h*n, h*n
+	if s.b != nil {
+		offW += h
+	}
+	for j := lo; j < hi; j++ {
+		var dw, db, diag float64
+		for k := range slices {
+			acc := s.acc[3*k*h : 3*(k+1)*h]
+			dw += acc[j]
+			db += acc[h+j]
+			diag += acc[2*h+j]
+		}
 		if s.b != nil {
-			for j := j0; j < j1; j++ {
-				dparams[off+j] += db[j-j0]
-			}
-			off += h
+			dparams[offB+j] += db
 		}
-		for j := j0; j < j1; j++ {
-			k := j - j0
-			dparams[off+j] += dw[k]
-			// ∂a_j += 2 w_j (Σ_b μ_b σ''(u_bj)) a_j.
-			coef := 2 * w[j] * diag[k]
-			da := dparams[j*n : (j+1)*n]
-			for i, v := range s.a[j*n : (j+1)*n] {
-				da[i] += coef * v
-			}
+		dparams[offW+j] += dw
+		// ∂a_j += 2 w_j (Σ_b μ_b σ”(u_bj)) a_j.
+		coef := 2 * s.w[j] * diag
+		da := dparams[j*n : (j+1)*n]
+		for i, v := range s.a[j*n : (j+1)*n] {
+			da[i] += coef * v
 		}
 	}
 }

@@ -9,13 +9,16 @@ import (
 // Sum is the potential φ = Σ_k φ_k of several potentials on the same
 // space, for example a learnable quadratic part beside a single-hidden-layer
 // network. Its parameters are the terms' parameters concatenated in order,
-// held in one vector of the Sum's own; the terms receive them at the start
-// of every call, so write parameters through Sum.Params, not through the
-// terms.
+// held in one vector of the Sum's own. The potentials of this package
+// (Shallow, Sum, Piecewise) move their parameters into that vector, so the
+// Sum and the term share them and a parameter slice taken from such a term
+// before NewSum goes stale; other terms receive their part at the start of
+// every call. Write parameters through Sum.Params, not through the terms.
 type Sum struct {
 	Terms  []Potential
 	params []float64
 	offs   []int
+	bound  []bool // terms whose parameters alias params (see binder)
 	grad   *mat.Dense
 	lap    []float64
 	val    []float64
@@ -40,7 +43,15 @@ func NewSum(terms ...Potential) *Sum {
 		s.params = append(s.params, t.Params()...)
 		s.offs[k+1] = len(s.params)
 	}
+	s.bound = bindTerms(terms, s.params, s.offs)
 	return s
+}
+
+// bindParams moves the parameters into p (see binder).
+func (s *Sum) bindParams(p []float64) {
+	copy(p, s.params)
+	s.params = p
+	s.bound = bindTerms(s.Terms, p, s.offs)
 }
 
 // Dim returns the input dimension N.
@@ -49,10 +60,12 @@ func (s *Sum) Dim() int { return s.Terms[0].Dim() }
 // Params returns all parameters, term by term.
 func (s *Sum) Params() []float64 { return s.params }
 
-// sync hands the parameters to the terms.
+// sync hands the parameters to the terms that do not share them.
 func (s *Sum) sync() {
 	for k, t := range s.Terms {
-		copy(t.Params(), s.params[s.offs[k]:s.offs[k+1]])
+		if !s.bound[k] {
+			copy(t.Params(), s.params[s.offs[k]:s.offs[k+1]])
+		}
 	}
 }
 
@@ -82,6 +95,66 @@ func (s *Sum) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense) {
 		grad.Add(grad, s.grad)
 		for i := range lap[:b] {
 			lap[i] += s.lap[i]
+		}
+	}
+}
+
+// MemoLen returns the total length of the terms' memos (see MemoPotential);
+// terms that are not MemoPotentials keep none.
+func (s *Sum) MemoLen(B int) int {
+	var n int
+	for _, t := range s.Terms {
+		if mt, ok := t.(MemoPotential); ok {
+			n += mt.MemoLen(B)
+		}
+	}
+	return n
+}
+
+// GradLaplacianMemo is GradLaplacian that also writes the terms' memos,
+// one after the other, into memo.
+func (s *Sum) GradLaplacianMemo(grad *mat.Dense, lap []float64, x *mat.Dense, memo []float64) {
+	s.sync()
+	b, n := x.Dims()
+	s.grad = reuseDense(s.grad, b, n)
+	s.lap = reuse(s.lap, b)
+	for k, t := range s.Terms {
+		g, l := grad, lap
+		if k > 0 {
+			g, l = s.grad, s.lap
+		}
+		if mt, ok := t.(MemoPotential); ok {
+			m := mt.MemoLen(b)
+			mt.GradLaplacianMemo(g, l, x, memo[:m])
+			memo = memo[m:]
+		} else {
+			t.GradLaplacian(g, l, x)
+		}
+		if k > 0 {
+			grad.Add(grad, s.grad)
+			for i := range lap[:b] {
+				lap[i] += s.lap[i]
+			}
+		}
+	}
+}
+
+// GradLaplacianVJPMemo is GradLaplacianVJP with the memos GradLaplacianMemo
+// wrote.
+func (s *Sum) GradLaplacianVJPMemo(dx *mat.Dense, dparams []float64, x, lambda *mat.Dense, mu []float64, memo []float64) {
+	s.sync()
+	b, _ := x.Dims()
+	for k, t := range s.Terms {
+		var dp []float64
+		if dparams != nil {
+			dp = dparams[s.offs[k]:s.offs[k+1]]
+		}
+		if mt, ok := t.(MemoPotential); ok {
+			m := mt.MemoLen(b)
+			mt.GradLaplacianVJPMemo(dx, dp, x, lambda, mu, memo[:m])
+			memo = memo[m:]
+		} else {
+			t.GradLaplacianVJP(dx, dp, x, lambda, mu)
 		}
 	}
 }

@@ -10,10 +10,12 @@
 //	∂S/∂θ       (the parameter adjoint) against FD of
 //	            S(θ) = Σ_b λ_b·∇φ(x_b) + μ_b ∇²φ(x_b) over the parameters;
 //
-// and the contract of the interface: GradLaplacianVJP adds into its
-// destinations and skips nil ones, no method modifies its inputs, rows of a
-// batch are independent of each other and of the batch size, and Params
-// aliases the potential's storage with a fixed length.
+// For a flow.MemoPotential it checks that the memo methods agree with the
+// plain ones. It also checks the contract of the interface:
+// GradLaplacianVJP adds into its destinations and skips nil ones, no method
+// modifies its inputs, rows of a batch are independent of each other and of
+// the batch size, and Params aliases the potential's storage with a fixed
+// length.
 //
 // The derivatives use the fourth-order five-point stencil
 // f'(y) ≈ (f(y−2h) − 8f(y−h) + 8f(y+h) − f(y+2h))/(12h) with h = 1e-3,
@@ -306,9 +308,46 @@ func (c *checker) run(rng *rand.Rand) {
 	c.compareExact("∇²φ recomputed after other batch sizes", l2, lap)
 	checkInputs("evaluation at other batch sizes")
 
+	if mp, ok := p.(flow.MemoPotential); ok {
+		c.checkMemo(mp, x, lambda, mu, grad, lap, vx, vp)
+		checkInputs("the memo methods")
+	}
+
 	if q := p.Params(); len(q) != nparams {
 		t.Errorf("flowtest: len(Params()) changed from %d to %d", nparams, len(q))
 	}
+}
+
+// checkMemo checks that the memo methods of a MemoPotential agree with the
+// plain ones (grad, lap at x; vx, vp the adjoints of λ, μ): same values to
+// rounding, adding into the destinations and skipping nil ones likewise.
+func (c *checker) checkMemo(p flow.MemoPotential, x, lambda *mat.Dense, mu []float64, grad *mat.Dense, lap []float64, vx *mat.Dense, vp []float64) {
+	c.t.Helper()
+	B, N := x.Dims()
+	memo := make([]float64, p.MemoLen(B))
+	g := mat.NewDense(B, N, nil)
+	l := make([]float64, B)
+	p.GradLaplacianMemo(g, l, x, memo)
+	c.compareExact("∇φ of GradLaplacianMemo", g.RawMatrix().Data, grad.RawMatrix().Data)
+	c.compareExact("∇²φ of GradLaplacianMemo", l, lap)
+
+	dx := mat.NewDense(B, N, nil)
+	dp := make([]float64, len(vp))
+	p.GradLaplacianVJPMemo(dx, dp, x, lambda, mu, memo)
+	c.compareExact("x adjoint of GradLaplacianVJPMemo", dx.RawMatrix().Data, vx.RawMatrix().Data)
+	c.compareExact("parameter adjoint of GradLaplacianVJPMemo", dp, vp)
+	p.GradLaplacianVJPMemo(dx, nil, x, lambda, mu, memo)
+	p.GradLaplacianVJPMemo(nil, dp, x, lambda, mu, memo)
+	p.GradLaplacianVJPMemo(nil, nil, x, lambda, mu, memo)
+	twice := func(v []float64) []float64 {
+		w := make([]float64, len(v))
+		for i := range v {
+			w[i] = 2 * v[i]
+		}
+		return w
+	}
+	c.compareExact("x adjoint of GradLaplacianVJPMemo accumulated twice", dx.RawMatrix().Data, twice(vx.RawMatrix().Data))
+	c.compareExact("parameter adjoint of GradLaplacianVJPMemo accumulated twice", dp, twice(vp))
 }
 
 // stencil is the five-point first-derivative stencil: f'(y)·h ≈ Σ w f(y + off·h).

@@ -83,13 +83,15 @@ func reportGFLOPS(b *testing.B, s gemmShape, cpu0 time.Duration) {
 
 // BenchmarkDgemmPeak measures the dgemm rate this build reaches, in
 // GFLOP/s, on large square products and on the training products, all
-// threads on one call (OpenBLAS's threads, or gonum's goroutines). The
+// threads on one call (OpenBLAS's threads, GOMAXPROCS of them, or gonum's
+// goroutines). The
 // largest GFLOP/s over its sub-benchmarks is the build's peak, the
 // denominator of the training benchmarks' fraction of the peak. It also
 // reports GFLOP/cpu-s (see reportGFLOPS) and GFLOP/s-median, the rate of
 // the median product, which stalls caused by other work on the machine
 // barely move. The 2048³ product is skipped under -short.
 func BenchmarkDgemmPeak(b *testing.B) {
+	defer blasimpl.SetThreads(blasimpl.SetThreads(runtime.GOMAXPROCS(0)))
 	b.Logf("BLAS: %s", blasimpl.Name())
 	shapes := []gemmShape{
 		{"1024x1024x1024", 1024, 1024, 1024, blas.NoTrans},

@@ -10,12 +10,20 @@
 // The training step of a Monge-Ampère flow is a handful of matrix products
 // C ← α op(A) op(B) + β C per RK4 stage, 2·M·N·K flops each, so its speed
 // is the speed of dgemm. gonum's pure-Go Dgemm splits a product over
-// GOMAXPROCS goroutines; OpenBLAS runs its own pthreads (2 on this project's
-// 2-core machines). BenchmarkThreadsVsGoroutines measures those against
-// "the rows split over goroutines, OpenBLAS single-threaded" at the
-// training shapes: OpenBLAS's threads win, by 10–80% (each goroutine would
-// pack the right-hand matrix again), so callers make one blas64.Gemm call
-// per product and let the BLAS use every core.
+// GOMAXPROCS goroutines; OpenBLAS can run its own pthreads. For one product
+// alone OpenBLAS's threads are faster than splitting the rows over
+// goroutines (BenchmarkThreadsVsGoroutines: by 10–80%, each goroutine packs
+// the right-hand matrix again), but a training step is not one product: it
+// is GEMM, elementwise pass, GEMM, thousands of times, and with OpenBLAS
+// threaded the elementwise passes either run on one core or fight
+// OpenBLAS's spinning threads for the cores. Splitting the batch into one
+// slice per core and running GEMM, pass and GEMM of a slice back to back
+// on one core wins for the whole step (flow's BenchmarkIsingTrainStep:
+// 0.37 s against 0.56–0.73 s with OpenBLAS's threads), so the openblas
+// build sets OpenBLAS to one thread when it loads, and the flow package
+// splits every product itself (GOMAXPROCS sets the number of cores used).
+// BenchmarkDgemmPeak raises the thread count again for its own products,
+// to measure the best a single dgemm call reaches.
 //
 // # OpenBLAS kernels
 //

@@ -26,6 +26,10 @@ const OpenBLAS = true
 func init() {
 	checkCoreType()
 	blas64.Use(netlib.Implementation{})
+	// The flow splits every product over the batch itself, one goroutine
+	// per core (see the package documentation), so each OpenBLAS call runs
+	// on the calling thread.
+	SetThreads(1)
 }
 
 // checkCoreType re-executes the program with OPENBLAS_CORETYPE set when
@@ -62,7 +66,7 @@ func Name() string {
 }
 
 // Threads returns the number of threads one BLAS call may use: OpenBLAS's
-// own thread count (OPENBLAS_NUM_THREADS, else the number of processors).
+// own thread count, which this package sets to 1 when it loads.
 func Threads() int { return int(C.openblas_get_num_threads()) }
 
 // SetThreads sets the number of threads OpenBLAS uses for one call and

@@ -1,0 +1,39 @@
+package flow
+
+import (
+	"runtime"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+
+	"github.com/isingflow/isingflow/internal/parallel"
+)
+
+// gemm computes C ← α op(A) B + β C with the rows of C split over
+// GOMAXPROCS goroutines, one BLAS call each. The project's OpenBLAS build
+// runs OpenBLAS single-threaded (see internal/blasimpl), so a product that
+// is not split this way would run on one core; gonum's pure-Go Dgemm
+// splits each call again on its own.
+func gemm(tA blas.Transpose, alpha float64, a, b blas64.General, beta float64, c blas64.General) {
+	m := c.Rows
+	slices := min(runtime.GOMAXPROCS(0), m)
+	if work := m * c.Cols * b.Rows; work < minSliceWork*slices {
+		slices = max(1, work/minSliceWork)
+	}
+	if slices <= 1 {
+		blas64.Gemm(tA, blas.NoTrans, alpha, a, b, beta, c)
+		return
+	}
+	parallel.For(slices, minSliceWork, func(k0, k1 int) {
+		for k := k0; k < k1; k++ {
+			lo, hi := k*m/slices, (k+1)*m/slices
+			var as blas64.General
+			if tA == blas.NoTrans {
+				as = rowsOf(a, lo, hi)
+			} else {
+				as = blas64.General{Rows: a.Rows, Cols: hi - lo, Stride: a.Stride, Data: a.Data[lo : (a.Rows-1)*a.Stride+hi]}
+			}
+			blas64.Gemm(tA, blas.NoTrans, alpha, as, b, beta, rowsOf(c, lo, hi))
+		}
+	})
+}
