@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"slices"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -24,14 +25,16 @@ import (
 //	λ·∂∇φ/∂x = S̄λ.
 //
 // Parameters: the kernel s, indexed by the site whose coordinates are r.
-// The dense S̄ is rebuilt on every call (O(N²)), so this is meant for
-// N up to a few thousand.
+// The products use the dense S̄ (B·N² per call), rebuilt (O(N²)) when
+// the kernel has changed since the last call, so this is meant for N up to
+// a few thousand.
 type CirculantQuadratic struct {
 	n     int
 	s     []float64
 	idx   []int // idx[i*n+r] = site of r_i + r
 	neg   []int // neg[r] = site of −r
 	dense []float64
+	built []float64 // the kernel dense was built from; nil before the first build
 	corr  []float64
 	tmp   []float64
 }
@@ -105,6 +108,10 @@ func (q *CirculantQuadratic) Matrix(dst *mat.Dense) {
 }
 
 func (q *CirculantQuadratic) build() {
+	if q.built != nil && slices.Equal(q.built, q.s) {
+		return
+	}
+	q.built = append(q.built[:0], q.s...)
 	n := q.n
 	for i := range n {
 		row := q.dense[i*n : (i+1)*n]

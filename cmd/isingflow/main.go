@@ -9,6 +9,7 @@
 //	isingflow scan -L 16 -T 2.0:3.0:0.1  temperature scan, warm-started, with exact curves
 //	isingflow exact -L 16 -T Tc          exact references (Kaufman, Onsager, enumeration)
 //	isingflow mc -L 16 -T Tc --sweeps N  Wolff cluster Monte Carlo with error bars
+//	isingflow compare --out DIR RUN...   runs side by side: CSV summary, KL-vs-time plot
 //
 // Run "isingflow help" or "isingflow SUBCOMMAND --help" for the flags.
 // Results go to stdout, progress and diagnostics to stderr. Exit status: 0 on
@@ -38,6 +39,7 @@ func program() *cli.Program {
 			{Name: "scan", Summary: "a temperature scan, warm-starting each T from the previous one", Run: runScan},
 			{Name: "exact", Summary: "exact references: Kaufman (finite torus), Onsager (infinite), enumeration", Run: runExact},
 			{Name: "mc", Summary: "Wolff cluster Monte Carlo reference with error bars", Run: runMC},
+			{Name: "compare", Summary: "runs side by side: summary CSV, KL/site-vs-time curves and plot", Run: runCompare},
 		},
 	}
 }

@@ -113,6 +113,16 @@ func NewFlagSet(program, name string, stderr io.Writer) *pflag.FlagSet {
 // rejecting stray positional arguments. --help prints the flags and returns
 // pflag.ErrHelp (exit status 0).
 func ParseFlags(fs *pflag.FlagSet, args []string) error {
+	return parseFlags(fs, args, false)
+}
+
+// ParseFlagsAndArgs is ParseFlags for a subcommand that also takes
+// positional arguments (fs.Args()).
+func ParseFlagsAndArgs(fs *pflag.FlagSet, args []string) error {
+	return parseFlags(fs, args, true)
+}
+
+func parseFlags(fs *pflag.FlagSet, args []string, positional bool) error {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage of %s:\n", fs.Name())
 		fs.PrintDefaults()
@@ -129,7 +139,7 @@ func ParseFlags(fs *pflag.FlagSet, args []string) error {
 	if err != nil {
 		return UsageError{err.Error()}
 	}
-	if fs.NArg() > 0 {
+	if fs.NArg() > 0 && !positional {
 		return Usagef("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
