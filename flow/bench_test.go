@@ -4,22 +4,57 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"sync"
 	"testing"
+	"time"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/isingflow/isingflow/flow"
+	"github.com/isingflow/isingflow/internal/blasimpl"
 )
 
 // reportTrainStep reports seconds per training step and GFLOP/s with the
 // convention FLOP = 12·B·N·H per RK4 stage (two GEMMs of 2·B·N·H forward,
-// four backward), four stages per step.
+// four backward), four stages per step, and that rate as a fraction of the
+// best dgemm rate the same build reaches in the same process (peak-frac).
 func reportTrainStep(b *testing.B, B, N, H, steps int) {
 	sec := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(sec, "s/step")
 	flops := 12 * float64(B) * float64(N) * float64(H) * 4 * float64(steps)
 	b.ReportMetric(flops/sec/1e9, "GFLOP/s")
+	b.ReportMetric(flops/sec/1e9/dgemmPeak(), "peak-frac")
 	b.ReportMetric(0, "ns/op")
+}
+
+var (
+	peakOnce sync.Once
+	peak     float64
+)
+
+// dgemmPeak returns the best rate in GFLOP/s of five 1024³ dgemm calls with
+// every core on one call (OpenBLAS's threads raised to GOMAXPROCS for the
+// measurement, or gonum's goroutines): the denominator of peak-frac, the
+// same figure as internal/blasimpl's BenchmarkDgemmPeak.
+func dgemmPeak() float64 {
+	peakOnce.Do(func() {
+		defer blasimpl.SetThreads(blasimpl.SetThreads(runtime.GOMAXPROCS(0)))
+		const n = 1024
+		rng := rand.New(rand.NewPCG(5, 5))
+		a := blas64.General{Rows: n, Cols: n, Stride: n, Data: make([]float64, n*n)}
+		c := blas64.General{Rows: n, Cols: n, Stride: n, Data: make([]float64, n*n)}
+		for i := range a.Data {
+			a.Data[i] = rng.NormFloat64()
+		}
+		for range 5 {
+			start := time.Now()
+			blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, a, a, 0, c)
+			peak = max(peak, 2*n*n*n/time.Since(start).Seconds()/1e9)
+		}
+	})
+	return peak
 }
 
 // BenchmarkIsingTrainStep is one training step at the paper's Ising sizes:

@@ -15,6 +15,12 @@ func WriteFileAtomic(path string, write func(f *os.File) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("runio: %w", err)
 	}
+	// CreateTemp makes the file private (0600); results are for sharing.
+	if err = tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("runio: %w", err)
+	}
 	defer func() {
 		if err != nil {
 			tmp.Close()
