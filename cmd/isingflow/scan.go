@@ -160,6 +160,12 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	if *warm >= 0 {
 		warmTC.Iterations = *warm
 	}
+	// A warm start begins from the flow of the neighbouring temperature,
+	// which is what annealing would provide; anneal the later temperatures
+	// only when asked to explicitly.
+	if !fs.Changed("anneal-from") {
+		warmTC.AnnealFrom = 1
+	}
 	if err := ev.validate(); err != nil {
 		return err
 	}
