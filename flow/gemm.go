@@ -16,11 +16,8 @@ import (
 // splits each call again on its own.
 func gemm(tA blas.Transpose, alpha float64, a, b blas64.General, beta float64, c blas64.General) {
 	m := c.Rows
-	slices := min(runtime.GOMAXPROCS(0), m)
-	if work := m * c.Cols * b.Rows; work < minSliceWork*slices {
-		slices = max(1, work/minSliceWork)
-	}
-	if slices <= 1 {
+	slices := batchSlices(m, m*c.Cols*b.Rows)
+	if slices == 1 {
 		blas64.Gemm(tA, blas.NoTrans, alpha, a, b, beta, c)
 		return
 	}
@@ -37,3 +34,14 @@ func gemm(tA blas.Transpose, alpha float64, a, b blas64.General, beta float64, c
 		}
 	})
 }
+
+// batchSlices returns how many slices to split a batch of rows into for
+// work multiply-adds in all: one per core (GOMAXPROCS), but no more than
+// rows and none with less than minSliceWork of the work.
+func batchSlices(rows, work int) int {
+	return max(1, min(runtime.GOMAXPROCS(0), rows, work/minSliceWork))
+}
+
+// minSliceWork is the least work (multiply-adds) per slice of a batch
+// worth a goroutine of its own.
+const minSliceWork = 1 << 16

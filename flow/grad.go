@@ -120,9 +120,8 @@ func (f *Flow) Gradient(dparams []float64, dstart, start *mat.Dense, dir Directi
 	kw := f.KineticWeight
 
 	g := &f.grad
-	mp, _ := p.(MemoPotential)
 	memoLen := 0
-	if mp != nil {
+	if mp, ok := p.(MemoPotential); ok {
 		memoLen = mp.MemoLen(B)
 	}
 	g.ensure(B, n, f.Steps, memoLen)
@@ -194,11 +193,11 @@ func (f *Flow) Gradient(dparams []float64, dstart, start *mat.Dense, dir Directi
 			if s == 0 && i == 0 && dstart == nil {
 				dx = nil
 			}
-			if memo := g.memoAt(s); memo != nil {
-				mp.GradLaplacianVJPMemo(dx, dparams, xi, g.lam, g.mu, memo[i])
-			} else {
-				p.GradLaplacianVJP(dx, dparams, xi, g.lam, g.mu)
+			var memo []float64
+			if m := g.memoAt(s); m != nil {
+				memo = m[i]
 			}
+			gradLaplacianVJPWith(p, dx, dparams, xi, g.lam, g.mu, memo)
 		}
 		if s > 0 || dstart != nil {
 			parallel.For(B, n, g.finishFn)

@@ -146,28 +146,16 @@ func (p *Piecewise) MemoLen(B int) int {
 }
 
 // GradLaplacianMemo is GradLaplacian of the selected block, writing its
-// memo into the start of memo.
+// memo into the start of memo (nil: none).
 func (p *Piecewise) GradLaplacianMemo(grad *mat.Dense, lap []float64, x *mat.Dense, memo []float64) {
-	b := p.active()
-	if mb, ok := b.(MemoPotential); ok {
-		B, _ := x.Dims()
-		mb.GradLaplacianMemo(grad, lap, x, memo[:mb.MemoLen(B)])
-		return
-	}
-	b.GradLaplacian(grad, lap, x)
+	gradLaplacianWith(p.active(), grad, lap, x, memo)
 }
 
 // GradLaplacianVJPMemo is GradLaplacianVJP of the selected block with the
-// memo GradLaplacianMemo wrote.
+// memo GradLaplacianMemo wrote (nil: none).
 func (p *Piecewise) GradLaplacianVJPMemo(dx *mat.Dense, dparams []float64, x, lambda *mat.Dense, mu []float64, memo []float64) {
 	dp := p.blockDparams(dparams)
-	b := p.active()
-	if mb, ok := b.(MemoPotential); ok {
-		B, _ := x.Dims()
-		mb.GradLaplacianVJPMemo(dx, dp, x, lambda, mu, memo[:mb.MemoLen(B)])
-		return
-	}
-	b.GradLaplacianVJP(dx, dp, x, lambda, mu)
+	gradLaplacianVJPWith(p.active(), dx, dp, x, lambda, mu, memo)
 }
 
 // blockDparams returns the selected block's part of dparams (nil for nil).
@@ -195,12 +183,11 @@ func (p *Piecewise) Value(dst []float64, x *mat.Dense) {
 
 // GradLaplacian writes the gradients and Laplacians of the selected block.
 func (p *Piecewise) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense) {
-	p.active().GradLaplacian(grad, lap, x)
+	p.GradLaplacianMemo(grad, lap, x, nil)
 }
 
 // GradLaplacianVJP adds the vector-Jacobian products of the selected block;
 // its parameter part goes into that block's part of dparams.
 func (p *Piecewise) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat.Dense, mu []float64) {
-	dp := p.blockDparams(dparams)
-	p.active().GradLaplacianVJP(dx, dp, x, lambda, mu)
+	p.GradLaplacianVJPMemo(dx, dparams, x, lambda, mu, nil)
 }

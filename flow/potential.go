@@ -58,6 +58,34 @@ type MemoPotential interface {
 	GradLaplacianVJPMemo(dx *mat.Dense, dparams []float64, x, lambda *mat.Dense, mu []float64, memo []float64)
 }
 
+// gradLaplacianWith evaluates p at x, through GradLaplacianMemo with the
+// first MemoLen(B) entries of memo when p is a MemoPotential and memo is
+// not nil, through GradLaplacian otherwise. It returns the rest of memo, for
+// containers that lay their parts' memos one after the other.
+func gradLaplacianWith(p Potential, grad *mat.Dense, lap []float64, x *mat.Dense, memo []float64) (rest []float64) {
+	if mp, ok := p.(MemoPotential); ok && memo != nil {
+		B, _ := x.Dims()
+		m := mp.MemoLen(B)
+		mp.GradLaplacianMemo(grad, lap, x, memo[:m])
+		return memo[m:]
+	}
+	p.GradLaplacian(grad, lap, x)
+	return memo
+}
+
+// gradLaplacianVJPWith is gradLaplacianWith for the vector-Jacobian
+// product, reading the memo gradLaplacianWith wrote.
+func gradLaplacianVJPWith(p Potential, dx *mat.Dense, dparams []float64, x, lambda *mat.Dense, mu []float64, memo []float64) (rest []float64) {
+	if mp, ok := p.(MemoPotential); ok && memo != nil {
+		B, _ := x.Dims()
+		m := mp.MemoLen(B)
+		mp.GradLaplacianVJPMemo(dx, dparams, x, lambda, mu, memo[:m])
+		return memo[m:]
+	}
+	p.GradLaplacianVJP(dx, dparams, x, lambda, mu)
+	return memo
+}
+
 // binder is implemented by the package's potentials whose parameters can
 // move into storage their container provides, so that a Sum or Piecewise
 // shares its terms' parameters instead of copying them into the terms at

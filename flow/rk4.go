@@ -196,7 +196,7 @@ func reuseDense(m *mat.Dense, r, c int) *mat.Dense {
 // step takes one RK4 step of signed size eps on (x, ell, kin) in place.
 // When tape is not nil, the four stage inputs are written into it (tape[0]
 // receives a copy of x); all tape matrices are B×N. When memo is not nil,
-// p is a MemoPotential and memo[i] receives the memo of stage i.
+// memo[i] receives the memo of stage i (see gradLaplacianWith).
 func (w *rk4Work) step(p Potential, x *mat.Dense, ell, kin []float64, eps float64, tape []*mat.Dense, memo [][]float64) {
 	if tape != nil {
 		tape[0].Copy(x)
@@ -214,11 +214,11 @@ func (w *rk4Work) step(p Potential, x *mat.Dense, ell, kin []float64, eps float6
 		default:
 			in = w.stage
 		}
+		var m []float64
 		if memo != nil {
-			p.(MemoPotential).GradLaplacianMemo(w.grad, w.lap, in, memo[i])
-		} else {
-			p.GradLaplacian(w.grad, w.lap, in)
+			m = memo[i]
 		}
+		gradLaplacianWith(p, w.grad, w.lap, in, m)
 		w.cur.i = i
 		if i < 3 {
 			if tape != nil {

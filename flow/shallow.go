@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -296,20 +295,13 @@ func (s *Shallow) begin(B int) {
 	// One slice of the batch per core, so that every GEMM, elementwise pass
 	// and GEMM of a slice run back to back on one core, and each slice's
 	// partial sums have their own row of acc.
-	slices := min(runtime.GOMAXPROCS(0), B)
-	if B*s.n*s.h < minSliceWork*slices {
-		slices = max(1, B*s.n*s.h/minSliceWork)
-	}
+	slices := batchSlices(B, B*s.n*s.h)
 	if len(s.acc) < 3*slices*s.h {
 		s.acc = make([]float64, 3*slices*s.h)
 	}
 	s.cur.batch, s.cur.slices = B, slices
 	parallel.For(s.h, s.n, s.normsFn)
 }
-
-// minSliceWork is the least B·N·H per slice of the batch worth a goroutine
-// of its own.
-const minSliceWork = 1 << 16
 
 // end drops the references of the current call.
 func (s *Shallow) end() {

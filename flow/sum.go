@@ -85,18 +85,7 @@ func (s *Sum) Value(dst []float64, x *mat.Dense) {
 
 // GradLaplacian writes the summed gradients and Laplacians.
 func (s *Sum) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense) {
-	s.sync()
-	b, n := x.Dims()
-	s.grad = reuseDense(s.grad, b, n)
-	s.lap = reuse(s.lap, b)
-	s.Terms[0].GradLaplacian(grad, lap, x)
-	for _, t := range s.Terms[1:] {
-		t.GradLaplacian(s.grad, s.lap, x)
-		grad.Add(grad, s.grad)
-		for i := range lap[:b] {
-			lap[i] += s.lap[i]
-		}
-	}
+	s.GradLaplacianMemo(grad, lap, x, nil)
 }
 
 // MemoLen returns the total length of the terms' memos (see MemoPotential);
@@ -112,61 +101,36 @@ func (s *Sum) MemoLen(B int) int {
 }
 
 // GradLaplacianMemo is GradLaplacian that also writes the terms' memos,
-// one after the other, into memo.
+// one after the other, into memo (nil: none).
 func (s *Sum) GradLaplacianMemo(grad *mat.Dense, lap []float64, x *mat.Dense, memo []float64) {
 	s.sync()
 	b, n := x.Dims()
 	s.grad = reuseDense(s.grad, b, n)
 	s.lap = reuse(s.lap, b)
-	for k, t := range s.Terms {
-		g, l := grad, lap
-		if k > 0 {
-			g, l = s.grad, s.lap
-		}
-		if mt, ok := t.(MemoPotential); ok {
-			m := mt.MemoLen(b)
-			mt.GradLaplacianMemo(g, l, x, memo[:m])
-			memo = memo[m:]
-		} else {
-			t.GradLaplacian(g, l, x)
-		}
-		if k > 0 {
-			grad.Add(grad, s.grad)
-			for i := range lap[:b] {
-				lap[i] += s.lap[i]
-			}
+	memo = gradLaplacianWith(s.Terms[0], grad, lap, x, memo)
+	for _, t := range s.Terms[1:] {
+		memo = gradLaplacianWith(t, s.grad, s.lap, x, memo)
+		grad.Add(grad, s.grad)
+		for i := range lap[:b] {
+			lap[i] += s.lap[i]
 		}
 	}
 }
 
 // GradLaplacianVJPMemo is GradLaplacianVJP with the memos GradLaplacianMemo
-// wrote.
+// wrote (nil: none).
 func (s *Sum) GradLaplacianVJPMemo(dx *mat.Dense, dparams []float64, x, lambda *mat.Dense, mu []float64, memo []float64) {
 	s.sync()
-	b, _ := x.Dims()
 	for k, t := range s.Terms {
 		var dp []float64
 		if dparams != nil {
 			dp = dparams[s.offs[k]:s.offs[k+1]]
 		}
-		if mt, ok := t.(MemoPotential); ok {
-			m := mt.MemoLen(b)
-			mt.GradLaplacianVJPMemo(dx, dp, x, lambda, mu, memo[:m])
-			memo = memo[m:]
-		} else {
-			t.GradLaplacianVJP(dx, dp, x, lambda, mu)
-		}
+		memo = gradLaplacianVJPWith(t, dx, dp, x, lambda, mu, memo)
 	}
 }
 
 // GradLaplacianVJP adds every term's vector-Jacobian products.
 func (s *Sum) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat.Dense, mu []float64) {
-	s.sync()
-	for k, t := range s.Terms {
-		var dp []float64
-		if dparams != nil {
-			dp = dparams[s.offs[k]:s.offs[k+1]]
-		}
-		t.GradLaplacianVJP(dx, dp, x, lambda, mu)
-	}
+	s.GradLaplacianVJPMemo(dx, dparams, x, lambda, mu, nil)
 }
