@@ -62,11 +62,23 @@ func dgemmPeak() float64 {
 // potential without bias; draw z, push forward with the tape, evaluate the
 // loss (1/B) Σ_b [ln p(x_b) − ln q̃(x_b)] with the stand-in target
 // ln q̃(x) = −¼|x|² + Σ_i ln cosh x_i (the same elementwise cost profile as
-// the real one, which lives in vmc), and backpropagate to all parameters.
+// the real one, which lives in vmc), and backpropagate to all parameters;
+// once with float64 products and once with float32 (sub-benchmarks).
 func BenchmarkIsingTrainStep(b *testing.B) {
+	for _, prec := range precisions {
+		b.Run(prec.String(), func(b *testing.B) { benchIsingTrainStep(b, prec) })
+	}
+}
+
+// precisions are the arithmetic of the products in the training benchmarks
+// (sub-benchmarks float64 and float32).
+var precisions = []flow.Precision{flow.Float64, flow.Float32}
+
+func benchIsingTrainStep(b *testing.B, prec flow.Precision) {
 	const N, H, B, steps, eps = 256, 512, 64, 50, 0.1
 	rng := rand.New(rand.NewPCG(1, 1))
 	p := flow.NewShallow(N, H, flow.LogCosh, false, rng)
+	p.SetPrecision(prec)
 	f, err := flow.New(p, steps, eps)
 	if err != nil {
 		b.Fatal(err)
@@ -105,9 +117,16 @@ func BenchmarkIsingTrainStep(b *testing.B) {
 // also reports the process's memory from runtime.MemStats after the run
 // (Sys: all memory obtained from the OS; HeapSys: the heap's part).
 func BenchmarkMNISTTrainStep(b *testing.B) {
+	for _, prec := range precisions {
+		b.Run(prec.String(), func(b *testing.B) { benchMNISTTrainStep(b, prec) })
+	}
+}
+
+func benchMNISTTrainStep(b *testing.B, prec flow.Precision) {
 	const N, H, B, steps, eps = 784, 1024, 100, 100, 0.01
 	rng := rand.New(rand.NewPCG(2, 2))
 	p := flow.NewShallow(N, H, flow.Softplus, true, rng)
+	p.SetPrecision(prec)
 	f, err := flow.New(p, steps, eps)
 	if err != nil {
 		b.Fatal(err)

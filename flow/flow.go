@@ -272,6 +272,8 @@ func (f *Flow) integrate(ig Integrator, dst *mat.Dense, logp []float64, src *mat
 	if dst != src {
 		dst.Copy(src)
 	}
+	holdParams(f.Potential, true)
+	defer holdParams(f.Potential, false)
 	ell := f.ensureEll(B)
 	var st Stats
 	if ig == nil {

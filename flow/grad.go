@@ -118,6 +118,8 @@ func (f *Flow) Gradient(dparams []float64, dstart, start *mat.Dense, dir Directi
 	sign := dir.sign()
 	eps, h := sign*f.StepSize, f.StepSize
 	kw := f.KineticWeight
+	holdParams(p, true)
+	defer holdParams(p, false)
 
 	g := &f.grad
 	memoLen := 0

@@ -176,6 +176,21 @@ func (p *Piecewise) bindParams(q []float64) {
 	p.bound = bindTerms(p.Blocks, q, p.offs)
 }
 
+// SetPrecision sets the precision of every block that has one (see
+// PrecisionSetter).
+func (p *Piecewise) SetPrecision(prec Precision) {
+	for _, b := range p.Blocks {
+		SetPrecision(b, prec)
+	}
+}
+
+// holdParams holds the blocks' parameters (see holder).
+func (p *Piecewise) holdParams(hold bool) {
+	for _, b := range p.Blocks {
+		holdParams(b, hold)
+	}
+}
+
 // Value writes φ_k(x_b) of the selected block k into dst[b].
 func (p *Piecewise) Value(dst []float64, x *mat.Dense) {
 	p.active().Value(dst, x)

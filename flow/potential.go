@@ -96,6 +96,24 @@ type binder interface {
 	bindParams(p []float64)
 }
 
+// holder is implemented by the package's potentials that cache quantities
+// derived from their parameters (Shallow: the row norms |a_j|²) while their
+// caller guarantees that the parameters do not change: from holdParams(true)
+// to holdParams(false). Flow holds the parameters for the length of one
+// integration or one Gradient, which then computes the norms once instead of
+// at every one of its 8·Steps potential calls. A potential used on its own is
+// never held and recomputes them at every call.
+type holder interface {
+	holdParams(hold bool)
+}
+
+// holdParams holds (or releases) the parameters of p if it is a holder.
+func holdParams(p Potential, hold bool) {
+	if h, ok := p.(holder); ok {
+		h.holdParams(hold)
+	}
+}
+
 // bindTerms binds each term that is a binder to its part
 // params[offs[k]:offs[k+1]] and reports which ones it bound.
 func bindTerms(terms []Potential, params []float64, offs []int) []bool {

@@ -6,9 +6,11 @@ import (
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/isingflow/isingflow/internal/blasimpl"
 	"github.com/isingflow/isingflow/internal/parallel"
 )
 
@@ -59,13 +61,24 @@ type Shallow struct {
 	b     []float64 // b, aliases theta; nil without bias
 	w     []float64 // w, aliases theta
 
-	r    []float64 // r_j = |a_j|², recomputed on every call
+	r    []float64 // r_j = |a_j|², recomputed on every call unless held
+	held bool      // the parameters are held (see holder)
+	rOK  bool      // r is up to date while held
 	capB int       // batch size the workspaces hold
 	u    []float64 // [U; G] = [X; Λ] Aᵀ, 2B×H
 	c    []float64 // D (GradLaplacian), or [C; D] (VJP), 2B×H
 	pt   []float64 // [Cᵀ Dᵀ], H×2B, the left factor of the matrix adjoint
 	q    []float64 // [X; Λ], 2B×N
 	acc  []float64 // per slice of the batch: partial sums of ∂w, ∂b, Σ μ σ''
+
+	// Float32 products (see Precision): A rounded when r is computed, and
+	// the float32 operands and results of the products.
+	prec Precision
+	a32  []float32 // A, H×N
+	q32  []float32 // [X; Λ], 2B×N
+	u32  []float32 // products with Aᵀ and their left factors, 2B×H
+	o32  []float32 // products with A, B×N
+	p32  []float32 // the matrix adjoint of one call, H×N
 
 	// State of the current call, read by the prebuilt loop bodies below
 	// (prebuilt so that handing them to parallel.For allocates nothing).
@@ -283,7 +296,7 @@ func (s *Shallow) checkMemo(method string, memo []float64, B int) {
 }
 
 // begin sizes the workspaces for a batch of B rows, computes r_j = |a_j|²
-// and splits the batch into slices.
+// (unless held and known) and splits the batch into slices.
 func (s *Shallow) begin(B int) {
 	if B > s.capB {
 		s.capB = B
@@ -295,12 +308,41 @@ func (s *Shallow) begin(B int) {
 	// One slice of the batch per core, so that every GEMM, elementwise pass
 	// and GEMM of a slice run back to back on one core, and each slice's
 	// partial sums have their own row of acc.
+	if s.prec == Float32 && len(s.q32) < 2*B*s.n {
+		s.q32 = make([]float32, 2*B*s.n)
+		s.u32 = make([]float32, 2*B*s.h)
+		s.o32 = make([]float32, B*s.n)
+	}
 	slices := batchSlices(B, B*s.n*s.h)
 	if len(s.acc) < 3*slices*s.h {
 		s.acc = make([]float64, 3*slices*s.h)
 	}
 	s.cur.batch, s.cur.slices = B, slices
-	parallel.For(s.h, s.n, s.normsFn)
+	if !s.rOK {
+		parallel.For(s.h, s.n, s.normsFn)
+		s.rOK = s.held
+	}
+}
+
+// SetPrecision sets the arithmetic of the matrix products (see Precision).
+func (s *Shallow) SetPrecision(p Precision) {
+	if p != Float64 && p != Float32 {
+		panic(fmt.Sprintf("flow: Shallow.SetPrecision: unknown precision %d", int(p)))
+	}
+	s.prec, s.rOK = p, false
+	if p == Float32 && s.a32 == nil {
+		s.a32 = make([]float32, s.h*s.n)
+		s.p32 = make([]float32, s.h*s.n)
+	}
+}
+
+// Precision returns the arithmetic of the matrix products.
+func (s *Shallow) Precision() Precision { return s.prec }
+
+// holdParams starts or ends a stretch of calls with fixed parameters, during
+// which r is computed once (see holder).
+func (s *Shallow) holdParams(hold bool) {
+	s.held, s.rOK = hold, false
 }
 
 // end drops the references of the current call.
@@ -337,12 +379,52 @@ func block(data []float64, cols, lo, hi int) blas64.General {
 }
 
 // gemmU computes U = X Aᵀ (without the bias) for rows [lo, hi) into the
-// same rows of dst (B×H).
-func (s *Shallow) gemmU(dst []float64, x blas64.General, lo, hi int) {
-	blas64.Gemm(blas.NoTrans, blas.Trans, 1, rowsOf(x, lo, hi), s.matA(), 0, block(dst, s.h, lo, hi))
+// same rows of dst (B×H). With float32 products the rows of X are rounded
+// into rows [off+lo, off+hi) of q32 (off is 0 for X, B for Λ, whose float32
+// copies the matrix adjoint reads).
+func (s *Shallow) gemmU(dst []float64, x blas64.General, lo, hi, off int) {
+	if s.prec == Float64 {
+		blas64.Gemm(blas.NoTrans, blas.Trans, 1, rowsOf(x, lo, hi), s.matA(), 0, block(dst, s.h, lo, hi))
+		return
+	}
+	n, h := s.n, s.h
+	for b := lo; b < hi; b++ {
+		toFloat32(s.q32[(off+b)*n:(off+b+1)*n], x.Data[b*x.Stride:b*x.Stride+n])
+	}
+	a32 := blas32.General{Rows: h, Cols: n, Stride: n, Data: s.a32}
+	sgemm(blas.NoTrans, blas.Trans, rows32(s.q32, n, off+lo, off+hi), a32, rows32(s.u32, h, lo, hi))
+	for i, v := range s.u32[lo*h : hi*h] {
+		dst[lo*h+i] = float64(v)
+	}
 }
 
-// norms computes r_j = |a_j|² for j in [lo, hi).
+// gemmA computes rows [lo, hi) of dst = src A + β dst, β ∈ {0, 1}, for a
+// B×H src.
+func (s *Shallow) gemmA(dst blas64.General, src []float64, lo, hi int, beta float64) {
+	if s.prec == Float64 {
+		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, block(src, s.h, lo, hi), s.matA(), beta, rowsOf(dst, lo, hi))
+		return
+	}
+	n, h := s.n, s.h
+	toFloat32(s.u32[lo*h:hi*h], src[lo*h:hi*h])
+	a32 := blas32.General{Rows: h, Cols: n, Stride: n, Data: s.a32}
+	sgemm(blas.NoTrans, blas.NoTrans, rows32(s.u32, h, lo, hi), a32, rows32(s.o32, n, lo, hi))
+	for b := lo; b < hi; b++ {
+		d, o := dst.Data[b*dst.Stride:b*dst.Stride+n], s.o32[b*n:(b+1)*n]
+		if beta == 0 {
+			for i, v := range o {
+				d[i] = float64(v)
+			}
+		} else {
+			for i, v := range o {
+				d[i] += float64(v)
+			}
+		}
+	}
+}
+
+// norms computes r_j = |a_j|² for j in [lo, hi), and rounds those rows of
+// A to float32 for float32 products.
 func (s *Shallow) norms(lo, hi int) {
 	n := s.n
 	for j := lo; j < hi; j++ {
@@ -351,6 +433,9 @@ func (s *Shallow) norms(lo, hi int) {
 			r += v * v
 		}
 		s.r[j] = r
+	}
+	if s.prec == Float32 {
+		toFloat32(s.a32[lo*n:hi*n], s.a[lo*n:hi*n])
 	}
 }
 
@@ -366,7 +451,7 @@ func (s *Shallow) valueSlices(k0, k1 int) {
 	h, w, act := s.h, s.w, s.act
 	for k := k0; k < k1; k++ {
 		lo, hi := s.rows(k)
-		s.gemmU(s.u, s.cur.x, lo, hi)
+		s.gemmU(s.u, s.cur.x, lo, hi, 0)
 		for b := lo; b < hi; b++ {
 			var v float64
 			for j, uj := range s.u[b*h : (b+1)*h] {
@@ -385,7 +470,7 @@ func (s *Shallow) gradLapSlices(k0, k1 int) {
 	memo := s.cur.memo
 	for k := k0; k < k1; k++ {
 		lo, hi := s.rows(k)
-		s.gemmU(s.u, s.cur.x, lo, hi)
+		s.gemmU(s.u, s.cur.x, lo, hi, 0)
 		for b := lo; b < hi; b++ {
 			u := s.u[b*h : (b+1)*h]
 			d := s.c[b*h : (b+1)*h]
@@ -404,7 +489,7 @@ func (s *Shallow) gradLapSlices(k0, k1 int) {
 			}
 			s.cur.lap[b] = l
 		}
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, block(s.c, h, lo, hi), s.matA(), 0, rowsOf(s.cur.grad, lo, hi))
+		s.gemmA(s.cur.grad, s.c, lo, hi, 0)
 	}
 }
 
@@ -429,9 +514,13 @@ func (s *Shallow) vjpSlices(k0, k1 int) {
 	for k := k0; k < k1; k++ {
 		lo, hi := s.rows(k)
 		if memo == nil {
-			s.gemmU(uu, s.cur.x, lo, hi)
+			s.gemmU(uu, s.cur.x, lo, hi, 0)
+		} else if needP && s.prec == Float32 {
+			for b := lo; b < hi; b++ {
+				toFloat32(s.q32[b*n:(b+1)*n], s.cur.x.Data[b*s.cur.x.Stride:b*s.cur.x.Stride+n])
+			}
 		}
-		s.gemmU(gg, s.cur.lambda, lo, hi)
+		s.gemmU(gg, s.cur.lambda, lo, hi, B)
 		acc := s.acc[3*k*h : 3*(k+1)*h]
 		clear(acc)
 		dw, db, diag := acc[:h], acc[h:2*h], acc[2*h:]
@@ -459,13 +548,13 @@ func (s *Shallow) vjpSlices(k0, k1 int) {
 					diag[j] += mub * d2
 				}
 			}
-			if needP {
+			if needP && s.prec == Float64 {
 				copy(s.q[b*n:(b+1)*n], s.cur.x.Data[b*s.cur.x.Stride:b*s.cur.x.Stride+n])
 				copy(s.q[(B+b)*n:(B+b+1)*n], s.cur.lambda.Data[b*s.cur.lambda.Stride:b*s.cur.lambda.Stride+n])
 			}
 		}
 		if s.cur.dx.Data != nil {
-			blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, block(cc, h, lo, hi), s.matA(), 1, rowsOf(s.cur.dx, lo, hi))
+			s.gemmA(s.cur.dx, cc, lo, hi, 1)
 		}
 	}
 }
@@ -477,19 +566,39 @@ func (s *Shallow) vjpSlices(k0, k1 int) {
 func (s *Shallow) vjpParams(lo, hi int) {
 	B, h, n, slices := s.cur.batch, s.h, s.n, s.cur.slices
 	dparams := s.cur.dparams
-	cc, dd := s.c[:B*h], s.c[B*h:2*B*h]
-	// [Cᵀ Dᵀ] for these units: the left factor is stored transposed because
-	// gonum's Aᵀ·B kernel is 1.5–3× slower than A·B (BenchmarkGemmTranspose);
-	// A·Bᵀ is as fast as A·B.
-	for j := lo; j < hi; j++ {
-		row := s.pt[j*2*B : (j+1)*2*B]
-		for b := range B {
-			row[b] = cc[b*h+j]
-			row[B+b] = dd[b*h+j]
-		}
-	}
 	q := blas64.General{Rows: 2 * B, Cols: n, Stride: n, Data: s.q[:2*B*n]}
-	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, block(s.pt, 2*B, lo, hi), q, 1, block(dparams, n, lo, hi))
+	if s.prec == Float32 {
+		// The columns [lo, hi) of [C; D], rounded, times [X; Λ] from the
+		// slices' products.
+		for b := range 2 * B {
+			toFloat32(s.u32[b*h+lo:b*h+hi], s.c[b*h+lo:b*h+hi])
+		}
+		cd := blas32.General{Rows: 2 * B, Cols: hi - lo, Stride: h, Data: s.u32[lo : (2*B-1)*h+hi]}
+		q32 := blas32.General{Rows: 2 * B, Cols: n, Stride: n, Data: s.q32[:2*B*n]}
+		sgemm(blas.Trans, blas.NoTrans, cd, q32, rows32(s.p32, n, lo, hi))
+		da := dparams[lo*n : hi*n]
+		for i, v := range s.p32[lo*n : hi*n] {
+			da[i] += float64(v)
+		}
+	} else if blasimpl.OpenBLAS {
+		// [C; D] is 2B×H: its columns [lo, hi) are the left factor,
+		// transposed by OpenBLAS's packing at no extra cost.
+		cd := blas64.General{Rows: 2 * B, Cols: hi - lo, Stride: h, Data: s.c[lo : (2*B-1)*h+hi]}
+		blas64.Gemm(blas.Trans, blas.NoTrans, 1, cd, q, 1, block(dparams, n, lo, hi))
+	} else {
+		// [Cᵀ Dᵀ] for these units: the left factor is stored transposed
+		// because gonum's Aᵀ·B kernel is 1.5–3× slower than A·B
+		// (BenchmarkGemmTranspose); A·Bᵀ is as fast as A·B.
+		cc, dd := s.c[:B*h], s.c[B*h:2*B*h]
+		for j := lo; j < hi; j++ {
+			row := s.pt[j*2*B : (j+1)*2*B]
+			for b := range B {
+				row[b] = cc[b*h+j]
+				row[B+b] = dd[b*h+j]
+			}
+		}
+		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, block(s.pt, 2*B, lo, hi), q, 1, block(dparams, n, lo, hi))
+	}
 	offB, offW := h*n, h*n
 	if s.b != nil {
 		offW += h

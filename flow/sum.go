@@ -54,6 +54,21 @@ func (s *Sum) bindParams(p []float64) {
 	s.bound = bindTerms(s.Terms, p, s.offs)
 }
 
+// SetPrecision sets the precision of every term that has one (see
+// PrecisionSetter).
+func (s *Sum) SetPrecision(prec Precision) {
+	for _, t := range s.Terms {
+		SetPrecision(t, prec)
+	}
+}
+
+// holdParams holds the terms' parameters (see holder).
+func (s *Sum) holdParams(hold bool) {
+	for _, t := range s.Terms {
+		holdParams(t, hold)
+	}
+}
+
 // Dim returns the input dimension N.
 func (s *Sum) Dim() int { return s.Terms[0].Dim() }
 

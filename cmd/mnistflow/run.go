@@ -49,6 +49,7 @@ type config struct {
 	Seed           uint64          `json:"seed"`
 	ValidationSize int             `json:"validation_size"`
 	EvalImages     int             `json:"eval_images"`
+	Precision      flow.Precision  `json:"precision"` // of the training products; evaluation is float64
 }
 
 // model is a flow built from a configuration.

@@ -44,7 +44,7 @@ type trainFlags struct {
 // identityFlags are the flags that set config fields: on --resume, an
 // explicitly given value must equal the run's.
 var identityFlags = []string{"hidden", "activation", "steps", "step-size", "batch", "lr",
-	"weight-decay", "kinetic", "seed", "validation-size", "eval-images"}
+	"weight-decay", "kinetic", "seed", "validation-size", "eval-images", "precision"}
 
 func (f *trainFlags) register(fs *pflag.FlagSet) {
 	c := &f.cfg
@@ -61,6 +61,7 @@ func (f *trainFlags) register(fs *pflag.FlagSet) {
 	fs.Uint64Var(&c.Seed, "seed", 1, "seed of the initial parameters, the batch order and the dequantisation noise")
 	fs.IntVar(&c.ValidationSize, "validation-size", mnist.ValidationSize, "images held out of the training file for validation (MAF: the last 10000)")
 	fs.IntVar(&c.EvalImages, "eval-images", mnist.ValidationSize, "validation images evaluated at each epoch (the first N; 0: no validation)")
+	fs.Var(&c.Precision, "precision", "arithmetic of the training step's matrix products: float64, or float32 (sgemm, faster; elementwise work, sums and every evaluation stay float64)")
 	fs.IntVar(&f.epochs, "epochs", 100, "epochs to train (in total, counting those before a resume)")
 	fs.IntVar(&f.maxBatches, "max-batches", 0, "stop after this many batches in total (0: no limit), for quick runs")
 	fs.StringVar(&f.out, "out", "", "run directory (default runs/mnist_H<hidden>_S<steps>_eps<ε>_B<batch>_lr<lr>_seed<seed>)")
@@ -234,6 +235,8 @@ func sameIdentity(fs *pflag.FlagSet, given, stored *config, path string) error {
 			one.ValidationSize = g.ValidationSize
 		case "eval-images":
 			one.EvalImages = g.EvalImages
+		case "precision":
+			one.Precision = g.Precision
 		}
 		if one != s {
 			return usagef("--%s %s: %s is a checkpoint of another configuration (%s)",
@@ -511,7 +514,9 @@ func (r *trainRun) step() (bool, error) {
 	mnist.LogitBatch(r.y, r.logJac, im, r.idx, t.rng)
 
 	params := t.m.potential.Params()
+	t.m.potential.SetPrecision(c.Precision)
 	J := t.m.flow.Gradient(r.grad, nil, r.y, flow.Density, flow.LossFunc(r.loss))
+	t.m.potential.SetPrecision(flow.Float64)
 	t.st.Batch++
 	t.st.ValNLL, t.st.ValNLLErr = nil, nil
 

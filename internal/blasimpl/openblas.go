@@ -15,6 +15,7 @@ import (
 	"os"
 	"syscall"
 
+	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/netlib/blas/netlib"
 )
@@ -26,6 +27,7 @@ const OpenBLAS = true
 func init() {
 	checkCoreType()
 	blas64.Use(netlib.Implementation{})
+	blas32.Use(netlib.Implementation{})
 	// The flow splits every product over the batch itself, one goroutine
 	// per core (see the package documentation), so each OpenBLAS call runs
 	// on the calling thread.
