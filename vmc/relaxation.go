@@ -70,6 +70,7 @@ type Relaxation struct {
 	work             *mat.Dense   // B×N workspace for LogDensity
 	workData         []float64
 	workRows         int
+	sqrt             *sqrtCoupling // for FieldGivenSpins, built on first use
 }
 
 // NewRelaxation returns the relaxation of the Ising model with J = 1 on lat

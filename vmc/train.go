@@ -69,6 +69,21 @@ type Settings struct {
 	MaxRejected int
 	// Anneal, when its From is above 1, trains at higher temperatures first.
 	Anneal Anneal
+	// Data, when not nil, supplies exact samples of the target for the
+	// first DataSteps steps, whose gradient then adds DataWeight times the
+	// gradient of the negative log-likelihood of a batch of Data (the
+	// forward KL divergence up to a constant) to (1 − DataWeight) times
+	// that of the variational free energy.
+	Data       DataSource
+	DataSteps  int
+	DataWeight float64
+}
+
+// DataSource fills a batch with samples of the target distribution for a
+// training step; the same step must give the same batch (for a bit-identical
+// resume).
+type DataSource interface {
+	Fill(x *mat.Dense, step int)
 }
 
 // Anneal is a temperature schedule for the start of training. The reverse
@@ -175,6 +190,21 @@ type Trainer struct {
 	logw       []float64
 	hasBackup  bool
 	lastRecord Record
+	data       *mat.Dense
+	dataGrad   []float64
+}
+
+// meanNLL is the mean negative log-likelihood of a batch as a flow.Loss in
+// the Density direction.
+func meanNLL(dy *mat.Dense, dlogp []float64, y *mat.Dense, logp []float64) float64 {
+	inv := 1 / float64(len(logp))
+	L := 0.0
+	for b, lp := range logp {
+		L -= lp * inv
+		dlogp[b] = -inv
+	}
+	dy.Zero()
+	return L
 }
 
 // NewTrainer returns a trainer of the flow against the target, starting
@@ -263,6 +293,16 @@ func (t *Trainer) TrainStep() (Record, error) {
 		return Record{Step: t.Step}, err
 	}
 	loss := t.Flow.Gradient(t.grad, nil, t.z, flow.Sampling, &t.objective)
+	if s.Data != nil && t.Step < s.DataSteps {
+		if t.data == nil {
+			t.data = mat.NewDense(s.Batch, t.Flow.Dim(), nil)
+			t.dataGrad = make([]float64, len(t.grad))
+		}
+		s.Data.Fill(t.data, t.Step)
+		t.Flow.Gradient(t.dataGrad, nil, t.data, flow.Density, flow.LossFunc(meanNLL))
+		floats.Scale(1-s.DataWeight, t.grad)
+		floats.AddScaled(t.grad, s.DataWeight, t.dataGrad)
+	}
 	gnorm := floats.Norm(t.grad, 2)
 	lr := s.Schedule.Rate(s.LearningRate, t.Step) * t.LearningRateScale
 	rec := t.record(gnorm, lr)

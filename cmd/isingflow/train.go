@@ -17,7 +17,6 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/isingflow/isingflow/flow"
-
 	"github.com/isingflow/isingflow/internal/blasimpl"
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/observables"
@@ -37,6 +36,11 @@ type trainConfig struct {
 	AnnealFrom  float64 `json:"anneal_from"`
 	AnnealFrac  float64 `json:"anneal_fraction"`
 	AnnealSteps int     `json:"anneal_levels"`
+	DataSteps   int     `json:"data_steps,omitempty"`
+	DataWeight  float64 `json:"data_weight,omitempty"`
+	// Precision of the training step's matrix products; the evaluation is
+	// always float64.
+	Precision flow.Precision `json:"precision,omitempty"`
 }
 
 func (t trainConfig) settings() vmc.Settings {
@@ -48,6 +52,8 @@ func (t trainConfig) settings() vmc.Settings {
 		WeightDecay:  t.WeightDecay,
 		Seed:         t.Seed,
 		Anneal:       vmc.Anneal{From: t.AnnealFrom, Fraction: t.AnnealFrac, Levels: t.AnnealSteps},
+		DataSteps:    t.DataSteps,
+		DataWeight:   t.DataWeight,
 	}
 }
 
@@ -128,6 +134,9 @@ func registerTraining(fs *pflag.FlagSet, t *trainConfig) {
 	fs.Float64Var(&t.AnnealFrom, "anneal-from", 1.2, "start training at this multiple of T and cool to T (1: no annealing)")
 	fs.Float64Var(&t.AnnealFrac, "anneal-fraction", 0.25, "fraction of the iterations spent annealing")
 	fs.IntVar(&t.AnnealSteps, "anneal-levels", 10, "temperature levels of the annealing")
+	fs.Var(&t.Precision, "precision", "arithmetic of the training step's matrix products: float64, or float32 (sgemm, faster; elementwise work, sums and the evaluation stay float64; dense potential only)")
+	fs.IntVar(&t.DataSteps, "data-steps", 0, "steps (from the start) that also fit exact samples of the target, drawn by a Wolff chain (forward KL)")
+	fs.Float64Var(&t.DataWeight, "data-weight", 0.5, "weight of the forward-KL gradient during --data-steps (the variational free energy has 1 − this)")
 }
 
 func (t *trainConfig) validate() error {
@@ -152,6 +161,10 @@ func (t *trainConfig) validate() error {
 		return usagef("--anneal-fraction %v: must lie in (0, 1]", t.AnnealFrac)
 	case t.AnnealSteps < 1:
 		return usagef("--anneal-levels %d: must be positive", t.AnnealSteps)
+	case t.DataSteps < 0:
+		return usagef("--data-steps %d: must not be negative", t.DataSteps)
+	case !(t.DataWeight >= 0 && t.DataWeight <= 1):
+		return usagef("--data-weight %v: must lie in [0, 1]", t.DataWeight)
 	}
 	return nil
 }
@@ -190,7 +203,11 @@ func modelTag(m *modelConfig, t *trainConfig) string {
 	if K := m.blocks(); K > 1 {
 		p += fmt.Sprintf("_K%d", K)
 	}
-	return fmt.Sprintf("d%g_%s_S%d_e%g_B%d_seed%d", m.Delta, p, m.FlowSteps, m.Epsilon, t.Batch, t.Seed)
+	tag := fmt.Sprintf("d%g_%s_S%d_e%g_B%d_seed%d", m.Delta, p, m.FlowSteps, m.Epsilon, t.Batch, t.Seed)
+	if t.Precision == flow.Float32 {
+		tag += "_f32"
+	}
+	return tag
 }
 
 // runFlags are the bookkeeping flags of training runs, shared by train and
@@ -284,11 +301,18 @@ type runOptions struct {
 func trainAndEvaluate(ctx context.Context, m *model, tc *trainConfig, opt runOptions, stderr io.Writer) (*report, error) {
 	mc := m.cfg
 	rc := runConfig{Model: mc, Training: *tc, Version: version}
-	tr, err := vmc.NewTrainer(m.flow, m.target, tc.settings())
+	settings := tc.settings()
+	if tc.DataSteps > 0 {
+		settings.Data = &wolffData{lat: m.lat, target: m.target, seed: tc.Seed}
+	}
+	tr, err := vmc.NewTrainer(m.flow, m.target, settings)
 	if err != nil {
 		return nil, err
 	}
 	m.flow.KineticWeight = tc.Kinetic
+	if tc.Precision != flow.Float64 && mc.Potential != potentialDense {
+		return nil, usagef("--precision %v: only the dense potential has float32 products", tc.Precision)
+	}
 	if err := prepareRunDir(opt.dir, &rc, tr, opt.resume); err != nil {
 		return nil, err
 	}
@@ -307,7 +331,10 @@ func trainAndEvaluate(ctx context.Context, m *model, tc *trainConfig, opt runOpt
 		defer cancel()
 	}
 	start := time.Now()
-	if err := train(ctx, tr, opt.dir, &rc, opt.every, tc.Iterations, opt.resume, stderr); err != nil {
+	flow.SetPrecision(m.flow.Potential, tc.Precision)
+	err = train(ctx, tr, opt.dir, &rc, opt.every, tc.Iterations, opt.resume, stderr)
+	flow.SetPrecision(m.flow.Potential, flow.Float64)
+	if err != nil {
 		return nil, err
 	}
 	trainSeconds := time.Since(start).Seconds()

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/isingflow/isingflow/flow"
+	"github.com/isingflow/isingflow/vmc"
+)
+
+// BenchmarkDefaultTrainStep is one optimisation step of the default
+// "isingflow -L 16 -T 2.269" model (five blocks of a dense H = 512 ln cosh
+// potential plus a circulant quadratic, 50 RK4 steps of 0.1, batch 64):
+// what the default run spends per step, beside flow's
+// BenchmarkIsingTrainStep, which times the paper's single potential alone;
+// with float64 and with float32 products (sub-benchmarks).
+func BenchmarkDefaultTrainStep(b *testing.B) {
+	for _, prec := range []flow.Precision{flow.Float64, flow.Float32} {
+		b.Run(prec.String(), func(b *testing.B) { benchDefaultTrainStep(b, prec) })
+	}
+}
+
+func benchDefaultTrainStep(b *testing.B, prec flow.Precision) {
+	fs := newFlagSet("train", nil)
+	var g geometry
+	g.register(fs)
+	var mc modelConfig
+	registerModel(fs, &mc)
+	var tc trainConfig
+	registerTraining(fs, &tc)
+	if err := parseFlags(fs, []string{"-L", "16", "-T", "2.269"}); err != nil {
+		b.Fatal(err)
+	}
+	settleDefaultBlocks(fs, &mc)
+	mc.L, mc.Dim, mc.Open, mc.T = g.L, g.dim, g.open, float64(g.T)
+	m, err := mc.build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := vmc.NewTrainer(m.flow, m.target, tc.settings())
+	if err != nil {
+		b.Fatal(err)
+	}
+	flow.SetPrecision(m.flow.Potential, prec)
+	for b.Loop() {
+		if _, err := tr.TrainStep(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/step")
+	b.ReportMetric(0, "ns/op")
+}
