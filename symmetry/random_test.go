@@ -3,10 +3,12 @@ package symmetry
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/isingflow/isingflow/flow"
 	"github.com/isingflow/isingflow/lattice"
 )
 
@@ -111,8 +113,10 @@ func TestRandomIsUnbiased(t *testing.T) {
 	for b := range M {
 		copy(x.RawRowView(b), x0.RawRowView(0))
 	}
+	// The memo path draws afresh for every row, copies or not.
 	v := make([]float64, M)
-	r.Value(v, x)
+	memo := make([]float64, r.MemoLen(M))
+	r.GradLaplacianMemo(mat.NewDense(M, n, nil), v, x, memo)
 	mean, sq := 0.0, 0.0
 	for _, vi := range v {
 		mean += vi
@@ -124,11 +128,19 @@ func TestRandomIsUnbiased(t *testing.T) {
 	se := math.Sqrt(sq / (M - 1) / M)
 	avg, _ := NewAverage(inner, G)
 	want := make([]float64, 1)
-	avg.Value(want, x0)
+	avg.GradLaplacian(mat.NewDense(1, n, nil), want, x0)
 	if math.Abs(mean-want[0]) > 4*se {
-		t.Errorf("mean of random evaluations %g ± %g, group average %g", mean, se, want[0])
+		t.Errorf("mean of random Laplacians %g ± %g, group average %g", mean, se, want[0])
 	}
-	d, _ := r.Drawn(x)
+	d := make([]int, M)
+	for b := range d {
+		d[b] = int(memo[b])
+	}
+	// The plain methods give copies of one sample one draw.
+	r.Value(make([]float64, M), x)
+	if dp, ok := r.Drawn(x); !ok || slices.ContainsFunc(dp, func(k int) bool { return k != dp[0] }) {
+		t.Errorf("copies of one sample got different draws from the plain methods: %v", ok)
+	}
 	counts := make([]float64, G.Order())
 	for _, k := range d {
 		counts[k]++
@@ -146,7 +158,7 @@ func TestRandomIsUnbiased(t *testing.T) {
 
 func TestRandomMemory(t *testing.T) {
 	r, _, _, rng := newRandomCase(t)
-	r.SetMemory(2)
+	r.SetMemory(4) // samples: the last two batches of two
 	n := r.Dim()
 	xs := []*mat.Dense{randDense(rng, 2, n, 1), randDense(rng, 2, n, 1), randDense(rng, 2, n, 1)}
 	for _, x := range xs {
@@ -159,5 +171,68 @@ func TestRandomMemory(t *testing.T) {
 		if _, ok := r.Drawn(x); !ok {
 			t.Error("recent batch forgotten")
 		}
+	}
+}
+
+// plainOnly hides every method but those of flow.Potential.
+type plainOnly struct{ flow.Potential }
+
+// TestRandomMemoReplaysDraws trains-step-compares the two ways a flow
+// replays the draws in its backward pass: the memo (Random is a
+// MemoPotential) and, hiding the memo methods, the plain methods' memory
+// keyed by sample. Both draw the same elements in the same order from the
+// same seed, so the losses and gradients agree to rounding.
+func TestRandomMemoReplaysDraws(t *testing.T) {
+	lat := mustLattice(t, []int{4, 4}, lattice.Periodic)
+	G, err := IsingGroup(lat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const B = 6
+	n := lat.N()
+	z := randDense(rand.New(rand.NewPCG(7, 7)), B, n, 1)
+	loss := flow.LossFunc(func(dy *mat.Dense, dlogp []float64, y *mat.Dense, logp []float64) float64 {
+		var L float64
+		for b := range B {
+			for k, v := range y.RawRowView(b) {
+				L += 0.5 * v * v / B
+				dy.Set(b, k, v/B)
+			}
+			L += logp[b] / B
+			dlogp[b] = 1.0 / B
+		}
+		return L
+	})
+	grad := func(memo bool) (float64, []float64) {
+		inner := newRefShallow(n, 5, true, rand.New(rand.NewPCG(3, 3)))
+		r, err := NewRandom(inner, G, 11)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p flow.Potential = r
+		if !memo {
+			p = plainOnly{r}
+		}
+		f, err := flow.New(p, 3, 0.2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := make([]float64, len(p.Params()))
+		return f.Gradient(g, nil, z, flow.Sampling, loss), g
+	}
+	l1, g1 := grad(true)
+	l2, g2 := grad(false)
+	if math.Abs(l1-l2) > 1e-12*math.Abs(l2) {
+		t.Errorf("loss %v with the memo, %v with the plain methods", l1, l2)
+	}
+	if e := maxAbsDiff(g1, g2); e > 1e-12 {
+		t.Errorf("gradients differ by %g", e)
+	}
+	// A third seed draws other elements: a different loss.
+	inner := newRefShallow(n, 5, true, rand.New(rand.NewPCG(3, 3)))
+	r, _ := NewRandom(inner, G, 12)
+	f, _ := flow.New(r, 3, 0.2)
+	if l3 := f.Gradient(make([]float64, len(r.Params())), nil, z, flow.Sampling, loss); l3 == l1 {
+		t.Error("another seed gave the same loss: the draws do not enter")
 	}
 }

@@ -22,6 +22,7 @@ import (
 const (
 	potentialDense     = "dense"     // the paper's φ = Σ_j w_j ln cosh(a_j·x), H hidden units
 	potentialSymmetric = "symmetric" // exactly invariant under translations × point group × spin flip
+	potentialRandom    = "random"    // the paper's code: dense, one random group element per sample and RK4 stage
 )
 
 // modelConfig is everything that defines a trained model: the physics and
@@ -35,7 +36,7 @@ type modelConfig struct {
 	T         float64 `json:"T"`
 	Delta     float64 `json:"delta"`
 	Potential string  `json:"potential"`
-	Hidden    int     `json:"hidden,omitempty"`   // dense: hidden units
+	Hidden    int     `json:"hidden,omitempty"`   // dense and random: hidden units
 	Channels  int     `json:"channels,omitempty"` // symmetric: kernels
 	Quadratic bool    `json:"quadratic"`          // a learnable quadratic part ½xᵀSx
 	Blocks    int     `json:"blocks,omitempty"`   // K potentials in time; 0 (absent) means 1
@@ -86,7 +87,7 @@ func (c *modelConfig) geometry() *geometry {
 // validate checks the flags that define the model.
 func (c *modelConfig) validate() error {
 	switch c.Potential {
-	case potentialDense:
+	case potentialDense, potentialRandom:
 		if c.Hidden < 1 {
 			return usagef("--hidden %d: need at least one hidden unit", c.Hidden)
 		}
@@ -95,7 +96,7 @@ func (c *modelConfig) validate() error {
 			return usagef("--channels %d: need at least one channel", c.Channels)
 		}
 	default:
-		return usagef("--potential %q: want %q or %q", c.Potential, potentialDense, potentialSymmetric)
+		return usagef("--potential %q: want %q, %q or %q", c.Potential, potentialDense, potentialSymmetric, potentialRandom)
 	}
 	if c.FlowSteps < 1 {
 		return usagef("--flow-steps %d: need at least one RK4 step", c.FlowSteps)
@@ -121,6 +122,22 @@ type model struct {
 	lat    *lattice.Lattice
 	target *vmc.Relaxation
 	flow   *flow.Flow
+	random []*symmetry.Random // the blocks' random-element wrappers (--potential random)
+}
+
+// Streams of the random group elements of --potential random (see reseed).
+const (
+	randomStreamEval = 1 << 62 // the evaluation after training
+)
+
+// reseed restarts the draws of the random-element wrappers from the
+// stream of a training step (or randomStreamEval), so that the draws of a
+// step do not depend on the steps before and a resumed run continues bit for
+// bit. It does nothing for the other potentials.
+func (m *model) reseed(stream uint64) {
+	for k, r := range m.random {
+		r.Reseed(m.cfg.InitSeed^uint64(k+1)*0x9e3779b97f4a7c15, stream)
+	}
 }
 
 // build constructs the lattice, the relaxation and the flow with freshly
@@ -142,11 +159,26 @@ func (c *modelConfig) build() (*model, error) {
 	// K = 1 gives the parameters of the time-independent model.
 	rng := rand.New(rand.NewPCG(c.InitSeed, 0xf10))
 	blocks := make([]flow.Potential, c.blocks())
+	var random []*symmetry.Random
 	for k := range blocks {
 		var pot flow.Potential
 		switch c.Potential {
 		case potentialDense:
 			pot = flow.NewShallow(lat.N(), c.Hidden, flow.LogCosh, false, rng)
+		case potentialRandom:
+			if c.Open {
+				return nil, usagef("--potential random needs periodic boundaries")
+			}
+			G, err := symmetry.IsingGroup(lat)
+			if err != nil {
+				return nil, err
+			}
+			r, err := symmetry.NewRandom(flow.NewShallow(lat.N(), c.Hidden, flow.LogCosh, false, rng), G, 0)
+			if err != nil {
+				return nil, err
+			}
+			random = append(random, r)
+			pot = r
 		case potentialSymmetric:
 			if c.Open {
 				return nil, usagef("--potential symmetric needs periodic boundaries")
@@ -176,7 +208,9 @@ func (c *modelConfig) build() (*model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &model{cfg: *c, lat: lat, target: target, flow: f}, nil
+	m := &model{cfg: *c, lat: lat, target: target, flow: f, random: random}
+	m.reseed(0)
+	return m, nil
 }
 
 // describe is a one-line summary of the model.
@@ -187,6 +221,8 @@ func (c *modelConfig) describe() string {
 		p = fmt.Sprintf("dense ln cosh potential, H = %d", c.Hidden)
 	case potentialSymmetric:
 		p = fmt.Sprintf("symmetric potential, %d channels", c.Channels)
+	case potentialRandom:
+		p = fmt.Sprintf("dense ln cosh potential, H = %d, a random symmetry element per sample and stage", c.Hidden)
 	}
 	if c.Quadratic {
 		p += " + quadratic"

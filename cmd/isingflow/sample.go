@@ -106,6 +106,7 @@ func drawSamples(m *model, n int, seed uint64) *spinSamples {
 		energy:        make([]float64, n),
 		magnetization: make([]float64, n),
 	}
+	m.reseed(randomStreamEval + 2)
 	xrng := rand.New(rand.NewPCG(seed, 0x5a3e1))
 	srng := rand.New(rand.NewPCG(seed, 0x5a3e2))
 	for lo := 0; lo < n; lo += batch {

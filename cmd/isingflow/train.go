@@ -111,7 +111,7 @@ func settleDefaultBlocks(fs *pflag.FlagSet, c *modelConfig) {
 // registerModel adds the flags that define the flow.
 func registerModel(fs *pflag.FlagSet, c *modelConfig) {
 	fs.Float64Var(&c.Delta, "delta", vmc.DefaultDelta, "shift δ of the Hubbard-Stratonovich relaxation")
-	fs.StringVar(&c.Potential, "potential", potentialDense, "potential: dense (the paper's) or symmetric (exactly invariant)")
+	fs.StringVar(&c.Potential, "potential", potentialDense, "potential: dense (the paper's φ), symmetric (exactly invariant), or random (dense, evaluated at one random element of translations × point group × spin flip per sample and RK4 stage, as the paper's code)")
 	fs.IntVar(&c.Hidden, "hidden", 512, "hidden units of the dense potential (paper: 512)")
 	fs.IntVar(&c.Channels, "channels", 4, "kernels of the symmetric potential")
 	fs.BoolVar(&c.Quadratic, "quadratic", true, "add a learnable quadratic part ½xᵀSx (translation invariant on a torus) to the potential")
@@ -192,9 +192,12 @@ func latticeTag(m *modelConfig) string {
 // with ten blocks in time.
 func modelTag(m *modelConfig, t *trainConfig) string {
 	var p string
-	if m.Potential == potentialDense {
+	switch m.Potential {
+	case potentialDense:
 		p = fmt.Sprintf("H%d", m.Hidden)
-	} else {
+	case potentialRandom:
+		p = fmt.Sprintf("H%drnd", m.Hidden)
+	default:
 		p = fmt.Sprintf("sym%d", m.Channels)
 	}
 	if m.Quadratic {
@@ -310,8 +313,8 @@ func trainAndEvaluate(ctx context.Context, m *model, tc *trainConfig, opt runOpt
 		return nil, err
 	}
 	m.flow.KineticWeight = tc.Kinetic
-	if tc.Precision != flow.Float64 && mc.Potential != potentialDense {
-		return nil, usagef("--precision %v: only the dense potential has float32 products", tc.Precision)
+	if tc.Precision != flow.Float64 && mc.Potential == potentialSymmetric {
+		return nil, usagef("--precision %v: only the dense and random potentials have float32 products", tc.Precision)
 	}
 	if err := prepareRunDir(opt.dir, &rc, tr, opt.resume); err != nil {
 		return nil, err
@@ -332,7 +335,7 @@ func trainAndEvaluate(ctx context.Context, m *model, tc *trainConfig, opt runOpt
 	}
 	start := time.Now()
 	flow.SetPrecision(m.flow.Potential, tc.Precision)
-	err = train(ctx, tr, opt.dir, &rc, opt.every, tc.Iterations, opt.resume, stderr)
+	err = train(ctx, m, tr, opt.dir, &rc, opt.every, tc.Iterations, opt.resume, stderr)
 	flow.SetPrecision(m.flow.Potential, flow.Float64)
 	if err != nil {
 		return nil, err
@@ -399,7 +402,7 @@ func writeConfig(dir string, rc *runConfig) error {
 // train runs the optimisation with the JSONL log, the progress bar and the
 // checkpoints. An interrupt or the time limit ends training early (with a
 // checkpoint), and evaluation follows.
-func train(ctx context.Context, tr *vmc.Trainer, dir string, rc *runConfig, every, total int, appending bool, stderr io.Writer) error {
+func train(ctx context.Context, m *model, tr *vmc.Trainer, dir string, rc *runConfig, every, total int, appending bool, stderr io.Writer) error {
 	log, err := runio.CreateJSONL(filepath.Join(dir, trainLogFile), appending)
 	if err != nil {
 		return err
@@ -409,7 +412,9 @@ func train(ctx context.Context, tr *vmc.Trainer, dir string, rc *runConfig, ever
 	terminal := runio.IsTerminal(stderr)
 	ck := filepath.Join(dir, checkpointFile)
 	nextReport := time.Now().Add(30 * time.Second)
+	m.reseed(uint64(tr.Step))
 	rec := vmc.RecorderFunc(func(r vmc.Record) error {
+		m.reseed(uint64(tr.Step))
 		if err := log.Write(r); err != nil {
 			return err
 		}
@@ -446,6 +451,7 @@ func train(ctx context.Context, tr *vmc.Trainer, dir string, rc *runConfig, ever
 
 // evaluate draws the evaluation samples of the trained flow.
 func evaluate(m *model, ev *evalFlags, stderr io.Writer) (*observables.IsingEstimates, error) {
+	m.reseed(randomStreamEval)
 	start := time.Now()
 	bar := runio.NewProgress(stderr, ev.samples+ev.mcmc, "sampling")
 	res, err := observables.SampleIsing(m.flow, m.target, observables.SampleOptions{
@@ -469,6 +475,7 @@ func logDetCheck(m *model, ev *evalFlags, stderr io.Writer) (*observables.Estima
 	if ev.logdet == 0 {
 		return nil, nil
 	}
+	m.reseed(randomStreamEval + 1)
 	start := time.Now()
 	n := m.lat.N()
 	z := mat.NewDense(ev.logdet, n, nil)
