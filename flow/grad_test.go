@@ -127,6 +127,12 @@ func TestGradientFiniteDifferences(t *testing.T) {
 		{"quadratic", func(rng *rand.Rand) flow.Potential { return newRandomQuadratic(rng, n, true, 0.6) }},
 		{"lncosh", func(rng *rand.Rand) flow.Potential { return newTestShallow(rng, n, 4, flow.LogCosh, false, 0.6) }},
 		{"softplus+bias", func(rng *rand.Rand) flow.Potential { return newTestShallow(rng, n, 4, flow.Softplus, true, 0.6) }},
+		// A Shallow behind a Wrapper in a Sum: its parameters are bound to
+		// the Sum's storage and held by Flow through the wrapper (a stale
+		// |a_j|² or a copy that is not kept in step fails here).
+		{"sum(quadratic,wrapped lncosh)", func(rng *rand.Rand) flow.Potential {
+			return flow.NewSum(newRandomQuadratic(rng, n, true, 0.5), reversed{newTestShallow(rng, n, 4, flow.LogCosh, false, 0.5)})
+		}},
 	}
 	losses := []struct {
 		name string

@@ -107,10 +107,35 @@ type holder interface {
 	holdParams(hold bool)
 }
 
-// holdParams holds (or releases) the parameters of p if it is a holder.
+// holdParams holds (or releases) the parameters of p if it is a holder, or
+// of the potential it wraps (see Wrapper).
 func holdParams(p Potential, hold bool) {
-	if h, ok := p.(holder); ok {
-		h.holdParams(hold)
+	switch q := p.(type) {
+	case holder:
+		q.holdParams(hold)
+	case Wrapper:
+		holdParams(q.Inner(), hold)
+	}
+}
+
+// Wrapper is implemented by potentials that evaluate another potential,
+// the inner one, on transformed inputs and whose parameters are exactly the
+// inner potential's (symmetry.Random, symmetry.Average). Sum and Piecewise
+// share a wrapped Shallow's parameter storage through it, and Flow holds its
+// parameters for the length of a call, as for an unwrapped one.
+type Wrapper interface {
+	Potential
+	Inner() Potential
+}
+
+// unwrap returns the innermost potential of a chain of Wrappers.
+func unwrap(p Potential) Potential {
+	for {
+		w, ok := p.(Wrapper)
+		if !ok {
+			return p
+		}
+		p = w.Inner()
 	}
 }
 
@@ -119,7 +144,7 @@ func holdParams(p Potential, hold bool) {
 func bindTerms(terms []Potential, params []float64, offs []int) []bool {
 	bound := make([]bool, len(terms))
 	for k, t := range terms {
-		if b, ok := t.(binder); ok {
+		if b, ok := unwrap(t).(binder); ok && len(unwrap(t).Params()) == len(t.Params()) {
 			b.bindParams(params[offs[k]:offs[k+1]:offs[k+1]])
 			bound[k] = true
 		}
