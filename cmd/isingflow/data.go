@@ -12,7 +12,7 @@ import (
 
 // dataThermalize is the number of sweeps a fresh Wolff chain runs before
 // its first configuration is used.
-const dataThermalize = 20
+const dataThermalize = 50
 
 // wolffData is a vmc.DataSource of exact samples of the relaxation: Ising
 // configurations from a Wolff chain, one sweep apart, each turned into a
