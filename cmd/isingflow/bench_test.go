@@ -21,22 +21,19 @@ func BenchmarkDefaultTrainStep(b *testing.B) {
 
 func benchDefaultTrainStep(b *testing.B, prec flow.Precision) {
 	fs := newFlagSet("train", nil)
-	var g geometry
-	g.register(fs)
-	var mc modelConfig
-	registerModel(fs, &mc)
-	var tc trainConfig
-	registerTraining(fs, &tc)
+	var a trainArgs
+	a.register(fs)
 	if err := parseFlags(fs, []string{"-L", "16", "-T", "2.269"}); err != nil {
 		b.Fatal(err)
 	}
-	settleDefaultBlocks(fs, &mc)
-	mc.L, mc.Dim, mc.Open, mc.T = g.L, g.dim, g.open, float64(g.T)
-	m, err := mc.build()
+	if err := a.settle(fs); err != nil {
+		b.Fatal(err)
+	}
+	m, err := a.mc.build()
 	if err != nil {
 		b.Fatal(err)
 	}
-	tr, err := vmc.NewTrainer(m.flow, m.target, tc.settings())
+	tr, err := vmc.NewTrainer(m.flow, m.target, a.tc.settings())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -235,16 +235,37 @@ func (r *runFlags) validate() error {
 	return nil
 }
 
+// trainArgs are the flags that define one training run: the lattice, the
+// model, the optimisation and the evaluation.
+type trainArgs struct {
+	g  geometry
+	mc modelConfig
+	tc trainConfig
+	ev evalFlags
+}
+
+func (a *trainArgs) register(fs *pflag.FlagSet) {
+	a.g.register(fs)
+	registerModel(fs, &a.mc)
+	registerTraining(fs, &a.tc)
+	a.ev.register(fs)
+}
+
+// settle completes the model configuration from the parsed flags and
+// checks the training and evaluation flags.
+func (a *trainArgs) settle(fs *pflag.FlagSet) error {
+	settleDefaultBlocks(fs, &a.mc)
+	a.mc.L, a.mc.Dim, a.mc.Open, a.mc.T = a.g.L, a.g.dim, a.g.open, float64(a.g.T)
+	if err := a.tc.validate(); err != nil {
+		return err
+	}
+	return a.ev.validate()
+}
+
 func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train", stderr)
-	var g geometry
-	g.register(fs)
-	var mc modelConfig
-	registerModel(fs, &mc)
-	var tc trainConfig
-	registerTraining(fs, &tc)
-	var ev evalFlags
-	ev.register(fs)
+	var a trainArgs
+	a.register(fs)
 	out := fs.String("out", "", "run directory (default: runs/ named by the physics and the model)")
 	resume := fs.Bool("resume", false, "continue the run in --out (or the default directory) from its checkpoint")
 	var rf runFlags
@@ -253,28 +274,23 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	settleDefaultBlocks(fs, &mc)
-	mc.L, mc.Dim, mc.Open, mc.T = g.L, g.dim, g.open, float64(g.T)
-	if err := tc.validate(); err != nil {
-		return err
-	}
-	if err := ev.validate(); err != nil {
+	if err := a.settle(fs); err != nil {
 		return err
 	}
 	if err := rf.validate(); err != nil {
 		return err
 	}
-	m, err := mc.build()
+	m, err := a.mc.build()
 	if err != nil {
 		return err
 	}
 	dir := *out
 	if dir == "" {
-		dir = defaultRunDir(&mc, &tc)
+		dir = defaultRunDir(&a.mc, &a.tc)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	report, err := trainAndEvaluate(ctx, m, &tc, runOptions{dir: dir, resume: *resume, every: rf.every, limit: rf.limit, eval: &ev}, stderr)
+	report, err := trainAndEvaluate(ctx, m, &a.tc, runOptions{dir: dir, resume: *resume, every: rf.every, limit: rf.limit, eval: &a.ev}, stderr)
 	if err != nil {
 		return err
 	}
