@@ -137,3 +137,17 @@ func TestTrainerData(t *testing.T) {
 		t.Errorf("data asked for steps %v, want [0 1 2]", data.steps)
 	}
 }
+
+func TestTrainerRejectsBadData(t *testing.T) {
+	tr := smallTrainer(t, nil, 4)
+	for _, s := range []struct {
+		steps  int
+		weight float64
+	}{{-1, 0.5}, {3, -0.1}, {3, 1.5}, {3, math.NaN()}} {
+		set := tr.Settings
+		set.DataSteps, set.DataWeight = s.steps, s.weight
+		if _, err := NewTrainer(tr.Flow, tr.Target, set); err == nil {
+			t.Errorf("DataSteps %d, DataWeight %v: no error", s.steps, s.weight)
+		}
+	}
+}

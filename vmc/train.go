@@ -225,6 +225,9 @@ func NewTrainer(f *flow.Flow, target *Relaxation, s Settings) (*Trainer, error) 
 	if !(s.LearningRate > 0) || math.IsInf(s.LearningRate, 0) {
 		return nil, fmt.Errorf("vmc: learning rate %v must be positive", s.LearningRate)
 	}
+	if s.DataSteps < 0 || !(s.DataWeight >= 0 && s.DataWeight <= 1) {
+		return nil, fmt.Errorf("vmc: need DataSteps ≥ 0 and DataWeight in [0, 1], have %d and %v", s.DataSteps, s.DataWeight)
+	}
 	if s.MaxRejected == 0 {
 		s.MaxRejected = 10
 	}
