@@ -56,7 +56,7 @@
 // A training step is a handful of dense matrix products per RK4 stage.
 // Shallow splits every call into one slice of the batch per core and runs
 // the products and the elementwise pass between them of a slice on its core;
-// MemoPotential keeps σ' and σ'' of the forward pass on the tape for the
+// MemoPotential keeps σ' and σ” of the forward pass on the tape for the
 // adjoint; Flow holds the parameters for the length of a call so that
 // quantities derived from them are computed once. With SetPrecision(p,
 // Float32) the products run in float32 (sgemm) and everything else stays
