@@ -7,6 +7,8 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/isingflow/isingflow/internal/parallel"
 )
 
 // CirculantQuadratic is a translation-invariant quadratic potential on a
@@ -36,6 +38,7 @@ type CirculantQuadratic struct {
 	dense []float64
 	built []float64 // the kernel dense was built from; nil before the first build
 	corr  []float64
+	acc   []float64 // partial sums of the kernel's gradient, per chunk of rows
 	tmp   []float64
 }
 
@@ -168,14 +171,34 @@ func (q *CirculantQuadratic) GradLaplacianVJP(dx *mat.Dense, dparams []float64, 
 	}
 	c := blas64.General{Rows: n, Cols: n, Stride: n, Data: q.corr}
 	gemm(blas.Trans, 1, lambda.RawMatrix(), x.RawMatrix(), 0, c)
-	for r := range n {
-		nr := q.neg[r]
-		var v float64
-		for i := range n {
-			row := q.corr[i*n : (i+1)*n]
-			v += row[q.idx[i*n+r]] + row[q.idx[i*n+nr]]
+	// With C = Σ_b λ_b x_bᵀ, a(r) = Σ_i C_{i, i+r} and ∂/∂s(r) = ½(a(r) +
+	// a(−r)). The rows of C are split into a fixed number of chunks, each
+	// gathering along its rows (idx row by row, in memory order) into its
+	// own partial sums, which are added in chunk order: the result does
+	// not depend on the scheduling.
+	chunks := batchSlices(n, n*n)
+	if len(q.acc) < chunks*n {
+		q.acc = make([]float64, chunks*n)
+	}
+	parallel.For(chunks, minSliceWork, func(k0, k1 int) {
+		for k := k0; k < k1; k++ {
+			acc := q.acc[k*n : (k+1)*n]
+			clear(acc)
+			for i := k * n / chunks; i < (k+1)*n/chunks; i++ {
+				row, idx := q.corr[i*n:(i+1)*n], q.idx[i*n:(i+1)*n]
+				for r, j := range idx {
+					acc[r] += row[j]
+				}
+			}
 		}
-		dparams[r] += 0.5 * v
+	})
+	for k := 1; k < chunks; k++ {
+		for r, v := range q.acc[k*n : (k+1)*n] {
+			q.acc[r] += v
+		}
+	}
+	for r := range n {
+		dparams[r] += 0.5 * (q.acc[r] + q.acc[q.neg[r]])
 	}
 	var m float64
 	for _, v := range mu {
