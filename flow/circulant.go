@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
@@ -29,7 +30,7 @@ import (
 // Parameters: the kernel s, indexed by the site whose coordinates are r.
 // The products use the dense S̄ (B·N² per call), rebuilt (O(N²)) when
 // the kernel has changed since the last call, so this is meant for N up to
-// a few thousand.
+// a few thousand; SetPrecision(Float32) runs them in float32.
 type CirculantQuadratic struct {
 	n     int
 	s     []float64
@@ -40,6 +41,12 @@ type CirculantQuadratic struct {
 	corr  []float64
 	acc   []float64 // partial sums of the kernel's gradient, per chunk of rows
 	tmp   []float64
+
+	// Float32 products (see Precision): S̄ rounded when it is built, the
+	// rounded operands and the results.
+	prec            Precision
+	dense32, corr32 []float32
+	x32, l32, y32   []float32
 }
 
 // NewCirculantQuadratic returns the zero circulant quadratic potential on
@@ -122,6 +129,61 @@ func (q *CirculantQuadratic) build() {
 			row[q.idx[i*n+r]] = 0.5 * (q.s[r] + q.s[q.neg[r]])
 		}
 	}
+	if q.prec == Float32 {
+		toFloat32(q.dense32, q.dense)
+	}
+}
+
+// SetPrecision sets the arithmetic of the products with S̄ and of the
+// correlation behind the kernel's gradient (see Precision).
+func (q *CirculantQuadratic) SetPrecision(p Precision) {
+	if p != Float64 && p != Float32 {
+		panic(fmt.Sprintf("flow: CirculantQuadratic.SetPrecision: unknown precision %d", int(p)))
+	}
+	q.prec = p
+	if p == Float32 && q.dense32 == nil {
+		q.dense32 = make([]float32, q.n*q.n)
+		q.corr32 = make([]float32, q.n*q.n)
+	}
+	q.built = nil // build (and round) S̄ again at the next call
+}
+
+// rows32 rounds the B×N batch x into buf (grown as needed) and returns it.
+func (q *CirculantQuadratic) rows32(buf *[]float32, x blas64.General) blas32.General {
+	B, n := x.Rows, q.n
+	if len(*buf) < B*n {
+		*buf = make([]float32, B*n)
+	}
+	for b := range B {
+		toFloat32((*buf)[b*n:(b+1)*n], x.Data[b*x.Stride:b*x.Stride+n])
+	}
+	return blas32.General{Rows: B, Cols: n, Stride: n, Data: (*buf)[:B*n]}
+}
+
+// mulS writes x S̄ into dst (B×N), or adds it when add, in the
+// potential's precision (S̄ is symmetric: row b is S̄x_b).
+func (q *CirculantQuadratic) mulS(dst, x blas64.General, add bool) {
+	beta := 0.0
+	if add {
+		beta = 1
+	}
+	if q.prec == Float64 {
+		gemm(blas.NoTrans, 1, x, q.general(), beta, dst)
+		return
+	}
+	n := q.n
+	x32 := q.rows32(&q.x32, x)
+	if len(q.y32) < x.Rows*n {
+		q.y32 = make([]float32, x.Rows*n)
+	}
+	y := blas32.General{Rows: x.Rows, Cols: n, Stride: n, Data: q.y32[:x.Rows*n]}
+	gemm32(blas.NoTrans, x32, blas32.General{Rows: n, Cols: n, Stride: n, Data: q.dense32}, y)
+	for b := range x.Rows {
+		d, v := dst.Data[b*dst.Stride:b*dst.Stride+n], y.Data[b*n:(b+1)*n]
+		for i := range d {
+			d[i] = beta*d[i] + float64(v[i])
+		}
+	}
 }
 
 func (q *CirculantQuadratic) general() blas64.General {
@@ -152,7 +214,7 @@ func (q *CirculantQuadratic) Value(dst []float64, x *mat.Dense) {
 func (q *CirculantQuadratic) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense) {
 	B, _ := x.Dims()
 	q.build()
-	gemm(blas.NoTrans, 1, x.RawMatrix(), q.general(), 0, grad.RawMatrix())
+	q.mulS(grad.RawMatrix(), x.RawMatrix(), false)
 	tr := float64(q.n) * q.s[0]
 	for b := range B {
 		lap[b] = tr
@@ -164,13 +226,18 @@ func (q *CirculantQuadratic) GradLaplacianVJP(dx *mat.Dense, dparams []float64, 
 	n := q.n
 	if dx != nil {
 		q.build()
-		gemm(blas.NoTrans, 1, lambda.RawMatrix(), q.general(), 1, dx.RawMatrix())
+		q.mulS(dx.RawMatrix(), lambda.RawMatrix(), true)
 	}
 	if dparams == nil {
 		return
 	}
-	c := blas64.General{Rows: n, Cols: n, Stride: n, Data: q.corr}
-	gemm(blas.Trans, 1, lambda.RawMatrix(), x.RawMatrix(), 0, c)
+	if q.prec == Float64 {
+		c := blas64.General{Rows: n, Cols: n, Stride: n, Data: q.corr}
+		gemm(blas.Trans, 1, lambda.RawMatrix(), x.RawMatrix(), 0, c)
+	} else {
+		c := blas32.General{Rows: n, Cols: n, Stride: n, Data: q.corr32}
+		gemm32(blas.Trans, q.rows32(&q.l32, lambda.RawMatrix()), q.rows32(&q.x32, x.RawMatrix()), c)
+	}
 	// With C = Σ_b λ_b x_bᵀ, a(r) = Σ_i C_{i, i+r} and ∂/∂s(r) = ½(a(r) +
 	// a(−r)). The rows of C are split into a fixed number of chunks, each
 	// gathering along its rows (idx row by row, in memory order) into its
@@ -185,9 +252,11 @@ func (q *CirculantQuadratic) GradLaplacianVJP(dx *mat.Dense, dparams []float64, 
 			acc := q.acc[k*n : (k+1)*n]
 			clear(acc)
 			for i := k * n / chunks; i < (k+1)*n/chunks; i++ {
-				row, idx := q.corr[i*n:(i+1)*n], q.idx[i*n:(i+1)*n]
-				for r, j := range idx {
-					acc[r] += row[j]
+				idx := q.idx[i*n : (i+1)*n]
+				if q.prec == Float64 {
+					gatherAdd(acc, q.corr[i*n:(i+1)*n], idx)
+				} else {
+					gatherAdd(acc, q.corr32[i*n:(i+1)*n], idx)
 				}
 			}
 		}
@@ -205,4 +274,11 @@ func (q *CirculantQuadratic) GradLaplacianVJP(dx *mat.Dense, dparams []float64, 
 		m += v
 	}
 	dparams[0] += float64(n) * m
+}
+
+// gatherAdd adds row[idx[r]] to acc[r] for every r.
+func gatherAdd[T float32 | float64](acc []float64, row []T, idx []int) {
+	for r, j := range idx {
+		acc[r] += float64(row[j])
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"runtime"
 
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 
 	"github.com/isingflow/isingflow/internal/parallel"
@@ -15,22 +16,43 @@ import (
 // is not split this way would run on one core; gonum's pure-Go Dgemm
 // splits each call again on its own.
 func gemm(tA blas.Transpose, alpha float64, a, b blas64.General, beta float64, c blas64.General) {
-	m := c.Rows
-	slices := batchSlices(m, m*c.Cols*b.Rows)
+	forRowSlices(c.Rows, c.Rows*c.Cols*b.Rows, func(lo, hi int) {
+		var as blas64.General
+		if tA == blas.NoTrans {
+			as = rowsOf(a, lo, hi)
+		} else {
+			as = blas64.General{Rows: a.Rows, Cols: hi - lo, Stride: a.Stride, Data: a.Data[lo : (a.Rows-1)*a.Stride+hi]}
+		}
+		blas64.Gemm(tA, blas.NoTrans, alpha, as, b, beta, rowsOf(c, lo, hi))
+	})
+}
+
+// gemm32 is gemm in float32 with α = 1 and β = 0.
+func gemm32(tA blas.Transpose, a, b, c blas32.General) {
+	forRowSlices(c.Rows, c.Rows*c.Cols*b.Rows, func(lo, hi int) {
+		var as blas32.General
+		if tA == blas.NoTrans {
+			as = blas32.General{Rows: hi - lo, Cols: a.Cols, Stride: a.Stride, Data: a.Data[lo*a.Stride : (hi-1)*a.Stride+a.Cols]}
+		} else {
+			as = blas32.General{Rows: a.Rows, Cols: hi - lo, Stride: a.Stride, Data: a.Data[lo : (a.Rows-1)*a.Stride+hi]}
+		}
+		cs := blas32.General{Rows: hi - lo, Cols: c.Cols, Stride: c.Stride, Data: c.Data[lo*c.Stride : (hi-1)*c.Stride+c.Cols]}
+		blas32.Gemm(tA, blas.NoTrans, 1, as, b, 0, cs)
+	})
+}
+
+// forRowSlices runs fn(lo, hi) on the slices of the rows [0, m) of a
+// product of the given work (multiply-adds): one slice per core, in
+// parallel, or the whole when it is too small to split.
+func forRowSlices(m, work int, fn func(lo, hi int)) {
+	slices := batchSlices(m, work)
 	if slices == 1 {
-		blas64.Gemm(tA, blas.NoTrans, alpha, a, b, beta, c)
+		fn(0, m)
 		return
 	}
 	parallel.For(slices, minSliceWork, func(k0, k1 int) {
 		for k := k0; k < k1; k++ {
-			lo, hi := k*m/slices, (k+1)*m/slices
-			var as blas64.General
-			if tA == blas.NoTrans {
-				as = rowsOf(a, lo, hi)
-			} else {
-				as = blas64.General{Rows: a.Rows, Cols: hi - lo, Stride: a.Stride, Data: a.Data[lo : (a.Rows-1)*a.Stride+hi]}
-			}
-			blas64.Gemm(tA, blas.NoTrans, alpha, as, b, beta, rowsOf(c, lo, hi))
+			fn(k*m/slices, (k+1)*m/slices)
 		}
 	})
 }

@@ -175,3 +175,53 @@ func TestParsePrecision(t *testing.T) {
 		}
 	}
 }
+
+// TestFloat32CirculantQuadratic compares the circulant quadratic potential
+// with float32 products against float64, on a torus and a 3D box with an
+// odd side: the gradient and both adjoints agree to float32 rounding and
+// differ by more than float64 rounding.
+func TestFloat32CirculantQuadratic(t *testing.T) {
+	for i, shape := range [][]int{{8, 8}, {3, 4, 5}} {
+		rng := rand.New(rand.NewPCG(uint64(i), 64))
+		q := flow.NewCirculantQuadratic(shape)
+		for k := range q.Params() {
+			q.Params()[k] = rng.NormFloat64()
+		}
+		n := q.Dim()
+		const B = 7
+		x, lambda := mat.NewDense(B, n, nil), mat.NewDense(B, n, nil)
+		mu := make([]float64, B)
+		for b := range B {
+			for k := range n {
+				x.Set(b, k, rng.NormFloat64())
+				lambda.Set(b, k, rng.NormFloat64())
+			}
+			mu[b] = rng.NormFloat64()
+		}
+		eval := func() (grad, dx, dp []float64) {
+			g := mat.NewDense(B, n, nil)
+			q.GradLaplacian(g, make([]float64, B), x)
+			d := mat.NewDense(B, n, nil)
+			dp = make([]float64, n)
+			q.GradLaplacianVJP(d, dp, x, lambda, mu)
+			return g.RawMatrix().Data, d.RawMatrix().Data, dp
+		}
+		g64, dx64, dp64 := eval()
+		if !flow.SetPrecision(q, flow.Float32) {
+			t.Fatal("CirculantQuadratic is not a PrecisionSetter")
+		}
+		g32, dx32, dp32 := eval()
+		for _, c := range []struct {
+			what      string
+			got, want []float64
+		}{{"gradient", g32, g64}, {"VJP dx", dx32, dx64}, {"VJP dparams", dp32, dp64}} {
+			if d := relDiff(c.got, c.want); !(d < 1e-5) || !(d > 1e-12) {
+				t.Errorf("%v %s: relative difference %.3g from float64, want in (1e-12, 1e-5)", shape, c.what, d)
+			}
+		}
+		flow.SetPrecision(q, flow.Float64)
+		if g, _, _ := eval(); relDiff(g, g64) != 0 {
+			t.Errorf("%v: back in float64 the gradient differs", shape)
+		}
+	}
+}
