@@ -148,42 +148,39 @@ func (q *CirculantQuadratic) SetPrecision(p Precision) {
 	q.built = nil // build (and round) S̄ again at the next call
 }
 
-// rows32 rounds the B×N batch x into buf (grown as needed) and returns it.
-func (q *CirculantQuadratic) rows32(buf *[]float32, x blas64.General) blas32.General {
+// round rounds the B×N batch x into buf (grown as needed) and returns it.
+func (q *CirculantQuadratic) round(buf *[]float32, x blas64.General) blas32.General {
 	B, n := x.Rows, q.n
 	if len(*buf) < B*n {
 		*buf = make([]float32, B*n)
 	}
-	for b := range B {
-		toFloat32((*buf)[b*n:(b+1)*n], x.Data[b*x.Stride:b*x.Stride+n])
-	}
+	roundRows(*buf, x, 0, B)
 	return blas32.General{Rows: B, Cols: n, Stride: n, Data: (*buf)[:B*n]}
 }
 
-// mulS writes x S̄ into dst (B×N), or adds it when add, in the
-// potential's precision (S̄ is symmetric: row b is S̄x_b).
-func (q *CirculantQuadratic) mulS(dst, x blas64.General, add bool) {
-	beta := 0.0
-	if add {
-		beta = 1
-	}
+// mulS writes x S̄ into dst (B×N), or adds it when add (S̄ is symmetric:
+// row b is S̄x_b), in the potential's precision. With float32 products x
+// is rounded into buf, and the rounded x is returned for further products.
+func (q *CirculantQuadratic) mulS(dst, x blas64.General, buf *[]float32, add bool) blas32.General {
 	if q.prec == Float64 {
+		beta := 0.0
+		if add {
+			beta = 1
+		}
 		gemm(blas.NoTrans, 1, x, q.general(), beta, dst)
-		return
+		return blas32.General{}
 	}
 	n := q.n
-	x32 := q.rows32(&q.x32, x)
+	x32 := q.round(buf, x)
 	if len(q.y32) < x.Rows*n {
 		q.y32 = make([]float32, x.Rows*n)
 	}
 	y := blas32.General{Rows: x.Rows, Cols: n, Stride: n, Data: q.y32[:x.Rows*n]}
 	gemm32(blas.NoTrans, x32, blas32.General{Rows: n, Cols: n, Stride: n, Data: q.dense32}, y)
 	for b := range x.Rows {
-		d, v := dst.Data[b*dst.Stride:b*dst.Stride+n], y.Data[b*n:(b+1)*n]
-		for i := range d {
-			d[i] = beta*d[i] + float64(v[i])
-		}
+		widen(dst.Data[b*dst.Stride:b*dst.Stride+n], y.Data[b*n:(b+1)*n], add)
 	}
+	return x32
 }
 
 func (q *CirculantQuadratic) general() blas64.General {
@@ -214,7 +211,7 @@ func (q *CirculantQuadratic) Value(dst []float64, x *mat.Dense) {
 func (q *CirculantQuadratic) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense) {
 	B, _ := x.Dims()
 	q.build()
-	q.mulS(grad.RawMatrix(), x.RawMatrix(), false)
+	q.mulS(grad.RawMatrix(), x.RawMatrix(), &q.x32, false)
 	tr := float64(q.n) * q.s[0]
 	for b := range B {
 		lap[b] = tr
@@ -224,9 +221,10 @@ func (q *CirculantQuadratic) GradLaplacian(grad *mat.Dense, lap []float64, x *ma
 // GradLaplacianVJP adds the vector-Jacobian products (see Potential).
 func (q *CirculantQuadratic) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat.Dense, mu []float64) {
 	n := q.n
+	var l32 blas32.General // λ rounded, with float32 products
 	if dx != nil {
 		q.build()
-		q.mulS(dx.RawMatrix(), lambda.RawMatrix(), true)
+		l32 = q.mulS(dx.RawMatrix(), lambda.RawMatrix(), &q.l32, true)
 	}
 	if dparams == nil {
 		return
@@ -235,8 +233,11 @@ func (q *CirculantQuadratic) GradLaplacianVJP(dx *mat.Dense, dparams []float64, 
 		c := blas64.General{Rows: n, Cols: n, Stride: n, Data: q.corr}
 		gemm(blas.Trans, 1, lambda.RawMatrix(), x.RawMatrix(), 0, c)
 	} else {
+		if dx == nil {
+			l32 = q.round(&q.l32, lambda.RawMatrix())
+		}
 		c := blas32.General{Rows: n, Cols: n, Stride: n, Data: q.corr32}
-		gemm32(blas.Trans, q.rows32(&q.l32, lambda.RawMatrix()), q.rows32(&q.x32, x.RawMatrix()), c)
+		gemm32(blas.Trans, l32, q.round(&q.x32, x.RawMatrix()), c)
 	}
 	// With C = Σ_b λ_b x_bᵀ, a(r) = Σ_i C_{i, i+r} and ∂/∂s(r) = ½(a(r) +
 	// a(−r)). The rows of C are split into a fixed number of chunks, each

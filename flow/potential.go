@@ -144,7 +144,8 @@ func unwrap(p Potential) Potential {
 func bindTerms(terms []Potential, params []float64, offs []int) []bool {
 	bound := make([]bool, len(terms))
 	for k, t := range terms {
-		if b, ok := unwrap(t).(binder); ok && len(unwrap(t).Params()) == len(t.Params()) {
+		in := unwrap(t)
+		if b, ok := in.(binder); ok && len(in.Params()) == len(t.Params()) {
 			b.bindParams(params[offs[k]:offs[k+1]:offs[k+1]])
 			bound[k] = true
 		}

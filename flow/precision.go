@@ -5,6 +5,7 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
 )
 
 // Precision is the arithmetic of a potential's matrix products.
@@ -92,6 +93,29 @@ func toFloat32(dst []float32, src []float64) {
 	dst = dst[:len(src)]
 	for i, v := range src {
 		dst[i] = float32(v)
+	}
+}
+
+// roundRows rounds rows [lo, hi) of x into the same rows of dst, a dense
+// row-major buffer with x.Cols columns.
+func roundRows(dst []float32, x blas64.General, lo, hi int) {
+	n := x.Cols
+	for b := lo; b < hi; b++ {
+		toFloat32(dst[b*n:(b+1)*n], x.Data[b*x.Stride:b*x.Stride+n])
+	}
+}
+
+// widen writes src into dst (of the same length), or adds it when add.
+func widen(dst []float64, src []float32, add bool) {
+	dst = dst[:len(src)]
+	if add {
+		for i, v := range src {
+			dst[i] += float64(v)
+		}
+		return
+	}
+	for i, v := range src {
+		dst[i] = float64(v)
 	}
 }
 

@@ -388,14 +388,10 @@ func (s *Shallow) gemmU(dst []float64, x blas64.General, lo, hi, off int) {
 		return
 	}
 	n, h := s.n, s.h
-	for b := lo; b < hi; b++ {
-		toFloat32(s.q32[(off+b)*n:(off+b+1)*n], x.Data[b*x.Stride:b*x.Stride+n])
-	}
+	roundRows(s.q32[off*n:], x, lo, hi)
 	a32 := blas32.General{Rows: h, Cols: n, Stride: n, Data: s.a32}
 	sgemm(blas.NoTrans, blas.Trans, rows32(s.q32, n, off+lo, off+hi), a32, rows32(s.u32, h, lo, hi))
-	for i, v := range s.u32[lo*h : hi*h] {
-		dst[lo*h+i] = float64(v)
-	}
+	widen(dst[lo*h:hi*h], s.u32[lo*h:hi*h], false)
 }
 
 // gemmA computes rows [lo, hi) of dst = src A + β dst, β ∈ {0, 1}, for a
@@ -410,16 +406,7 @@ func (s *Shallow) gemmA(dst blas64.General, src []float64, lo, hi int, beta floa
 	a32 := blas32.General{Rows: h, Cols: n, Stride: n, Data: s.a32}
 	sgemm(blas.NoTrans, blas.NoTrans, rows32(s.u32, h, lo, hi), a32, rows32(s.o32, n, lo, hi))
 	for b := lo; b < hi; b++ {
-		d, o := dst.Data[b*dst.Stride:b*dst.Stride+n], s.o32[b*n:(b+1)*n]
-		if beta == 0 {
-			for i, v := range o {
-				d[i] = float64(v)
-			}
-		} else {
-			for i, v := range o {
-				d[i] += float64(v)
-			}
-		}
+		widen(dst.Data[b*dst.Stride:b*dst.Stride+n], s.o32[b*n:(b+1)*n], beta != 0)
 	}
 }
 
@@ -516,9 +503,7 @@ func (s *Shallow) vjpSlices(k0, k1 int) {
 		if memo == nil {
 			s.gemmU(uu, s.cur.x, lo, hi, 0)
 		} else if needP && s.prec == Float32 {
-			for b := lo; b < hi; b++ {
-				toFloat32(s.q32[b*n:(b+1)*n], s.cur.x.Data[b*s.cur.x.Stride:b*s.cur.x.Stride+n])
-			}
+			roundRows(s.q32, s.cur.x, lo, hi)
 		}
 		s.gemmU(gg, s.cur.lambda, lo, hi, B)
 		acc := s.acc[3*k*h : 3*(k+1)*h]
@@ -576,10 +561,7 @@ func (s *Shallow) vjpParams(lo, hi int) {
 		cd := blas32.General{Rows: 2 * B, Cols: hi - lo, Stride: h, Data: s.u32[lo : (2*B-1)*h+hi]}
 		q32 := blas32.General{Rows: 2 * B, Cols: n, Stride: n, Data: s.q32[:2*B*n]}
 		sgemm(blas.Trans, blas.NoTrans, cd, q32, rows32(s.p32, n, lo, hi))
-		da := dparams[lo*n : hi*n]
-		for i, v := range s.p32[lo*n : hi*n] {
-			da[i] += float64(v)
-		}
+		widen(dparams[lo*n:hi*n], s.p32[lo*n:hi*n], true)
 	} else if blasimpl.OpenBLAS {
 		// [C; D] is 2B×H: its columns [lo, hi) are the left factor,
 		// transposed by OpenBLAS's packing at no extra cost.

@@ -41,19 +41,17 @@ func (r *Relaxation) FieldGivenSpins(dst, spins *mat.Dense, rng *rand.Rand) {
 }
 
 // sqrtCoupling applies x = K's + Cξ with CCᵀ = K': on a periodic lattice
-// by FFT with C = K'^{1/2} (x = C(Cs + ξ)), else with a dense Cholesky
-// factor.
+// by FFT with C = K'^{1/2} (x = C(Cs + ξ)), else with the dense K' and its
+// Cholesky factor.
 type sqrtCoupling struct {
-	lat   *lattice.Lattice
-	beta  float64
-	alpha float64
-	fft   *fftInverter // applies K'^{1/2}
-	chol  *mat.TriDense
-	work  []float64
+	fft  *fftInverter // applies K'^{1/2}
+	kp   *mat.SymDense
+	chol *mat.TriDense
+	work []float64
 }
 
 func newSqrtCoupling(lat *lattice.Lattice, beta, alpha float64, eig []float64) *sqrtCoupling {
-	c := &sqrtCoupling{lat: lat, beta: beta, alpha: alpha, work: make([]float64, lat.N())}
+	c := &sqrtCoupling{work: make([]float64, lat.N())}
 	if lat.Boundary() == lattice.Periodic {
 		inv := make([]float64, len(eig))
 		for i, e := range eig {
@@ -62,12 +60,9 @@ func newSqrtCoupling(lat *lattice.Lattice, beta, alpha float64, eig []float64) *
 		c.fft = newFFTInverter(lat, inv)
 		return c
 	}
-	k := lat.Coupling(beta, 1)
-	for i := 0; i < lat.N(); i++ {
-		k.SetSym(i, i, k.At(i, i)+alpha)
-	}
+	c.kp = shiftedCoupling(lat, beta, alpha)
 	var ch mat.Cholesky
-	if !ch.Factorize(k) {
+	if !ch.Factorize(c.kp) {
 		panic("vmc: shifted coupling is not positive definite")
 	}
 	c.chol = mat.NewTriDense(lat.N(), mat.Lower, nil)
@@ -86,18 +81,10 @@ func (c *sqrtCoupling) apply(x, s, xi []float64) {
 		c.fft.put(w)
 		return
 	}
-	var buf []int
-	for i := range x {
-		v := c.alpha * s[i]
-		buf = c.lat.Neighbors(i, buf)
-		for _, j := range buf {
-			v += c.beta * s[j]
-		}
-		x[i] = v
-	}
 	n := len(x)
 	xv := mat.NewVecDense(n, x)
-	var noise mat.VecDense
+	xv.MulVec(c.kp, mat.NewVecDense(n, s))
+	noise := mat.NewVecDense(n, c.work)
 	noise.MulVec(c.chol, mat.NewVecDense(n, xi))
-	xv.AddVec(xv, &noise)
+	xv.AddVec(xv, noise)
 }

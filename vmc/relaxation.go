@@ -138,12 +138,18 @@ func newRelaxation(lat *lattice.Lattice, T, delta float64, method inverseMethod)
 	return r, nil
 }
 
-// choleskyInverse returns K'⁻¹ = (βA + αI)⁻¹ as a dense matrix.
-func choleskyInverse(lat *lattice.Lattice, beta, alpha float64) (*mat.Dense, error) {
+// shiftedCoupling returns K' = βA + αI as a dense symmetric matrix.
+func shiftedCoupling(lat *lattice.Lattice, beta, alpha float64) *mat.SymDense {
 	k := lat.Coupling(beta, 1)
 	for i := 0; i < lat.N(); i++ {
 		k.SetSym(i, i, k.At(i, i)+alpha)
 	}
+	return k
+}
+
+// choleskyInverse returns K'⁻¹ = (βA + αI)⁻¹ as a dense matrix.
+func choleskyInverse(lat *lattice.Lattice, beta, alpha float64) (*mat.Dense, error) {
+	k := shiftedCoupling(lat, beta, alpha)
 	var ch mat.Cholesky
 	if !ch.Factorize(k) {
 		return nil, fmt.Errorf("vmc: relaxation: shifted coupling of %v is not positive definite", lat)
