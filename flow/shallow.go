@@ -465,16 +465,7 @@ func (s *Shallow) gradLapSlices(k0, k1 int) {
 			if memo != nil {
 				m1, m2 = memo[b*h:(b+1)*h], memo[(B+b)*h:(B+b+1)*h]
 			}
-			var l float64
-			for j, uj := range u {
-				d1, d2, _ := act.Derivatives(uj + s.biasAt(j))
-				d[j] = w[j] * d1
-				l += w[j] * d2 * r[j]
-				if m1 != nil {
-					m1[j], m2[j] = d1, d2
-				}
-			}
-			s.cur.lap[b] = l
+			s.cur.lap[b] = act.gradLapRow(d, m1, m2, u, s.b, w, r)
 		}
 		s.gemmA(s.cur.grad, s.c, lo, hi, 0)
 	}
