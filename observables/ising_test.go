@@ -331,6 +331,17 @@ func TestIdentityFlow(t *testing.T) {
 	if kl.Mean < -4*kl.Err || est.VariationalFreeEnergyPerSite.Mean < exact.FreeEnergyPerSite-4*est.VariationalFreeEnergyPerSite.Err {
 		t.Errorf("variational bound violated: f_var = %v, f = %.8g", est.VariationalFreeEnergyPerSite, exact.FreeEnergyPerSite)
 	}
+	// Under p = N(0, I) the spins are independent and fair (P(s_i = 1) =
+	// E[(1 + tanh z)/2] = ½), so the flow's own ⟨|m|⟩ is E|S|/N for S a sum
+	// of N fair ±1: Σ_k C(N, k) |2k − N| / (N 2^N).
+	flowAbs := 0.0
+	for k := 0; k <= n; k++ {
+		flowAbs += binomial(n, k) * math.Abs(float64(2*k-n))
+	}
+	flowAbs /= float64(n) * math.Exp2(float64(n))
+	if d := est.FlowAbsMagnetization.Deviation(flowAbs); math.Abs(d) > 4 {
+		t.Errorf("flow's own <|m|> = %v, exact %.6g for independent fair spins (%.1fσ)", est.FlowAbsMagnetization, flowAbs, d)
+	}
 	if est.ESS < MinESS || est.ParetoShape > MaxParetoShape {
 		if len(est.Warnings) == 0 {
 			t.Errorf("ESS = %.3g, k̂ = %.2f and no warning", est.ESS, est.ParetoShape)
@@ -678,4 +689,13 @@ func BenchmarkSampleIsingL16(b *testing.B) {
 			b.ReportMetric(float64(m*b.N)/b.Elapsed().Seconds(), "samples/s")
 		})
 	}
+}
+
+// binomial returns the binomial coefficient C(n, k) as a float64.
+func binomial(n, k int) float64 {
+	c := 1.0
+	for i := 1; i <= k; i++ {
+		c = c * float64(n-k+i) / float64(i)
+	}
+	return c
 }

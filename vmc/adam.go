@@ -6,7 +6,7 @@ import (
 )
 
 // Adam is the Adam optimiser (Kingma & Ba 2015) with optional decoupled
-// weight decay (AdamW, Loshchilov & Hutter 2019). The zero value is not
+// weight decay (AdamW, Loshchilov & Hutter 2019) or L2 penalty. The zero value is not
 // usable: start from NewAdam, which sets the usual defaults β₁ = 0.9,
 // β₂ = 0.999, ε = 1e-8.
 type Adam struct {
@@ -15,6 +15,12 @@ type Adam struct {
 	Beta2        float64
 	Epsilon      float64
 	WeightDecay  float64 // decoupled: θ ← θ − lr·wd·θ each step; 0 disables
+	// L2 is a penalty ½·L2·|θ|² added to the loss: L2·θ joins the gradient
+	// before the moments, as torch.optim.Adam's weight_decay (the reference
+	// code's Ising runs use 1e-3). Unlike WeightDecay it is rescaled by the
+	// second moment, so it shrinks most the parameters whose gradient is
+	// mostly noise. 0 disables.
+	L2 float64
 
 	// State, saved in checkpoints.
 	Step   int       // number of steps taken
@@ -45,6 +51,7 @@ func (a *Adam) Update(params, grad []float64, lr float64) {
 	c1 := 1 - math.Pow(a.Beta1, float64(a.Step))
 	c2 := 1 - math.Pow(a.Beta2, float64(a.Step))
 	for i, g := range grad {
+		g += a.L2 * params[i]
 		m := a.Beta1*a.First[i] + (1-a.Beta1)*g
 		v := a.Beta2*a.Second[i] + (1-a.Beta2)*g*g
 		a.First[i], a.Second[i] = m, v

@@ -48,6 +48,31 @@ func TestAdamWeightDecayShrinksWithoutGradient(t *testing.T) {
 	}
 }
 
+// TestAdamL2IsPenaltyInGradient checks that L2 is Adam on the penalised
+// loss f(θ) + ½·L2·|θ|², whose gradient is ∇f + L2·θ (torch.optim.Adam's
+// weight_decay), and that it differs from the decoupled decay.
+func TestAdamL2IsPenaltyInGradient(t *testing.T) {
+	const l2 = 0.3
+	withL2, penalised, decoupled := NewAdam(2, 0.05), NewAdam(2, 0.05), NewAdam(2, 0.05)
+	withL2.L2, decoupled.WeightDecay = l2, l2
+	p1, p2, p3 := []float64{1, -2}, []float64{1, -2}, []float64{1, -2}
+	for k := range 5 {
+		g := []float64{0.5 - 0.1*float64(k), 0.2}
+		withL2.Update(p1, g, withL2.LearningRate)
+		gp := []float64{g[0] + l2*p2[0], g[1] + l2*p2[1]}
+		penalised.Update(p2, gp, penalised.LearningRate)
+		decoupled.Update(p3, g, decoupled.LearningRate)
+	}
+	for i := range p1 {
+		if p1[i] != p2[i] {
+			t.Errorf("p[%d] = %v with L2, %v with the penalty in the gradient", i, p1[i], p2[i])
+		}
+		if math.Abs(p1[i]-p3[i]) < 1e-3 {
+			t.Errorf("p[%d] = %v with L2 and %v with decoupled decay: want them to differ", i, p1[i], p3[i])
+		}
+	}
+}
+
 func TestScheduleRate(t *testing.T) {
 	s := Schedule{Warmup: 10, Total: 110, Final: 0.1}
 	for _, tc := range []struct {

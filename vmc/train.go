@@ -63,6 +63,7 @@ type Settings struct {
 	LearningRate float64  // Adam's base rate
 	Schedule     Schedule // warm-up and decay of the rate
 	WeightDecay  float64  // decoupled weight decay
+	L2           float64  // L2 penalty in the gradient (Adam.L2)
 	Seed         uint64   // seed of the latent samples z
 	// MaxRejected is the number of consecutive non-finite steps after which
 	// training gives up (default 10).
@@ -235,6 +236,7 @@ func NewTrainer(f *flow.Flow, target *Relaxation, s Settings) (*Trainer, error) 
 	pcg := rand.NewPCG(s.Seed, 0x15_1f_10_3)
 	opt := NewAdam(n, s.LearningRate)
 	opt.WeightDecay = s.WeightDecay
+	opt.L2 = s.L2
 	return &Trainer{
 		Flow:              f,
 		Target:            target,

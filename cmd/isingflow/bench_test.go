@@ -8,7 +8,7 @@ import (
 )
 
 // BenchmarkDefaultTrainStep is one optimisation step of the default
-// "isingflow -L 16 -T 2.269" model (five blocks of a dense H = 512 ln cosh
+// "isingflow -L 16 -T 2.269" model (ten blocks of a dense H = 512 ln cosh
 // potential plus a circulant quadratic, 50 RK4 steps of 0.1, batch 64):
 // what the default run spends per step, beside flow's
 // BenchmarkIsingTrainStep, which times the paper's single potential alone;

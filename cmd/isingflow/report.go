@@ -122,6 +122,13 @@ func (r *report) print(w io.Writer) {
 	if kl := e.KLPerSite; !math.IsNaN(kl.Mean) {
 		fmt.Fprintf(w, "\nKL(p‖q)/N = βf_var − βf = %v nats per site (the paper reaches about 0.022 at L = 16, T_c)\n", kl)
 	}
+	if fm := e.FlowAbsMagnetization; fm.Err > 0 {
+		fmt.Fprintf(w, "the flow's own samples, unweighted: <|m|> = %v", fm)
+		if ref.AbsMagnetization != nil {
+			fmt.Fprintf(w, " (target %.4f: a larger value is the reverse KL's collapse onto ordered states)", *ref.AbsMagnetization)
+		}
+		fmt.Fprintln(w)
+	}
 	if g := r.logdetGap; g != nil {
 		fmt.Fprintf(w, "RK4 check: ln p(integrated Laplacian) − ln p(discrete map) = %v per site; the KL of the discrete map is KL − this\n", *g)
 	}

@@ -31,6 +31,7 @@ type trainConfig struct {
 	Warmup      int     `json:"warmup"`
 	FinalLR     float64 `json:"final_lr_fraction"`
 	WeightDecay float64 `json:"weight_decay"`
+	L2          float64 `json:"l2,omitempty"`
 	Kinetic     float64 `json:"kinetic"`
 	Seed        uint64  `json:"seed"`
 	AnnealFrom  float64 `json:"anneal_from"`
@@ -50,6 +51,7 @@ func (t trainConfig) settings() vmc.Settings {
 		LearningRate: t.LR,
 		Schedule:     vmc.Schedule{Warmup: t.Warmup, Total: t.Iterations, Final: t.FinalLR},
 		WeightDecay:  t.WeightDecay,
+		L2:           t.L2,
 		Seed:         t.Seed,
 		Anneal:       vmc.Anneal{From: t.AnnealFrom, Fraction: t.AnnealFrac, Levels: t.AnnealSteps},
 		DataSteps:    t.DataSteps,
@@ -92,12 +94,13 @@ func (e *evalFlags) validate() error {
 }
 
 // defaultBlocks is the default number of independent potentials in time:
-// five blocks of ten RK4 steps reach KL/site 0.027 at L = 16, T_c in the
-// default 16 minutes where one time-independent potential reaches 0.039
-// (docs/ablation.md). The training defaults (1700 steps, cosine decay to
-// 2 % of the rate, annealing from 1.2 T over the first quarter) are the
-// measured run D4 there.
-const defaultBlocks = 5
+// at L = 16, T_c one time-independent potential reaches KL/site 0.039 in
+// the default 16 minutes, five blocks of ten RK4 steps 0.027, ten blocks of
+// five 0.0259, and 25 blocks of two no better (0.0258) at a slower step
+// (docs/ablation.md, runs D1, D4, B10, B25). The training defaults (1700
+// steps, cosine decay to 2 % of the rate, annealing from 1.2 T over the
+// first quarter) are those of the measured runs.
+const defaultBlocks = 10
 
 // settleDefaultBlocks falls back to one block when --blocks was left at
 // its default and that does not divide --flow-steps (a short test flow of
@@ -117,7 +120,7 @@ func registerModel(fs *pflag.FlagSet, c *modelConfig) {
 	fs.BoolVar(&c.Quadratic, "quadratic", true, "add a learnable quadratic part ½xᵀSx (translation invariant on a torus) to the potential")
 	fs.IntVar(&c.FlowSteps, "flow-steps", 50, "RK4 steps of the flow (paper: 50)")
 	c.Blocks = defaultBlocks
-	fs.Var(blocksFlag{c}, "blocks", "independent potentials in time, each active for flow-steps/blocks RK4 steps (1: the paper's time-independent potential; the default 5 becomes 1 when it does not divide --flow-steps)")
+	fs.Var(blocksFlag{c}, "blocks", "independent potentials in time, each active for flow-steps/blocks RK4 steps (1: the paper's time-independent potential; the default 10 becomes 1 when it does not divide --flow-steps)")
 	fs.Float64Var(&c.Epsilon, "epsilon", 0.1, "RK4 step size ε (paper: 0.1)")
 	fs.Uint64Var(&c.InitSeed, "init-seed", 1, "seed of the initial parameters")
 }
@@ -129,6 +132,7 @@ func registerTraining(fs *pflag.FlagSet, t *trainConfig) {
 	fs.IntVar(&t.Warmup, "warmup", 0, "steps of linear learning-rate warm-up")
 	fs.Float64Var(&t.FinalLR, "final-lr", 0.02, "learning rate at the last step as a fraction of --lr (cosine decay; 1 keeps it constant, the paper's choice)")
 	fs.Float64Var(&t.WeightDecay, "weight-decay", 0, "decoupled weight decay of Adam")
+	fs.Float64Var(&t.L2, "l2", 0, "L2 penalty added to the gradient before Adam's moments, as torch.optim.Adam's weight_decay (the reference code: 1e-3)")
 	fs.Float64Var(&t.Kinetic, "kinetic", 0, "weight of the transport-cost regulariser ½∫|∇φ|²dt")
 	fs.Uint64Var(&t.Seed, "seed", 1, "seed of the training samples")
 	fs.Float64Var(&t.AnnealFrom, "anneal-from", 1.2, "start training at this multiple of T and cool to T (1: no annealing)")
@@ -153,6 +157,8 @@ func (t *trainConfig) validate() error {
 		return usagef("--final-lr %v: must lie in [0, 1]", t.FinalLR)
 	case !(t.WeightDecay >= 0) || math.IsInf(t.WeightDecay, 0):
 		return usagef("--weight-decay %v: must not be negative", t.WeightDecay)
+	case !(t.L2 >= 0) || math.IsInf(t.L2, 0):
+		return usagef("--l2 %v: must not be negative", t.L2)
 	case !(t.Kinetic >= 0) || math.IsInf(t.Kinetic, 0):
 		return usagef("--kinetic %v: must not be negative", t.Kinetic)
 	case !(t.AnnealFrom >= 1) || math.IsInf(t.AnnealFrom, 0):
