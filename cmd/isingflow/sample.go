@@ -31,6 +31,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	n := fs.IntP("n", "n", 16, "number of samples")
 	seed := fs.Uint64("seed", 1, "seed of the samples x and of the spins s ~ p(s|x)")
 	out := fs.String("out", "", "prefix of the output files PREFIX.png and PREFIX.npz (default: RUN/samples)")
+	wolff := fs.Bool("wolff", false, "also draw as many configurations from an exact Wolff chain and compare the distributions of |m|: percentiles, and histograms in PREFIX_magnetization.png")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -79,6 +80,23 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "ln w = ln q̃ − ln p in [%.4g, %.4g]; unweighted mean |m| of the drawn spins %.4f\n",
 		lo, hi, mAbs/float64(*n))
+	if !*wolff {
+		return nil
+	}
+	flowAbs := absValues(s.magnetization)
+	wolffAbs, err := wolffAbsMagnetization(m.lat, m.cfg.T, *n, *seed)
+	if err != nil {
+		return err
+	}
+	if err := printMagnetizationPercentiles(stdout, flowAbs, wolffAbs); err != nil {
+		return err
+	}
+	plotPath := prefix + "_magnetization.png"
+	title := fmt.Sprintf("%s, T = %.4g: |m| of %d samples", m.lat, m.cfg.T, *n)
+	if err := plotMagnetization(plotPath, title, m.lat.N(), flowAbs, wolffAbs); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "histograms of |m| in %s\n", plotPath)
 	return nil
 }
 
