@@ -312,6 +312,27 @@ func PointGroup(lat *lattice.Lattice) (*Group, error) {
 	return G, nil
 }
 
+// Transposition returns the group {1, τ} of the transposition of the
+// first two axes, (τ x)_(r0, r1, …) = x_(r1, r0, …): the point-group part of
+// the random element the paper's reference code draws (translations ×
+// {1, τ}, without the rotations and the other reflections of PointGroup).
+// The first two axes must have the same length.
+func Transposition(lat *lattice.Lattice) (*Group, error) {
+	shape := lat.Shape()
+	if len(shape) < 2 || shape[0] != shape[1] {
+		return nil, fmt.Errorf("symmetry: Transposition: lattice shape %v has no two equal first axes", shape)
+	}
+	n := lat.N()
+	p := make([]int, n)
+	c := make([]int, len(shape))
+	for i := range p {
+		c = lat.Coords(i, c)
+		c[0], c[1] = c[1], c[0]
+		p[i] = lat.Index(c)
+	}
+	return Generate(n, Element{perm: p, sign: 1})
+}
+
 // permute calls fn with every permutation of a[k:] (in place, restored).
 func permute(a []int, k int, fn func([]int)) {
 	if k == len(a) {

@@ -32,18 +32,23 @@ func groupCases() []groupCase {
 	T := Translations
 	P := PointGroup
 	full := IsingGroup
-	TP := func(l *lattice.Lattice) (*Group, error) {
-		t, err := Translations(l)
-		if err != nil {
-			return nil, err
+	// times builds the direct product of two groups on the same lattice.
+	times := func(a, b func(*lattice.Lattice) (*Group, error)) func(*lattice.Lattice) (*Group, error) {
+		return func(l *lattice.Lattice) (*Group, error) {
+			ga, err := a(l)
+			if err != nil {
+				return nil, err
+			}
+			gb, err := b(l)
+			if err != nil {
+				return nil, err
+			}
+			return DirectProduct(ga, gb)
 		}
-		p, err := PointGroup(l)
-		if err != nil {
-			return nil, err
-		}
-		return DirectProduct(t, p)
 	}
+	TP := times(Translations, PointGroup)
 	F := func(l *lattice.Lattice) (*Group, error) { return SpinFlip(l.N()), nil }
+	TX := times(Translations, Transposition) // the reference code's random group
 	per, open := lattice.Periodic, lattice.Open
 	return []groupCase{
 		{"1D/8/T", []int{8}, per, T, 8},
@@ -65,6 +70,9 @@ func groupCases() []groupCase {
 		{"2D/16x16/T", []int{16, 16}, per, T, 256},
 		{"2D/16x16/P", []int{16, 16}, per, P, 8},
 		{"2D/16x16/full", []int{16, 16}, per, full, 4096},
+		{"2D/4x4/transposition", []int{4, 4}, per, Transposition, 2},
+		{"2D/16x16/T×transposition", []int{16, 16}, per, TX, 512},
+		{"3D/3x3x4/open/transposition", []int{3, 3, 4}, open, Transposition, 2},
 		{"3D/3x3x3/P", []int{3, 3, 3}, per, P, 48},
 		{"3D/3x3x3/full", []int{3, 3, 3}, per, full, 27 * 48 * 2},
 		{"3D/3x3x4/P", []int{3, 3, 4}, per, P, 16},
@@ -318,5 +326,15 @@ func TestDirectProductRejectsNonGroup(t *testing.T) {
 	}
 	if _, err := NewElement([]int{0, 1}, 2); err == nil {
 		t.Error("NewElement accepted sign 2")
+	}
+}
+
+// TestTranspositionNeedsEqualAxes checks that a rectangle has no
+// transposition.
+func TestTranspositionNeedsEqualAxes(t *testing.T) {
+	for _, shape := range [][]int{{8}, {4, 6}} {
+		if _, err := Transposition(mustLattice(t, shape, lattice.Periodic)); err == nil {
+			t.Errorf("Transposition of shape %v: no error", shape)
+		}
 	}
 }

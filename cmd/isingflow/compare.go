@@ -157,12 +157,16 @@ func summaryRows(sums []runSummary) [][]string {
 		"kl_per_site", "kl_per_site_err", "ess_fraction", "abs_magnetization"}}
 	for _, s := range sums {
 		m, t := s.cfg.Model, s.cfg.Training
+		potential := m.Potential
+		if m.RandomGroup != "" {
+			potential += " (" + m.RandomGroup + " group)"
+		}
 		hidden, channels := strconv.Itoa(m.Hidden), "" // the size that the potential has
 		if m.Potential == potentialSymmetric {
 			hidden, channels = "", strconv.Itoa(m.Channels)
 		}
 		rows = append(rows, []string{s.name, strconv.Itoa(m.L), strconv.FormatFloat(m.T, 'g', -1, 64),
-			m.Potential, hidden, channels,
+			potential, hidden, channels,
 			strconv.Itoa(m.blocks()), strconv.Itoa(m.FlowSteps), f(m.Epsilon), strconv.FormatBool(m.Quadratic),
 			strconv.Itoa(t.Batch), f(t.LR), f(t.FinalLR), f(t.AnnealFrom), f(t.AnnealFrac),
 			strconv.Itoa(t.DataSteps), t.Precision.String(),

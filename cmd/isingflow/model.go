@@ -25,6 +25,12 @@ const (
 	potentialRandom    = "random"    // the paper's code: dense, one random group element per sample and RK4 stage
 )
 
+// Random groups of --random-group.
+const (
+	randomGroupIsing     = "ising"     // translations × point group × spin flip
+	randomGroupReference = "reference" // translations × {1, transposition}, the reference code's draw
+)
+
 // modelConfig is everything that defines a trained model: the physics and
 // the flow. It is stored in every checkpoint and in config.json of the run
 // directory, and a checkpoint only loads into the configuration it was
@@ -38,11 +44,15 @@ type modelConfig struct {
 	Potential string  `json:"potential"`
 	Hidden    int     `json:"hidden,omitempty"`   // dense and random: hidden units
 	Channels  int     `json:"channels,omitempty"` // symmetric: kernels
-	Quadratic bool    `json:"quadratic"`          // a learnable quadratic part ½xᵀSx
-	Blocks    int     `json:"blocks,omitempty"`   // K potentials in time; 0 (absent) means 1
-	FlowSteps int     `json:"flow_steps"`
-	Epsilon   float64 `json:"epsilon"`
-	InitSeed  uint64  `json:"init_seed"`
+	// RandomGroup is the group of the random elements of the random
+	// potential: "" (absent) for the Ising group, randomGroupReference for
+	// the reference code's translations × {1, transposition}.
+	RandomGroup string  `json:"random_group,omitempty"`
+	Quadratic   bool    `json:"quadratic"`        // a learnable quadratic part ½xᵀSx
+	Blocks      int     `json:"blocks,omitempty"` // K potentials in time; 0 (absent) means 1
+	FlowSteps   int     `json:"flow_steps"`
+	Epsilon     float64 `json:"epsilon"`
+	InitSeed    uint64  `json:"init_seed"`
 }
 
 // blocks returns the number K of independent potentials of the flow, one
@@ -97,6 +107,16 @@ func (c *modelConfig) validate() error {
 		}
 	default:
 		return usagef("--potential %q: want %q, %q or %q", c.Potential, potentialDense, potentialSymmetric, potentialRandom)
+	}
+	switch c.RandomGroup {
+	case "", randomGroupIsing:
+		c.RandomGroup = "" // the default is stored as absent, as before the flag existed
+	case randomGroupReference:
+		if c.Potential != potentialRandom {
+			return usagef("--random-group %s: only for --potential %s", c.RandomGroup, potentialRandom)
+		}
+	default:
+		return usagef("--random-group %q: want %q or %q", c.RandomGroup, randomGroupIsing, randomGroupReference)
 	}
 	if c.FlowSteps < 1 {
 		return usagef("--flow-steps %d: need at least one RK4 step", c.FlowSteps)
@@ -169,7 +189,7 @@ func (c *modelConfig) build() (*model, error) {
 			if c.Open {
 				return nil, usagef("--potential random needs periodic boundaries")
 			}
-			G, err := symmetry.IsingGroup(lat)
+			G, err := c.randomGroup(lat)
 			if err != nil {
 				return nil, err
 			}
@@ -213,6 +233,22 @@ func (c *modelConfig) build() (*model, error) {
 	return m, nil
 }
 
+// randomGroup returns the group whose elements the random potential draws.
+func (c *modelConfig) randomGroup(lat *lattice.Lattice) (*symmetry.Group, error) {
+	if c.RandomGroup != randomGroupReference {
+		return symmetry.IsingGroup(lat)
+	}
+	T, err := symmetry.Translations(lat)
+	if err != nil {
+		return nil, err
+	}
+	X, err := symmetry.Transposition(lat)
+	if err != nil {
+		return nil, usagef("--random-group %s: %v", randomGroupReference, err)
+	}
+	return symmetry.DirectProduct(T, X)
+}
+
 // describe is a one-line summary of the model.
 func (c *modelConfig) describe() string {
 	var p string
@@ -223,6 +259,9 @@ func (c *modelConfig) describe() string {
 		p = fmt.Sprintf("symmetric potential, %d channels", c.Channels)
 	case potentialRandom:
 		p = fmt.Sprintf("dense ln cosh potential, H = %d, a random symmetry element per sample and stage", c.Hidden)
+		if c.RandomGroup == randomGroupReference {
+			p += " (translations × transposition)"
+		}
 	}
 	if c.Quadratic {
 		p += " + quadratic"

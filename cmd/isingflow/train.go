@@ -117,6 +117,7 @@ func registerModel(fs *pflag.FlagSet, c *modelConfig) {
 	fs.StringVar(&c.Potential, "potential", potentialDense, "potential: dense (the paper's φ), symmetric (exactly invariant), or random (dense, evaluated at one random element of translations × point group × spin flip per sample and RK4 stage, as the paper's code)")
 	fs.IntVar(&c.Hidden, "hidden", 512, "hidden units of the dense potential (paper: 512)")
 	fs.IntVar(&c.Channels, "channels", 4, "kernels of the symmetric potential")
+	fs.StringVar(&c.RandomGroup, "random-group", randomGroupIsing, "group of the random potential's draws: ising (translations × point group × spin flip) or reference (translations × {1, transposition}, the reference code's draw)")
 	fs.BoolVar(&c.Quadratic, "quadratic", true, "add a learnable quadratic part ½xᵀSx (translation invariant on a torus) to the potential")
 	fs.IntVar(&c.FlowSteps, "flow-steps", 50, "RK4 steps of the flow (paper: 50)")
 	c.Blocks = defaultBlocks
