@@ -185,6 +185,38 @@ func (s *Shallow) Weights() (a *mat.Dense, b, w []float64) {
 	return mat.NewDense(s.h, s.n, s.a), s.b, s.w
 }
 
+// SetIndicatorRows sets row j of A, for j < min(H, len(sets)), to the
+// indicator of the coordinates sets[j] scaled to the default
+// initialisation's mean squared norm: a_jk = 1/√(3|sets[j]|) for k in
+// sets[j], 0 elsewhere, so that u_j = a_j·x has variance 1/3 for
+// x ~ N(0, I) as for a row drawn by NewShallow. It leaves the other rows, b
+// and w as they are, and returns the number of rows set. For a lattice,
+// the sets can be blocks of sites at several scales
+// (lattice.MultiscaleBlocks): each such unit then feels, and its velocity
+// moves, the mean field of one block, a block spin.
+//
+// SetIndicatorRows panics if a set is empty or holds a coordinate outside
+// [0, N) or the same coordinate twice.
+func (s *Shallow) SetIndicatorRows(sets [][]int) int {
+	rows := min(s.h, len(sets))
+	for j, set := range sets[:rows] {
+		if len(set) == 0 {
+			panic(fmt.Sprintf("flow: Shallow.SetIndicatorRows: set %d is empty", j))
+		}
+		row := s.a[j*s.n : (j+1)*s.n]
+		clear(row)
+		c := 1 / math.Sqrt(3*float64(len(set)))
+		for _, k := range set {
+			if k < 0 || k >= s.n || row[k] != 0 {
+				panic(fmt.Sprintf("flow: Shallow.SetIndicatorRows: set %d: coordinate %d out of range [0, %d) or repeated", j, k, s.n))
+			}
+			row[k] = c
+		}
+	}
+	s.rOK = false
+	return rows
+}
+
 // Costs per element handed to parallel.For: one exponential and a few
 // multiply-adds are worth about this many multiply-adds.
 const costActivation = 16

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -604,5 +605,77 @@ func TestShallowCheckPotentialLarge(t *testing.T) {
 			p := flow.NewShallow(256, 512, act, act == flow.Softplus, rng)
 			flowtest.CheckPotential(t, p, 4, rng, 1e-7)
 		})
+	}
+}
+
+func TestShallowSetIndicatorRows(t *testing.T) {
+	const n, h = 6, 4
+	rng := rand.New(rand.NewPCG(3, 1))
+	p := flow.NewShallow(n, h, flow.LogCosh, false, rng)
+	x := mat.NewDense(2, n, nil)
+	for i := range n {
+		x.Set(0, i, rng.NormFloat64())
+		x.Set(1, i, rng.NormFloat64())
+	}
+	grad, lap := mat.NewDense(2, n, nil), make([]float64, 2)
+	p.GradLaplacian(grad, lap, x) // the norms |a_j|² of the random rows
+	a, _, w := p.Weights()
+	row3 := mat.Row(nil, 3, a)
+	w0 := append([]float64(nil), w...)
+
+	sets := [][]int{{0, 1, 2, 3, 4, 5}, {3, 1}, {5}}
+	if got := p.SetIndicatorRows(sets); got != len(sets) {
+		t.Errorf("set %d rows, want %d", got, len(sets))
+	}
+	for j, set := range sets {
+		c := 1 / math.Sqrt(3*float64(len(set)))
+		var norm float64
+		for k := range n {
+			want := 0.0
+			for _, s := range set {
+				if s == k {
+					want = c
+				}
+			}
+			if a.At(j, k) != want {
+				t.Errorf("a[%d][%d] = %v, want %v", j, k, a.At(j, k), want)
+			}
+			norm += a.At(j, k) * a.At(j, k)
+		}
+		if math.Abs(norm-1.0/3) > 1e-15 {
+			t.Errorf("|a_%d|² = %v, want 1/3", j, norm)
+		}
+	}
+	if !slices.Equal(mat.Row(nil, 3, a), row3) || !slices.Equal(w, w0) {
+		t.Error("rows beyond the sets, or w, changed")
+	}
+
+	// The potential uses the new rows (and their norms) at once: the same
+	// as a fresh potential with the same parameters.
+	q := flow.NewShallow(n, h, flow.LogCosh, false, nil)
+	copy(q.Params(), p.Params())
+	gp, gq := mat.NewDense(2, n, nil), mat.NewDense(2, n, nil)
+	lp, lq := make([]float64, 2), make([]float64, 2)
+	p.GradLaplacian(gp, lp, x)
+	q.GradLaplacian(gq, lq, x)
+	if !mat.Equal(gp, gq) || !slices.Equal(lp, lq) {
+		t.Errorf("after SetIndicatorRows: ∇²φ %v, want %v", lp, lq)
+	}
+
+	// More sets than hidden units: the first H.
+	many := [][]int{{0}, {1}, {2}, {3}, {4}, {5}}
+	if got := p.SetIndicatorRows(many); got != h {
+		t.Errorf("set %d rows from %d sets, want H = %d", got, len(many), h)
+	}
+
+	for name, set := range map[string][]int{"empty": {}, "out of range": {6}, "negative": {-1}, "repeated": {2, 2}} {
+		func() {
+			defer func() {
+				if e := recover(); e == nil || !strings.HasPrefix(fmt.Sprint(e), "flow: ") {
+					t.Errorf("%s set: recovered %v, want a flow: panic", name, e)
+				}
+			}()
+			p.SetIndicatorRows([][]int{set})
+		}()
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -71,5 +72,73 @@ func TestModelBlocks(t *testing.T) {
 	c4.Blocks = 4
 	if err := c4.validate(); err == nil || !strings.Contains(err.Error(), "--blocks 4: must divide --flow-steps 6") {
 		t.Errorf("4 blocks of 6 steps: %v", err)
+	}
+}
+
+// TestModelInit checks --init: multiscale replaces the first rows of the
+// dense (and the random) potential's A by the lattice's block indicators
+// and keeps the random draws of the other parameters; random is the
+// paper's initialisation and stored as absent.
+func TestModelInit(t *testing.T) {
+	base := modelConfig{L: 4, Dim: 2, T: 2.5, Delta: 0.1, Potential: potentialDense, Hidden: 32, FlowSteps: 2, Epsilon: 0.1, InitSeed: 1}
+	build := func(c *modelConfig) *flow.Shallow {
+		t.Helper()
+		m, err := c.build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch p := m.flow.Potential.(type) {
+		case *flow.Shallow:
+			return p
+		case flow.Wrapper:
+			return p.Inner().(*flow.Shallow)
+		}
+		t.Fatalf("built %T", m.flow.Potential)
+		return nil
+	}
+	for _, pot := range []string{potentialDense, potentialRandom} {
+		paper, ms := base, base
+		paper.Potential, ms.Potential = pot, pot
+		paper.Init, ms.Init = initRandom, initMultiscale
+		sp, sm := build(&paper), build(&ms)
+		if paper.Init != "" {
+			t.Errorf("--init random stored as %q, want absent", paper.Init)
+		}
+		ap, bp, wp := sp.Weights()
+		am, bm, wm := sm.Weights()
+		lat, err := base.geometry().lattice()
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks := lat.MultiscaleBlocks() // 25 on the 4×4 torus
+		if len(blocks) != 25 {
+			t.Fatalf("%d blocks on the 4×4 torus, want 25", len(blocks))
+		}
+		for j := range base.Hidden {
+			rowP, rowM := ap.RawRowView(j), am.RawRowView(j)
+			if j >= len(blocks) {
+				if !slices.Equal(rowP, rowM) {
+					t.Errorf("%s: row %d beyond the blocks differs from the random initialisation", pot, j)
+				}
+				continue
+			}
+			var sum, sq float64
+			for _, v := range rowM {
+				sum += v
+				sq += v * v
+			}
+			n := float64(len(blocks[j]))
+			if math.Abs(sum-n/math.Sqrt(3*n)) > 1e-12 || math.Abs(sq-1.0/3) > 1e-12 {
+				t.Errorf("%s: row %d has sum %v and |a|² %v, want the indicator of %d sites with |a|² = 1/3", pot, j, sum, sq, len(blocks[j]))
+			}
+		}
+		if !slices.Equal(bp, bm) || !slices.Equal(wp, wm) {
+			t.Errorf("%s: --init changed b or w", pot)
+		}
+	}
+	sym := base
+	sym.Potential, sym.Channels, sym.Init = potentialSymmetric, 1, initMultiscale
+	if err := sym.validate(); err == nil || !strings.Contains(err.Error(), "--init multiscale: only for the dense and random potentials") {
+		t.Errorf("symmetric potential with --init multiscale: %v", err)
 	}
 }

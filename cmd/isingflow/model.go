@@ -25,6 +25,12 @@ const (
 	potentialRandom    = "random"    // the paper's code: dense, one random group element per sample and RK4 stage
 )
 
+// Initialisations of --init (dense and random potentials).
+const (
+	initRandom     = "random"     // the paper's: every entry of A uniform in ±1/√N
+	initMultiscale = "multiscale" // the first rows of A are the indicators of lattice.MultiscaleBlocks
+)
+
 // Random groups of --random-group.
 const (
 	randomGroupIsing     = "ising"     // translations × point group × spin flip
@@ -47,12 +53,16 @@ type modelConfig struct {
 	// RandomGroup is the group of the random elements of the random
 	// potential: "" (absent) for the Ising group, randomGroupReference for
 	// the reference code's translations × {1, transposition}.
-	RandomGroup string  `json:"random_group,omitempty"`
-	Quadratic   bool    `json:"quadratic"`        // a learnable quadratic part ½xᵀSx
-	Blocks      int     `json:"blocks,omitempty"` // K potentials in time; 0 (absent) means 1
-	FlowSteps   int     `json:"flow_steps"`
-	Epsilon     float64 `json:"epsilon"`
-	InitSeed    uint64  `json:"init_seed"`
+	RandomGroup string `json:"random_group,omitempty"`
+	// Init is the initialisation of the dense (or random) potential's
+	// rows: "" (absent) for the paper's random rows, initMultiscale for
+	// block indicators (see modelConfig.build).
+	Init      string  `json:"init,omitempty"`
+	Quadratic bool    `json:"quadratic"`        // a learnable quadratic part ½xᵀSx
+	Blocks    int     `json:"blocks,omitempty"` // K potentials in time; 0 (absent) means 1
+	FlowSteps int     `json:"flow_steps"`
+	Epsilon   float64 `json:"epsilon"`
+	InitSeed  uint64  `json:"init_seed"`
 }
 
 // blocks returns the number K of independent potentials of the flow, one
@@ -117,6 +127,16 @@ func (c *modelConfig) validate() error {
 		}
 	default:
 		return usagef("--random-group %q: want %q or %q", c.RandomGroup, randomGroupIsing, randomGroupReference)
+	}
+	switch c.Init {
+	case "", initRandom:
+		c.Init = "" // the paper's initialisation is stored as absent, as before the flag existed
+	case initMultiscale:
+		if c.Potential == potentialSymmetric {
+			return usagef("--init %s: only for the %s and %s potentials", c.Init, potentialDense, potentialRandom)
+		}
+	default:
+		return usagef("--init %q: want %q or %q", c.Init, initMultiscale, initRandom)
 	}
 	if c.FlowSteps < 1 {
 		return usagef("--flow-steps %d: need at least one RK4 step", c.FlowSteps)
@@ -184,7 +204,7 @@ func (c *modelConfig) build() (*model, error) {
 		var pot flow.Potential
 		switch c.Potential {
 		case potentialDense:
-			pot = flow.NewShallow(lat.N(), c.Hidden, flow.LogCosh, false, rng)
+			pot = c.newShallow(lat, rng)
 		case potentialRandom:
 			if c.Open {
 				return nil, usagef("--potential random needs periodic boundaries")
@@ -193,7 +213,7 @@ func (c *modelConfig) build() (*model, error) {
 			if err != nil {
 				return nil, err
 			}
-			r, err := symmetry.NewRandom(flow.NewShallow(lat.N(), c.Hidden, flow.LogCosh, false, rng), G, 0)
+			r, err := symmetry.NewRandom(c.newShallow(lat, rng), G, 0)
 			if err != nil {
 				return nil, err
 			}
@@ -233,6 +253,24 @@ func (c *modelConfig) build() (*model, error) {
 	return m, nil
 }
 
+// newShallow returns the paper's potential φ = Σ_j w_j ln cosh(a_j·x)
+// with H = Hidden units drawn from rng; with Init multiscale its first rows
+// are then replaced by the indicators of the lattice's blocks at every
+// scale (lattice.MultiscaleBlocks, coarsest first; 425 rows on the 16×16
+// torus): units that start out feeling the block spins of a
+// renormalisation group, the collective coordinates of the critical
+// configurations, instead of random directions. Rows beyond the number of
+// blocks keep their random values, and when H is smaller the finest blocks
+// are left out. Either way the potential is even, so the flow keeps
+// the spin-flip symmetry exactly.
+func (c *modelConfig) newShallow(lat *lattice.Lattice, rng *rand.Rand) *flow.Shallow {
+	s := flow.NewShallow(lat.N(), c.Hidden, flow.LogCosh, false, rng)
+	if c.Init == initMultiscale {
+		s.SetIndicatorRows(lat.MultiscaleBlocks())
+	}
+	return s
+}
+
 // randomGroup returns the group whose elements the random potential draws.
 func (c *modelConfig) randomGroup(lat *lattice.Lattice) (*symmetry.Group, error) {
 	if c.RandomGroup != randomGroupReference {
@@ -262,6 +300,9 @@ func (c *modelConfig) describe() string {
 		if c.RandomGroup == randomGroupReference {
 			p += " (translations × transposition)"
 		}
+	}
+	if c.Init == initMultiscale {
+		p += ", multiscale init"
 	}
 	if c.Quadratic {
 		p += " + quadratic"

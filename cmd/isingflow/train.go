@@ -102,12 +102,17 @@ func (e *evalFlags) validate() error {
 // first quarter) are those of the measured runs.
 const defaultBlocks = 10
 
-// settleDefaultBlocks falls back to one block when --blocks was left at
-// its default and that does not divide --flow-steps (a short test flow of
-// 4 steps, say), instead of failing on a flag the user never set.
-func settleDefaultBlocks(fs *pflag.FlagSet, c *modelConfig) {
+// settleModelDefaults adapts the defaults of flags the user did not set to
+// the ones that were set, instead of failing on a flag the user never
+// gave: --blocks falls back to one block when the default does not divide
+// --flow-steps (a short test flow of 4 steps, say), and --init to the only
+// initialisation of the symmetric potential.
+func settleModelDefaults(fs *pflag.FlagSet, c *modelConfig) {
 	if !fs.Changed("blocks") && c.FlowSteps%c.blocks() != 0 {
 		c.Blocks = 0
+	}
+	if !fs.Changed("init") && c.Potential == potentialSymmetric {
+		c.Init = ""
 	}
 }
 
@@ -118,6 +123,7 @@ func registerModel(fs *pflag.FlagSet, c *modelConfig) {
 	fs.IntVar(&c.Hidden, "hidden", 512, "hidden units of the dense potential (paper: 512)")
 	fs.IntVar(&c.Channels, "channels", 4, "kernels of the symmetric potential")
 	fs.StringVar(&c.RandomGroup, "random-group", randomGroupIsing, "group of the random potential's draws: ising (translations × point group × spin flip) or reference (translations × {1, transposition}, the reference code's draw)")
+	fs.StringVar(&c.Init, "init", initMultiscale, "initial rows of the dense and random potentials: multiscale (the first rows are indicators of blocks of sites at every scale, block spins) or random (the paper's)")
 	fs.BoolVar(&c.Quadratic, "quadratic", true, "add a learnable quadratic part ½xᵀSx (translation invariant on a torus) to the potential")
 	fs.IntVar(&c.FlowSteps, "flow-steps", 50, "RK4 steps of the flow (paper: 50)")
 	c.Blocks = defaultBlocks
@@ -195,8 +201,9 @@ func latticeTag(m *modelConfig) string {
 }
 
 // modelTag names the relaxation, the flow and the training of a run:
-// "d0.1_H512_S50_e0.1_B64_seed1", or "d0.1_H512_K10_S50_e0.1_B64_seed1"
-// with ten blocks in time.
+// "d0.1_H512_S50_e0.1_B64_seed1" for the paper's model, or
+// "d0.1_H512q_ms_K10_S50_e0.1_B64_seed1" with the quadratic part, the
+// multiscale initialisation and ten blocks in time.
 func modelTag(m *modelConfig, t *trainConfig) string {
 	var p string
 	switch m.Potential {
@@ -209,6 +216,9 @@ func modelTag(m *modelConfig, t *trainConfig) string {
 	}
 	if m.Quadratic {
 		p += "q"
+	}
+	if m.Init == initMultiscale {
+		p += "_ms"
 	}
 	if K := m.blocks(); K > 1 {
 		p += fmt.Sprintf("_K%d", K)
@@ -261,7 +271,7 @@ func (a *trainArgs) register(fs *pflag.FlagSet) {
 // settle completes the model configuration from the parsed flags and
 // checks the training and evaluation flags.
 func (a *trainArgs) settle(fs *pflag.FlagSet) error {
-	settleDefaultBlocks(fs, &a.mc)
+	settleModelDefaults(fs, &a.mc)
 	a.mc.L, a.mc.Dim, a.mc.Open, a.mc.T = a.g.L, a.g.dim, a.g.open, float64(a.g.T)
 	if err := a.tc.validate(); err != nil {
 		return err
