@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -75,13 +77,17 @@ func writePlots(dir string, m *model, ref *exactReport, est *observables.IsingEs
 			exact.Width = vg.Points(1.5)
 			p.Add(exact)
 			p.Legend.Add(fmt.Sprintf("exact %.6f", *ref.FreeEnergyPerSite), exact)
-			// Zoom on the converged part.
 			lo := pts[len(pts)/10:]
 			ymax := lo[0].Y
 			for _, q := range lo {
 				ymax = max(ymax, q.Y)
 			}
-			p.Y.Min, p.Y.Max = *ref.FreeEnergyPerSite-0.02*abs(*ref.FreeEnergyPerSite), ymax
+			// Zoom on the converged part, with the exact line a tenth of
+			// the range above the bottom.
+			exactF := *ref.FreeEnergyPerSite
+			ymax = max(ymax, exactF+1e-3*abs(exactF))
+			p.Y.Min, p.Y.Max = exactF-(ymax-exactF)/9, ymax
+			p.Y.Tick.Marker = exactTicks{}
 		}
 		p.Legend.Top = true
 		if err := p.Save(16*vg.Centimeter, 10*vg.Centimeter, filepath.Join(dir, trainingPlotFile)); err != nil {
@@ -110,4 +116,34 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// exactTicks are gonum/plot's default ticks labelled with as many decimals
+// as their values need: the default labels of a narrow range round the
+// values ("-2.1" for the tick at -2.15, "-2" for -2.05).
+type exactTicks struct{}
+
+// Ticks returns the marks between lo and hi.
+func (exactTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	tol := 1e-9 * max(math.Abs(lo), math.Abs(hi))
+	for prec := 0; prec <= 15; prec++ {
+		ok := true
+		for _, t := range ticks {
+			if t.Label == "" {
+				continue
+			}
+			v, _ := strconv.ParseFloat(strconv.FormatFloat(t.Value, 'f', prec, 64), 64)
+			ok = ok && math.Abs(v-t.Value) <= tol
+		}
+		if ok {
+			for i := range ticks {
+				if ticks[i].Label != "" {
+					ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'f', prec, 64)
+				}
+			}
+			break
+		}
+	}
+	return ticks
 }
