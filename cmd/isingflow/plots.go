@@ -104,6 +104,7 @@ func writePlots(dir string, m *model, ref *exactReport, est *observables.IsingEs
 			return err
 		}
 		h.Add(hist)
+		h.X.Tick.Marker, h.Y.Tick.Marker = exactTicks{}, exactTicks{}
 		if err := h.Save(16*vg.Centimeter, 10*vg.Centimeter, filepath.Join(dir, logWeightPlotFile)); err != nil {
 			return err
 		}
