@@ -294,6 +294,39 @@ func TestSampleFiles(t *testing.T) {
 	}
 }
 
+// TestWarmSettings checks the training settings of a scan's warm-started
+// temperatures: no anneal and a short learning-rate warm-up, unless the
+// flags say otherwise.
+func TestWarmSettings(t *testing.T) {
+	base := trainConfig{Iterations: 1700, Warmup: 0, AnnealFrom: 1.2, LR: 1e-3}
+	for _, tt := range []struct {
+		name               string
+		warm               int
+		changed            []string
+		base               trainConfig
+		iterations, warmup int
+		annealFrom         float64
+	}{
+		{"defaults", 300, nil, base, 300, 50, 1},
+		{"short", 100, nil, base, 100, 25, 1},
+		{"no warm steps", 0, nil, base, 0, 0, 1},
+		{"as --iterations", -1, nil, base, 1700, 50, 1},
+		{"explicit warmup", 300, []string{"warmup"}, trainConfig{Iterations: 1700, Warmup: 7, AnnealFrom: 1.2}, 300, 7, 1},
+		{"explicit anneal", 300, []string{"anneal-from"}, base, 300, 50, 1.2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := warmSettings(tt.base, tt.warm, func(f string) bool { return slices.Contains(tt.changed, f) })
+			if w.Iterations != tt.iterations || w.Warmup != tt.warmup || w.AnnealFrom != tt.annealFrom {
+				t.Errorf("got iterations %d, warm-up %d, anneal from %g; want %d, %d, %g",
+					w.Iterations, w.Warmup, w.AnnealFrom, tt.iterations, tt.warmup, tt.annealFrom)
+			}
+			if w.LR != tt.base.LR {
+				t.Errorf("learning rate %g, want %g", w.LR, tt.base.LR)
+			}
+		})
+	}
+}
+
 // TestScanWarmStart checks that each temperature of a scan starts from the
 // previous one's parameters with a fresh optimiser: with no steps at the
 // second temperature its checkpoint holds the first's trained parameters
