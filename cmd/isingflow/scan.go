@@ -161,7 +161,7 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	registerModel(fs, &mc)
 	var tc trainConfig
 	registerTraining(fs, &tc)
-	warm := fs.Int("warm-iterations", -1, "optimisation steps at every temperature after the first, warm-started, with a learning-rate warm-up of min(50, steps/4) unless --warmup is given (-1: as --iterations)")
+	warm := fs.Int("warm-iterations", -1, fmt.Sprintf("optimisation steps at every temperature after the first, warm-started, with a learning-rate warm-up of min(%d, steps/4) unless --warmup is given (-1: as --iterations)", warmStartWarmup))
 	var ev evalFlags
 	ev.register(fs)
 	out := fs.String("out", "", "scan directory (default: runs/scan_ named by the lattice, the temperatures and the model)")
