@@ -118,6 +118,8 @@ func TestParseTemperatures(t *testing.T) {
 		{"2.1:Tc:0.1", []float64{2.1, 2.2}},
 		{"tc", []float64{tc}},
 		{"0.1:0.3:0.1", []float64{0.1, 0.2, 0.3}},
+		{"Tc,2.3:2.5:0.1,2.2:2.0:-0.1", []float64{tc, 2.3, 2.4, 2.5, 2.2, 2.1, 2}},
+		{"3, 2:2.5:0.25 ,1.5", []float64{3, 2, 2.25, 2.5, 1.5}},
 	} {
 		got, err := parseTemperatures(test.in)
 		if err != nil {
@@ -144,11 +146,36 @@ func TestParseTemperatures(t *testing.T) {
 	for _, bad := range []string{
 		"", "abc", "2:3", "2:3:0", "2:3:-0.1", "3:2:0.1", "2:3:x", "0:1:0.5", "-1,2", "2,2", "2,2.0000001",
 		"1:2:1e-6", "2,,3", "2:3:NaN", "2:Inf:1",
+		"2:3:0.5,2.5", "2:3:0.5,", "2,3:2:0.1", "2:3:0.1:1", "Tc,Tc:3:0.1",
 	} {
 		if ts, err := parseTemperatures(bad); err == nil {
 			t.Errorf("%q: no error, got %v", bad, ts)
 		} else if _, ok := err.(usageError); !ok {
 			t.Errorf("%q: %v is not a usage error", bad, err)
+		}
+	}
+}
+
+// TestNearestTemperature checks the choice of a scan's warm start: the
+// nearest temperature trained, the latest of equally near ones.
+func TestNearestTemperature(t *testing.T) {
+	tc := validation.CriticalTemperature
+	for _, tt := range []struct {
+		trained []float64
+		T       float64
+		want    int
+	}{
+		{[]float64{2.0}, 2.1, 0},
+		{[]float64{2.0, 2.1, 2.2}, 2.3, 2},
+		{[]float64{3.0, 2.9, 2.8}, 2.7, 2},
+		{[]float64{tc, 2.3, 2.4, 2.5}, 2.2, 0},
+		{[]float64{tc, 2.3, 2.4, 2.5, 2.2}, 2.1, 4},
+		{[]float64{2.0, 3.0}, 2.5, 1},
+		{[]float64{3.0, 2.0}, 2.5, 1},
+		{[]float64{2.0, 2.6, 2.2}, 2.4, 2},
+	} {
+		if got := nearestTemperature(tt.trained, tt.T); got != tt.want {
+			t.Errorf("nearest of %v to %v: index %d, want %d", tt.trained, tt.T, got, tt.want)
 		}
 	}
 }

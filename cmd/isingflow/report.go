@@ -25,6 +25,9 @@ type report struct {
 	// logdetGap is ln p(integrated Laplacian) − ln p(discrete RK4 map) per
 	// site, when --logdet-check asked for it.
 	logdetGap *observables.Estimate
+	// warmStartT is the temperature whose trained flow this run started
+	// from, in a scan; nil for a flow trained from its initialisation.
+	warmStartT *float64
 }
 
 func newReport(m *model, ref *exactReport, est *observables.IsingEstimates, steps int, trainSeconds float64) *report {
@@ -52,6 +55,9 @@ func (r *report) MarshalJSON() ([]byte, error) {
 	out["steps"] = r.steps
 	out["seconds"] = r.trainSeconds
 	out["model"] = r.cfg
+	if r.warmStartT != nil {
+		out["warm_start_T"] = *r.warmStartT
+	}
 	if r.logdetGap != nil {
 		out["logdet_gap_per_site"] = r.logdetGap.Mean
 		out["logdet_gap_per_site_err"] = r.logdetGap.Err

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -35,9 +36,10 @@ const (
 // maxScanTemperatures bounds the number of temperatures of a scan.
 const maxScanTemperatures = 1000
 
-// parseTemperatures reads a temperature scan: START:STOP:STEP (STOP included
-// within rounding, STEP of either sign) or a comma-separated list; every
-// temperature is a number or Tc.
+// parseTemperatures reads the temperatures of a scan: a comma-separated
+// list whose items are a temperature (a number or Tc) or a range
+// START:STOP:STEP (STOP included within rounding, STEP of either sign), e.g.
+// 2.0:3.0:0.1 or Tc,2.3:3.0:0.1,2.2:2.0:-0.1.
 func parseTemperatures(s string) ([]float64, error) {
 	one := func(v string) (float64, error) {
 		var t temperature
@@ -47,57 +49,22 @@ func parseTemperatures(s string) ([]float64, error) {
 		return float64(t), nil
 	}
 	var ts []float64
-	if strings.Contains(s, ":") {
-		parts := strings.Split(s, ":")
-		if len(parts) != 3 {
-			return nil, usagef("-T %q: want a range START:STOP:STEP or a list T1,T2,...", s)
-		}
-		start, err := one(parts[0])
-		if err != nil {
-			return nil, err
-		}
-		stop, err := one(parts[1])
-		if err != nil {
-			return nil, err
-		}
-		step, err := strconv.ParseFloat(strings.TrimSpace(parts[2]), 64)
-		if err != nil || step == 0 || math.IsInf(step, 0) || math.IsNaN(step) {
-			return nil, usagef("-T %q: the step %q must be a non-zero number", s, parts[2])
-		}
-		// Count the points, STOP included when within 1e-6 steps of the grid.
-		r := (stop - start) / step
-		if r < -1e-6 {
-			return nil, usagef("-T %q: a step of %v never reaches %v from %v", s, step, stop, start)
-		}
-		if r > maxScanTemperatures {
-			return nil, usagef("-T %q: more than %d temperatures", s, maxScanTemperatures)
-		}
-		n := int(math.Floor(r+1e-6)) + 1
-		for i := range n {
-			t := start + float64(i)*step
-			switch {
-			case i == 0:
-				t = start
-			case math.Abs(t-stop) < 1e-6*math.Abs(step):
-				t = stop
-			default:
-				t = math.Round(t*1e12) / 1e12 // 2.3, not 2.3000000000000003
-			}
-			if !(t > 0) {
-				return nil, usagef("-T %q: the temperature %v is not positive", s, t)
-			}
-			ts = append(ts, t)
-		}
-	} else {
-		for _, p := range strings.Split(s, ",") {
-			t, err := one(p)
+	for _, item := range strings.Split(s, ",") {
+		if !strings.Contains(item, ":") {
+			t, err := one(item)
 			if err != nil {
 				return nil, err
 			}
 			ts = append(ts, t)
+		} else {
+			r, err := parseTemperatureRange(s, item, one)
+			if err != nil {
+				return nil, err
+			}
+			ts = append(ts, r...)
 		}
 		if len(ts) > maxScanTemperatures {
-			return nil, usagef("-T: more than %d temperatures", maxScanTemperatures)
+			return nil, usagef("-T %q: more than %d temperatures", s, maxScanTemperatures)
 		}
 	}
 	seen := map[string]bool{}
@@ -107,6 +74,53 @@ func parseTemperatures(s string) ([]float64, error) {
 			return nil, usagef("-T %q: the temperature %.6f appears twice", s, t)
 		}
 		seen[d] = true
+	}
+	return ts, nil
+}
+
+// parseTemperatureRange reads one range START:STOP:STEP of the scan s,
+// its end points read by one.
+func parseTemperatureRange(s, item string, one func(string) (float64, error)) ([]float64, error) {
+	parts := strings.Split(item, ":")
+	if len(parts) != 3 {
+		return nil, usagef("-T %q: %q: want a range START:STOP:STEP or a temperature", s, item)
+	}
+	start, err := one(parts[0])
+	if err != nil {
+		return nil, err
+	}
+	stop, err := one(parts[1])
+	if err != nil {
+		return nil, err
+	}
+	step, err := strconv.ParseFloat(strings.TrimSpace(parts[2]), 64)
+	if err != nil || step == 0 || math.IsInf(step, 0) || math.IsNaN(step) {
+		return nil, usagef("-T %q: the step %q must be a non-zero number", s, parts[2])
+	}
+	// Count the points, STOP included when within 1e-6 steps of the grid.
+	r := (stop - start) / step
+	if r < -1e-6 {
+		return nil, usagef("-T %q: a step of %v never reaches %v from %v", s, step, stop, start)
+	}
+	if r > maxScanTemperatures {
+		return nil, usagef("-T %q: more than %d temperatures", s, maxScanTemperatures)
+	}
+	n := int(math.Floor(r+1e-6)) + 1
+	ts := make([]float64, 0, n)
+	for i := range n {
+		t := start + float64(i)*step
+		switch {
+		case i == 0:
+			t = start
+		case math.Abs(t-stop) < 1e-6*math.Abs(step):
+			t = stop
+		default:
+			t = math.Round(t*1e12) / 1e12 // 2.3, not 2.3000000000000003
+		}
+		if !(t > 0) {
+			return nil, usagef("-T %q: the temperature %v is not positive", s, t)
+		}
+		ts = append(ts, t)
 	}
 	return ts, nil
 }
@@ -155,7 +169,7 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("scan", stderr)
 	var g geometry
 	fs.IntVarP(&g.L, "L", "L", 16, "linear size of the lattice (L^d sites)")
-	temps := fs.StringP("T", "T", "", "temperatures (required): START:STOP:STEP, e.g. 2.0:3.0:0.1, or a list 2.0,Tc,2.5")
+	temps := fs.StringP("T", "T", "", "temperatures (required): a comma-separated list of temperatures (a number or Tc) and ranges START:STOP:STEP, e.g. 2.0:3.0:0.1 or Tc,2.3:3.0:0.1,2.2:2.0:-0.1; each after the first is warm-started from the nearest one already trained")
 	g.registerShape(fs)
 	var mc modelConfig
 	registerModel(fs, &mc)
@@ -213,19 +227,22 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	var reports []*report
-	var prev *model
+	var trained [][]float64 // the trained parameters of ts[:i]
 	for i, T := range ts {
+		from := -1
 		if i > 0 {
 			mc.T = T
 			if m, err = mc.build(); err != nil {
 				return err
 			}
-			// Warm start: the previous temperature's parameters, fresh Adam.
-			copy(m.flow.Potential.Params(), prev.flow.Potential.Params())
+			// Warm start: the nearest trained temperature's parameters,
+			// fresh Adam.
+			from = nearestTemperature(ts[:i], T)
+			copy(m.flow.Potential.Params(), trained[from])
 		}
 		fmt.Fprintf(stderr, "isingflow scan: T = %.6g (%d of %d)", T, i+1, len(ts))
-		if prev != nil {
-			fmt.Fprintf(stderr, ", warm start from T = %.6g", prev.cfg.T)
+		if from >= 0 {
+			fmt.Fprintf(stderr, ", warm start from T = %.6g", ts[from])
 		}
 		fmt.Fprintln(stderr)
 		settings := &tc
@@ -238,11 +255,14 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if from >= 0 {
+			r.warmStartT = &ts[from]
+		}
 		reports = append(reports, r)
 		if err := writeScanTable(dir, reports); err != nil {
 			return err
 		}
-		prev = m
+		trained = append(trained, slices.Clone(m.flow.Potential.Params()))
 		if ctx.Err() != nil {
 			fmt.Fprintf(stderr, "isingflow scan: interrupted at T = %.6g; the scan stops here\n", T)
 			break
@@ -259,6 +279,20 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// nearestTemperature returns the index in trained of the temperature
+// nearest T, the latest of equally near ones: the flow a scan warm-starts T
+// from. Along a monotone scan that is the previous temperature; a scan
+// Tc,2.3:3.0:0.1,2.2:2.0:-0.1 goes out from T_c on both sides.
+func nearestTemperature(trained []float64, T float64) int {
+	best := -1
+	for i, t := range trained {
+		if best < 0 || math.Abs(t-T) <= math.Abs(trained[best]-T) {
+			best = i
+		}
+	}
+	return best
+}
+
 func writeScanTable(dir string, reports []*report) error {
 	b, err := json.MarshalIndent(reports, "", "  ")
 	if err != nil {
@@ -267,7 +301,8 @@ func writeScanTable(dir string, reports []*report) error {
 	return runio.WriteBytesAtomic(filepath.Join(dir, scanTableFile), append(b, '\n'))
 }
 
-// printScan prints one line per temperature: the estimates beside the
+// printScan prints one line per temperature, in the order trained: the
+// temperature its flow was warm-started from and the estimates beside the
 // exact finite-lattice values.
 func printScan(w io.Writer, reports []*report) {
 	if len(reports) == 0 {
@@ -281,10 +316,14 @@ func printScan(w io.Writer, reports []*report) {
 	}
 	fmt.Fprintf(w, "exact finite-lattice values: %s\n\n", method)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "T\tf_var\tKL/N\tu\texact u\tc\texact c\t<|m|>\texact <|m|>\tESS/M\t")
+	fmt.Fprintln(tw, "T\tfrom\tf_var\tKL/N\tu\texact u\tc\texact c\t<|m|>\texact <|m|>\tESS/M\t")
 	for _, r := range reports {
 		e, ref := r.est, r.ref
-		fmt.Fprintf(tw, "%.6g\t%v\t%v\t%v\t%s\t%v\t%s\t%v\t%s\t%.3g\t\n", r.cfg.T,
+		from := "—"
+		if r.warmStartT != nil {
+			from = strconv.FormatFloat(*r.warmStartT, 'g', 6, 64)
+		}
+		fmt.Fprintf(tw, "%.6g\t%s\t%v\t%v\t%v\t%s\t%v\t%s\t%v\t%s\t%.3g\t\n", r.cfg.T, from,
 			e.VariationalFreeEnergyPerSite, e.KLPerSite, e.EnergyPerSite, fmtShort(ref.EnergyPerSite),
 			e.SpecificHeatPerSite, fmtShort(ref.SpecificHeatPerSite),
 			e.AbsMagnetization, fmtShort(ref.AbsMagnetization), e.ESSFraction)
