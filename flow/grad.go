@@ -97,6 +97,11 @@ func (fn LossFunc) Loss(dy *mat.Dense, dlogp []float64, y *mat.Dense, logp []flo
 // piece that produced the stage; with a Piecewise, each block's part of
 // dparams collects the adjoint of its own steps only.
 func (f *Flow) Gradient(dparams []float64, dstart, start *mat.Dense, dir Direction, loss Loss) float64 {
+	return f.gradient(dparams, dstart, start, dir, loss, false)
+}
+
+// gradient is Gradient, and with path PathGradient.
+func (f *Flow) gradient(dparams []float64, dstart, start *mat.Dense, dir Direction, loss Loss, path bool) float64 {
 	f.mustValidate()
 	p := f.Potential
 	n := p.Dim()
@@ -128,6 +133,17 @@ func (f *Flow) Gradient(dparams []float64, dstart, start *mat.Dense, dir Directi
 	}
 	g.ensure(B, n, f.Steps, memoLen)
 	f.rk.ensure(B, n)
+	g.scoreValid = path
+	if path {
+		g.ensureScore()
+		for b := range B {
+			// The score of the base distribution, ∇ln p₀(z) = −z.
+			sb, zb := g.score.RawRowView(b), start.RawRowView(b)
+			for k, v := range zb {
+				sb[k] = -v
+			}
+		}
+	}
 	var kin []float64
 	g.kinValid = kw != 0
 	if kw != 0 {
@@ -141,6 +157,9 @@ func (f *Flow) Gradient(dparams []float64, dstart, start *mat.Dense, dir Directi
 	for s := range f.Steps {
 		f.selectStep(s, dir)
 		f.rk.step(p, g.x, g.ell, kin, eps, g.tape[4*s:4*s+4], g.memoAt(s))
+		if path {
+			g.scoreStep(p, eps, g.tape[4*s:4*s+4], g.memoAt(s))
+		}
 	}
 
 	// The loss and its adjoints.
@@ -163,6 +182,16 @@ func (f *Flow) Gradient(dparams []float64, dstart, start *mat.Dense, dir Directi
 	}
 	g.a.Copy(g.dy)
 	for b := range B {
+		if path {
+			// logp is the stopped function ln p(x) of the end state: only
+			// its dependence on θ through x_T = y remains.
+			g.m[b] = 0
+			ab, sb := g.a.RawRowView(b), g.score.RawRowView(b)
+			for k, v := range sb {
+				ab[k] += v * g.dlogp[b]
+			}
+			continue
+		}
 		g.m[b] = -g.dlogp[b]
 		if dir == Density {
 			ab, yb := g.a.RawRowView(b), g.x.RawRowView(b)
@@ -260,12 +289,18 @@ type gradWork struct {
 	m, mu                 []float64 // adjoint of ℓ; μ_i
 	kinValid              bool
 
+	// The score s = ∇ln p(x) of PathGradient, its RK4 accumulator, stage
+	// input and stage rate, and μ = 1 for the rate's VJP.
+	score, sacc, sstage, srate *mat.Dense
+	ones                       []float64
+	scoreValid                 bool
+
 	cur struct {
 		i          int
 		eps, h, wk float64
 		grad       []float64 // g_i when the transport cost is on
 	}
-	passFn, finishFn func(lo, hi int)
+	passFn, finishFn, scoreFn func(lo, hi int)
 }
 
 // memoAt returns the four stage memos of step s, or nil without memos.
@@ -308,6 +343,7 @@ func (g *gradWork) ensure(B, n, steps, memoLen int) {
 	if g.passFn == nil {
 		g.passFn = g.pass
 		g.finishFn = g.finish
+		g.scoreFn = g.scorePass
 	}
 }
 

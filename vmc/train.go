@@ -78,6 +78,12 @@ type Settings struct {
 	Data       DataSource
 	DataSteps  int
 	DataWeight float64
+	// PathGradient estimates the gradient of the variational free energy
+	// with flow.Flow.PathGradient instead of Gradient: the same
+	// expectation, without the term ∂ln p_θ(x)/∂θ at fixed x whose variance
+	// does not vanish at the optimum. It costs one more Hessian-vector
+	// product per RK4 stage.
+	PathGradient bool
 }
 
 // DataSource fills a batch with samples of the target distribution for a
@@ -297,7 +303,12 @@ func (t *Trainer) TrainStep() (Record, error) {
 	if err := t.setTemperature(); err != nil {
 		return Record{Step: t.Step}, err
 	}
-	loss := t.Flow.Gradient(t.grad, nil, t.z, flow.Sampling, &t.objective)
+	var loss float64
+	if s.PathGradient {
+		loss = t.Flow.PathGradient(t.grad, t.z, &t.objective)
+	} else {
+		loss = t.Flow.Gradient(t.grad, nil, t.z, flow.Sampling, &t.objective)
+	}
 	if s.Data != nil && t.Step < s.DataSteps {
 		if t.data == nil {
 			t.data = mat.NewDense(s.Batch, t.Flow.Dim(), nil)

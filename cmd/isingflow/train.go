@@ -42,7 +42,17 @@ type trainConfig struct {
 	// Precision of the training step's matrix products; the evaluation is
 	// always float64.
 	Precision flow.Precision `json:"precision,omitempty"`
+	// Gradient is the estimator of the objective's gradient: gradientFull
+	// (also "", in configurations written before the choice existed) or
+	// gradientPath.
+	Gradient string `json:"gradient,omitempty"`
 }
+
+// Gradient estimators of --gradient.
+const (
+	gradientFull = "full"
+	gradientPath = "path"
+)
 
 func (t trainConfig) settings() vmc.Settings {
 	return vmc.Settings{
@@ -56,6 +66,7 @@ func (t trainConfig) settings() vmc.Settings {
 		Anneal:       vmc.Anneal{From: t.AnnealFrom, Fraction: t.AnnealFrac, Levels: t.AnnealSteps},
 		DataSteps:    t.DataSteps,
 		DataWeight:   t.DataWeight,
+		PathGradient: t.Gradient == gradientPath,
 	}
 }
 
@@ -146,6 +157,7 @@ func registerTraining(fs *pflag.FlagSet, t *trainConfig) {
 	fs.Float64Var(&t.AnnealFrac, "anneal-fraction", 0.25, "fraction of the iterations spent annealing")
 	fs.IntVar(&t.AnnealSteps, "anneal-levels", 10, "temperature levels of the annealing")
 	fs.Var(&t.Precision, "precision", "arithmetic of the training step's matrix products: float64, or float32 (sgemm, faster; elementwise work, sums and the evaluation stay float64; dense potential only)")
+	fs.StringVar(&t.Gradient, "gradient", gradientFull, "estimator of the free energy's gradient: full (the reparametrised gradient of the whole objective, the paper's), or path (drops ∂ln p/∂θ at fixed x, whose mean is zero: the same expectation, a variance that vanishes as the flow approaches the target; one more Hessian-vector product per RK4 stage)")
 	fs.IntVar(&t.DataSteps, "data-steps", 0, "steps (from the start) that also fit exact samples of the target, drawn by a Wolff chain (forward KL)")
 	fs.Float64Var(&t.DataWeight, "data-weight", 0.5, "weight of the forward-KL gradient during --data-steps (the variational free energy has 1 − this)")
 }
@@ -174,6 +186,8 @@ func (t *trainConfig) validate() error {
 		return usagef("--anneal-fraction %v: must lie in (0, 1]", t.AnnealFrac)
 	case t.AnnealSteps < 1:
 		return usagef("--anneal-levels %d: must be positive", t.AnnealSteps)
+	case t.Gradient != gradientFull && t.Gradient != gradientPath:
+		return usagef("--gradient %q: want %s or %s", t.Gradient, gradientFull, gradientPath)
 	case t.DataSteps < 0:
 		return usagef("--data-steps %d: must not be negative", t.DataSteps)
 	case !(t.DataWeight >= 0 && t.DataWeight <= 1):
@@ -226,6 +240,9 @@ func modelTag(m *modelConfig, t *trainConfig) string {
 	tag := fmt.Sprintf("d%g_%s_S%d_e%g_B%d_seed%d", m.Delta, p, m.FlowSteps, m.Epsilon, t.Batch, t.Seed)
 	if t.Precision == flow.Float32 {
 		tag += "_f32"
+	}
+	if t.Gradient == gradientPath {
+		tag += "_path"
 	}
 	return tag
 }
@@ -407,6 +424,9 @@ func prepareRunDir(dir string, rc *runConfig, tr *vmc.Trainer, resume bool) erro
 		}
 		if err := tr.Restore(ck, rc.Model); err != nil {
 			return usagef("--resume: %v", err)
+		}
+		if old.Training.Gradient == "" {
+			old.Training.Gradient = gradientFull // written before --gradient existed
 		}
 		// The number of iterations may grow on resume; the rest must match.
 		old.Training.Iterations = rc.Training.Iterations
