@@ -21,9 +21,14 @@ import (
 // four backward), four stages per step, and that rate as a fraction of the
 // best dgemm rate the same build reaches in the same process (peak-frac).
 func reportTrainStep(b *testing.B, B, N, H, steps int) {
+	reportStep(b, 12, B, N, H, steps)
+}
+
+// reportStep is reportTrainStep with perStage·B·N·H FLOP per RK4 stage.
+func reportStep(b *testing.B, perStage, B, N, H, steps int) {
 	sec := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(sec, "s/step")
-	flops := 12 * float64(B) * float64(N) * float64(H) * 4 * float64(steps)
+	flops := float64(perStage) * float64(B) * float64(N) * float64(H) * 4 * float64(steps)
 	b.ReportMetric(flops/sec/1e9, "GFLOP/s")
 	b.ReportMetric(flops/sec/1e9/dgemmPeak(), "peak-frac")
 	b.ReportMetric(0, "ns/op")
@@ -66,7 +71,16 @@ func dgemmPeak() float64 {
 // once with float64 products and once with float32 (sub-benchmarks).
 func BenchmarkIsingTrainStep(b *testing.B) {
 	for _, prec := range precisions {
-		b.Run(prec.String(), func(b *testing.B) { benchIsingTrainStep(b, prec) })
+		b.Run(prec.String(), func(b *testing.B) { benchIsingTrainStep(b, prec, false) })
+	}
+}
+
+// BenchmarkIsingPathGradientStep is BenchmarkIsingTrainStep with
+// Flow.PathGradient: the score's Hessian-vector products add two GEMMs of
+// 2·B·N·H per stage, so its GFLOP/s count 16·B·N·H per stage.
+func BenchmarkIsingPathGradientStep(b *testing.B) {
+	for _, prec := range precisions {
+		b.Run(prec.String(), func(b *testing.B) { benchIsingTrainStep(b, prec, true) })
 	}
 }
 
@@ -79,7 +93,7 @@ var precisions = []flow.Precision{flow.Float64, flow.Float32}
 // the MNIST sizes: a quarter of a float32 step under perf), is paid once per
 // run, not once per step, since the flow keeps its workspaces from one step
 // to the next.
-func benchIsingTrainStep(b *testing.B, prec flow.Precision) {
+func benchIsingTrainStep(b *testing.B, prec flow.Precision, path bool) {
 	const N, H, B, steps, eps = 256, 512, 64, 50, 0.1
 	rng := rand.New(rand.NewPCG(1, 1))
 	p := flow.NewShallow(N, H, flow.LogCosh, false, rng)
@@ -109,13 +123,21 @@ func benchIsingTrainStep(b *testing.B, prec flow.Precision) {
 		for i := range z.RawMatrix().Data {
 			z.RawMatrix().Data[i] = rng.NormFloat64()
 		}
-		f.Gradient(dparams, nil, z, flow.Sampling, loss)
+		if path {
+			f.PathGradient(dparams, z, loss)
+		} else {
+			f.Gradient(dparams, nil, z, flow.Sampling, loss)
+		}
 	}
 	step() // untimed warm-up, see benchIsingTrainStep
 	for b.Loop() {
 		step()
 	}
-	reportTrainStep(b, B, N, H, steps)
+	if path {
+		reportStep(b, 16, B, N, H, steps)
+	} else {
+		reportTrainStep(b, B, N, H, steps)
+	}
 	b.ReportMetric(float64(f.TapeBytes(B))/1e6, "MB-tape")
 }
 
