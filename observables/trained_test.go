@@ -16,13 +16,15 @@ import (
 // TestTrainedFlowL4 trains a small flow on the enumerable 4×4 torus at T_c
 // with the ingredients that beat the paper's KL floor — a translation-
 // invariant quadratic part, a potential piecewise constant in time (five
-// independent blocks), annealing from 1.5 T_c and a batch of 256 — to
-// KL/site < 1e-3, then checks the variational bound and every
-// importance-weighted and flow-MCMC observable against exact enumeration
-// within 4σ. It guards the whole pipeline: a wrong gradient, objective,
-// estimator or exact value fails it, and so does a change that loses one
-// of the ingredients (the paper's potential stalls near 0.02 here; without
-// the blocks, or with a batch of 64, the same run ends near 0.0017).
+// independent blocks), annealing from 1.5 T_c, a batch of 256 and the
+// path-gradient estimator — to KL/site < 4e-4, then checks the variational
+// bound and every importance-weighted and flow-MCMC observable against
+// exact enumeration within 4σ. It guards the whole pipeline: a wrong
+// gradient, objective, estimator or exact value fails it, and so does a
+// change that loses one of the ingredients (measured with OpenBLAS: this
+// run 0.00015 ± 0.00003; with the full gradient 0.00085 ± 0.00007; the
+// paper's potential stalls near 0.02 here; without the blocks, or with a
+// batch of 64, the full-gradient run ends near 0.0017).
 func TestTrainedFlowL4(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a flow (about a minute on 2 cores)")
@@ -52,8 +54,9 @@ func TestTrainedFlowL4(t *testing.T) {
 	const steps = 3000
 	tr, err := vmc.NewTrainer(f, rel, vmc.Settings{
 		Steps: steps, Batch: 256, LearningRate: 1e-2, Seed: 1,
-		Schedule: vmc.Schedule{Total: steps, Final: 0.02},
-		Anneal:   vmc.Anneal{From: 1.5, Fraction: 0.4, Levels: 10},
+		Schedule:     vmc.Schedule{Total: steps, Final: 0.02},
+		Anneal:       vmc.Anneal{From: 1.5, Fraction: 0.4, Levels: 10},
+		PathGradient: true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -72,11 +75,11 @@ func TestTrainedFlowL4(t *testing.T) {
 	if kl.Mean < -4*kl.Err {
 		t.Errorf("KL/site = %v violates the variational bound", kl)
 	}
-	if kl.Mean > 1e-3 {
-		t.Errorf("KL/site = %v, want < 1e-3", kl)
+	if kl.Mean > 4e-4 {
+		t.Errorf("KL/site = %v, want < 4e-4 (0.00015 measured; 0.00085 with the full gradient)", kl)
 	}
-	if est.ESSFraction < 0.9 {
-		t.Errorf("ESS/M = %.3f, want > 0.9", est.ESSFraction)
+	if est.ESSFraction < 0.98 {
+		t.Errorf("ESS/M = %.3f, want > 0.98 (0.993 measured; 0.966 with the full gradient)", est.ESSFraction)
 	}
 	for _, q := range []struct {
 		name  string

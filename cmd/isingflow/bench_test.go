@@ -12,18 +12,21 @@ import (
 // potential plus a circulant quadratic, 50 RK4 steps of 0.1, batch 64):
 // what the default run spends per step, beside flow's
 // BenchmarkIsingTrainStep, which times the paper's single potential alone;
-// with float64 and with float32 products (sub-benchmarks).
+// with float64 and with float32 products, and with the full and the path
+// gradient (sub-benchmarks).
 func BenchmarkDefaultTrainStep(b *testing.B) {
 	for _, prec := range []flow.Precision{flow.Float64, flow.Float32} {
-		b.Run(prec.String(), func(b *testing.B) { benchDefaultTrainStep(b, prec) })
+		for _, gradient := range []string{gradientFull, gradientPath} {
+			b.Run(prec.String()+"/"+gradient, func(b *testing.B) { benchDefaultTrainStep(b, prec, gradient) })
+		}
 	}
 }
 
-func benchDefaultTrainStep(b *testing.B, prec flow.Precision) {
+func benchDefaultTrainStep(b *testing.B, prec flow.Precision, gradient string) {
 	fs := newFlagSet("train", nil)
 	var a trainArgs
 	a.register(fs)
-	if err := parseFlags(fs, []string{"-L", "16", "-T", "2.269"}); err != nil {
+	if err := parseFlags(fs, []string{"-L", "16", "-T", "2.269", "--gradient", gradient}); err != nil {
 		b.Fatal(err)
 	}
 	if err := a.settle(fs); err != nil {

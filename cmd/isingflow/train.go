@@ -116,14 +116,18 @@ const defaultBlocks = 10
 // settleModelDefaults adapts the defaults of flags the user did not set to
 // the ones that were set, instead of failing on a flag the user never
 // gave: --blocks falls back to one block when the default does not divide
-// --flow-steps (a short test flow of 4 steps, say), and --init to the only
-// initialisation of the symmetric potential.
-func settleModelDefaults(fs *pflag.FlagSet, c *modelConfig) {
+// --flow-steps (a short test flow of 4 steps, say), and --init and
+// --precision to the only initialisation and arithmetic of the symmetric
+// potential.
+func settleModelDefaults(fs *pflag.FlagSet, c *modelConfig, t *trainConfig) {
 	if !fs.Changed("blocks") && c.FlowSteps%c.blocks() != 0 {
 		c.Blocks = 0
 	}
 	if !fs.Changed("init") && c.Potential == potentialSymmetric {
 		c.Init = ""
+	}
+	if !fs.Changed("precision") && c.Potential == potentialSymmetric {
+		t.Precision = flow.Float64
 	}
 }
 
@@ -156,8 +160,9 @@ func registerTraining(fs *pflag.FlagSet, t *trainConfig) {
 	fs.Float64Var(&t.AnnealFrom, "anneal-from", 1.2, "start training at this multiple of T and cool to T (1: no annealing)")
 	fs.Float64Var(&t.AnnealFrac, "anneal-fraction", 0.25, "fraction of the iterations spent annealing")
 	fs.IntVar(&t.AnnealSteps, "anneal-levels", 10, "temperature levels of the annealing")
-	fs.Var(&t.Precision, "precision", "arithmetic of the training step's matrix products: float64, or float32 (sgemm, faster; elementwise work, sums and the evaluation stay float64; dense potential only)")
-	fs.StringVar(&t.Gradient, "gradient", gradientFull, "estimator of the free energy's gradient: full (the reparametrised gradient of the whole objective, the paper's), or path (drops ∂ln p/∂θ at fixed x, whose mean is zero: the same expectation, a variance that vanishes as the flow approaches the target; one more Hessian-vector product per RK4 stage)")
+	t.Precision = flow.Float32
+	fs.Var(&t.Precision, "precision", "arithmetic of the training step's matrix products: float32 (sgemm, faster; elementwise work, sums and the evaluation stay float64; dense and random potentials, the symmetric one is float64), or float64")
+	fs.StringVar(&t.Gradient, "gradient", gradientPath, "estimator of the free energy's gradient: path (drops ∂ln p/∂θ at fixed x, whose mean is zero: the same expectation, with a variance that vanishes as the flow approaches the target; one more Hessian-vector product per RK4 stage), or full (the reparametrised gradient of the whole objective, the paper's)")
 	fs.IntVar(&t.DataSteps, "data-steps", 0, "steps (from the start) that also fit exact samples of the target, drawn by a Wolff chain (forward KL)")
 	fs.Float64Var(&t.DataWeight, "data-weight", 0.5, "weight of the forward-KL gradient during --data-steps (the variational free energy has 1 − this)")
 }
@@ -288,7 +293,7 @@ func (a *trainArgs) register(fs *pflag.FlagSet) {
 // settle completes the model configuration from the parsed flags and
 // checks the training and evaluation flags.
 func (a *trainArgs) settle(fs *pflag.FlagSet) error {
-	settleModelDefaults(fs, &a.mc)
+	settleModelDefaults(fs, &a.mc, &a.tc)
 	a.mc.L, a.mc.Dim, a.mc.Open, a.mc.T = a.g.L, a.g.dim, a.g.open, float64(a.g.T)
 	if err := a.tc.validate(); err != nil {
 		return err
