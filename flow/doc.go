@@ -51,6 +51,13 @@
 // gradient of the discrete objective that Forward evaluates, not an
 // approximation of the continuous one.
 //
+// Flow.PathGradient is the path-gradient ("sticking the landing") estimator
+// of a variational objective E_p[ln p − ln q̃]: it integrates the score
+// s = ∇ln p(x) along each trajectory, ds/dt = −∇²φ s − ∇(∇²φ), and
+// backpropagates s − ∇ln q̃ through the sample alone, dropping the term
+// ∂ln p_θ(x)/∂θ at fixed x, whose mean is zero. Its expectation is
+// Gradient's and its variance vanishes as p approaches the target.
+//
 // # Speed
 //
 // A training step is a handful of dense matrix products per RK4 stage.
