@@ -162,7 +162,7 @@ func registerTraining(fs *pflag.FlagSet, t *trainConfig) {
 	fs.IntVar(&t.AnnealSteps, "anneal-levels", 10, "temperature levels of the annealing")
 	t.Precision = flow.Float32
 	fs.Var(&t.Precision, "precision", "arithmetic of the training step's matrix products: float32 (sgemm, faster; elementwise work, sums and the evaluation stay float64; dense and random potentials, the symmetric one is float64), or float64")
-	fs.StringVar(&t.Gradient, "gradient", gradientPath, "estimator of the free energy's gradient: path (drops ∂ln p/∂θ at fixed x, whose mean is zero: the same expectation, with a variance that vanishes as the flow approaches the target; one more Hessian-vector product per RK4 stage), or full (the reparametrised gradient of the whole objective, the paper's)")
+	fs.StringVar(&t.Gradient, "gradient", gradientPath, "estimator of the free energy's gradient: path (drops ∂ln p/∂θ at fixed x, whose mean is zero: the same expectation, with a variance that vanishes as the flow approaches the target; one more Hessian-vector product per RK4 stage; at L = 32 it diverged with the quadratic part, see docs/ablation.md), or full (the reparametrised gradient of the whole objective, the paper's)")
 	fs.IntVar(&t.DataSteps, "data-steps", 0, "steps (from the start) that also fit exact samples of the target, drawn by a Wolff chain (forward KL)")
 	fs.Float64Var(&t.DataWeight, "data-weight", 0.5, "weight of the forward-KL gradient during --data-steps (the variational free energy has 1 − this)")
 }
