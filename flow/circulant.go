@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"gonum.org/v1/gonum/blas"
@@ -27,20 +28,29 @@ import (
 //	∂/∂s(r) [λ·∇φ + μ∇²φ] = ½ Σ_i λ_i (x_{i+r} + x_{i−r}) + N μ δ_{r0},
 //	λ·∂∇φ/∂x = S̄λ.
 //
-// Parameters: the kernel s, indexed by the site whose coordinates are r.
+// Parameters: the kernel s, indexed by the site whose coordinates are r
+// (NewCirculantQuadratic), or the eigenvalues (NewSpectralQuadratic).
 // The products use the dense S̄ (B·N² per call), rebuilt (O(N²)) when
-// the kernel has changed since the last call, so this is meant for N up to
-// a few thousand; SetPrecision(Float32) runs them in float32.
+// the parameters have changed since the last call, so this is meant for N
+// up to a few thousand; SetPrecision(Float32) runs them in float32.
 type CirculantQuadratic struct {
 	n     int
-	s     []float64
-	idx   []int // idx[i*n+r] = site of r_i + r
-	neg   []int // neg[r] = site of −r
-	dense []float64
-	built []float64 // the kernel dense was built from; nil before the first build
-	corr  []float64
-	acc   []float64 // partial sums of the kernel's gradient, per chunk of rows
-	tmp   []float64
+	s     []float64 // the parameters: the kernel, or with spectral the eigenvalues c
+	shape []int
+
+	// With spectral, the parameters are c(k), and the kernel is
+	// s(r) = (1/N) Σ_k c(k) cos(k·r) (cosines[r*n+k] = cos(k·r)/N).
+	spectral bool
+	kernel   []float64
+	cosines  []float64
+	kgrad    []float64 // the kernel's gradient before the change of basis
+	idx      []int     // idx[i*n+r] = site of r_i + r
+	neg      []int     // neg[r] = site of −r
+	dense    []float64
+	built    []float64 // the kernel dense was built from; nil before the first build
+	corr     []float64
+	acc      []float64 // partial sums of the kernel's gradient, per chunk of rows
+	tmp      []float64
 
 	// Float32 products (see Precision): S̄ rounded when it is built, the
 	// rounded operands and the results.
@@ -64,12 +74,6 @@ func NewCirculantQuadratic(shape []int) *CirculantQuadratic {
 		n *= l
 	}
 	d := len(shape)
-	coords := func(i int, c []int) {
-		for a := d - 1; a >= 0; a-- {
-			c[a] = i % shape[a]
-			i /= shape[a]
-		}
-	}
 	index := func(c []int) int {
 		i := 0
 		for a := range d {
@@ -77,8 +81,9 @@ func NewCirculantQuadratic(shape []int) *CirculantQuadratic {
 		}
 		return i
 	}
-	q := &CirculantQuadratic{n: n, s: make([]float64, n), idx: make([]int, n*n), neg: make([]int, n),
-		dense: make([]float64, n*n), corr: make([]float64, n*n)}
+	q := &CirculantQuadratic{n: n, s: make([]float64, n), shape: slices.Clone(shape), idx: make([]int, n*n), neg: make([]int, n),
+		dense: make([]float64, n*n), corr: make([]float64, n*n), kgrad: make([]float64, n)}
+	coords := q.coords
 	ci, cr, cs := make([]int, d), make([]int, d), make([]int, d)
 	for r := range n {
 		coords(r, cr)
@@ -98,6 +103,66 @@ func NewCirculantQuadratic(shape []int) *CirculantQuadratic {
 		}
 	}
 	return q
+}
+
+// NewSpectralQuadratic returns the zero circulant quadratic potential on
+// the periodic torus of the given shape parametrised by its spectrum: the
+// parameter c(k), indexed by the site whose coordinates are the wave
+// vector's k (k_a in units of 2π/L_a), gives the eigenvalue
+//
+//	ŝ(k) = ½(c(k) + c(−k))
+//
+// of S̄ on the plane waves e^{ik·r} and e^{−ik·r}; the kernel is
+// s(r) = (1/N) Σ_k c(k) cos(k·r). The potential, its derivatives and the
+// flow are those of NewCirculantQuadratic with that kernel; only the
+// coordinates of the parameters differ. They matter to an optimiser that
+// scales each parameter separately, as Adam does: a step of about the
+// learning rate η on every kernel value moves one eigenvalue by up to
+// η·2N/π when the signs follow a plane wave, so that at N = 1024 a few
+// steps can contract one Fourier mode of the flow by orders of magnitude,
+// while the same step on every c(k) moves each eigenvalue by about η,
+// whatever N is. It panics as NewCirculantQuadratic does.
+func NewSpectralQuadratic(shape []int) *CirculantQuadratic {
+	q := NewCirculantQuadratic(shape)
+	n, d := q.n, len(q.shape)
+	q.spectral = true
+	q.kernel = make([]float64, n)
+	q.cosines = make([]float64, n*n)
+	cr, ck := make([]int, d), make([]int, d)
+	for r := range n {
+		q.coords(r, cr)
+		for k := range n {
+			q.coords(k, ck)
+			var phase float64
+			for a := range d {
+				// k_a r_a mod L_a keeps the argument small and exact.
+				phase += float64(ck[a]*cr[a]%q.shape[a]) / float64(q.shape[a])
+			}
+			q.cosines[r*n+k] = math.Cos(2*math.Pi*phase) / float64(n)
+		}
+	}
+	return q
+}
+
+// coords writes the coordinates of site i (row-major, the last axis
+// fastest) into c.
+func (q *CirculantQuadratic) coords(i int, c []int) {
+	for a := len(q.shape) - 1; a >= 0; a-- {
+		c[a] = i % q.shape[a]
+		i /= q.shape[a]
+	}
+}
+
+// Spectral reports whether the parameters are the eigenvalues
+// (NewSpectralQuadratic) rather than the kernel.
+func (q *CirculantQuadratic) Spectral() bool { return q.spectral }
+
+// kern returns the kernel s(r), which build keeps up to date.
+func (q *CirculantQuadratic) kern() []float64 {
+	if q.spectral {
+		return q.kernel
+	}
+	return q.s
 }
 
 // Dim returns N.
@@ -123,10 +188,16 @@ func (q *CirculantQuadratic) build() {
 	}
 	q.built = append(q.built[:0], q.s...)
 	n := q.n
+	if q.spectral {
+		// s = C c, C_rk = cos(k·r)/N.
+		blas64.Gemv(blas.NoTrans, 1, blas64.General{Rows: n, Cols: n, Stride: n, Data: q.cosines},
+			blas64.Vector{N: n, Inc: 1, Data: q.s}, 0, blas64.Vector{N: n, Inc: 1, Data: q.kernel})
+	}
+	ker := q.kern()
 	for i := range n {
 		row := q.dense[i*n : (i+1)*n]
 		for r := range n {
-			row[q.idx[i*n+r]] = 0.5 * (q.s[r] + q.s[q.neg[r]])
+			row[q.idx[i*n+r]] = 0.5 * (ker[r] + ker[q.neg[r]])
 		}
 	}
 	if q.prec == Float32 {
@@ -212,7 +283,7 @@ func (q *CirculantQuadratic) GradLaplacian(grad *mat.Dense, lap []float64, x *ma
 	B, _ := x.Dims()
 	q.build()
 	q.mulS(grad.RawMatrix(), x.RawMatrix(), &q.x32, false)
-	tr := float64(q.n) * q.s[0]
+	tr := float64(q.n) * q.kern()[0]
 	for b := range B {
 		lap[b] = tr
 	}
@@ -267,14 +338,25 @@ func (q *CirculantQuadratic) GradLaplacianVJP(dx *mat.Dense, dparams []float64, 
 			q.acc[r] += v
 		}
 	}
+	g := q.kgrad
+	if !q.spectral {
+		g = dparams // the kernel is the parameters: add in place
+	} else {
+		clear(g)
+	}
 	for r := range n {
-		dparams[r] += 0.5 * (q.acc[r] + q.acc[q.neg[r]])
+		g[r] += 0.5 * (q.acc[r] + q.acc[q.neg[r]])
 	}
 	var m float64
 	for _, v := range mu {
 		m += v
 	}
-	dparams[0] += float64(n) * m
+	g[0] += float64(n) * m
+	if q.spectral {
+		// ∂/∂c = Cᵀ ∂/∂s.
+		blas64.Gemv(blas.Trans, 1, blas64.General{Rows: n, Cols: n, Stride: n, Data: q.cosines},
+			blas64.Vector{N: n, Inc: 1, Data: g}, 1, blas64.Vector{N: n, Inc: 1, Data: dparams})
+	}
 }
 
 // gatherAdd adds row[idx[r]] to acc[r] for every r.

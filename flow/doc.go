@@ -81,5 +81,10 @@
 // The package also provides the paper's single-hidden-layer potential
 // (Shallow) and a quadratic potential with closed-form flow (Quadratic),
 // whose pushforward of N(0, I) is Gaussian and which the tests use as an
-// exact solution.
+// exact solution. On a periodic lattice its translation-invariant form
+// CirculantQuadratic has N parameters instead of N², either the kernel
+// (NewCirculantQuadratic) or the eigenvalues (NewSpectralQuadratic); the two
+// describe the same potentials, but an optimiser that scales each
+// parameter separately (Adam) can move one Fourier mode's eigenvalue up to
+// 2N/π times as fast through the kernel as through the spectrum.
 package flow

@@ -134,3 +134,25 @@ func ExampleFlow_PathGradient() {
 	// batch path gradient below 1e-9: true
 	// S̄ = [0.6931 0.0000; 0.0000 -0.6931]
 }
+
+// ExampleNewSpectralQuadratic sets the spectrum of a translation-invariant
+// quadratic potential on a ring of four sites: c(1) = 1 gives the plane
+// waves of wave vector ±2π/4 the eigenvalue ½(c(1) + c(−1)) = 0.5 and
+// every other mode 0; the kernel is s(r) = ¼ cos(πr/2).
+func ExampleNewSpectralQuadratic() {
+	q := flow.NewSpectralQuadratic([]int{4})
+	q.Params()[1] = 1
+	S := mat.NewDense(4, 4, nil)
+	q.Matrix(S)
+	row := make([]float64, 4)
+	for j := range row {
+		row[j] = math.Round(S.At(0, j)*1e12)/1e12 + 0 // no −0 from rounding
+	}
+	fmt.Printf("first row of S̄ %.2f\n", row)
+	var eig mat.EigenSym
+	eig.Factorize(mat.NewSymDense(4, S.RawMatrix().Data), false)
+	fmt.Printf("eigenvalues %.2f\n", eig.Values(nil))
+	// Output:
+	// first row of S̄ [0.25 0.00 -0.25 0.00]
+	// eigenvalues [0.00 0.00 0.50 0.50]
+}

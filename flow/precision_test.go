@@ -178,12 +178,20 @@ func TestParsePrecision(t *testing.T) {
 
 // TestFloat32CirculantQuadratic compares the circulant quadratic potential
 // with float32 products against float64, on a torus and a 3D box with an
-// odd side: the gradient and both adjoints agree to float32 rounding and
-// differ by more than float64 rounding.
+// odd side, and in its spectral parametrisation: the gradient and both
+// adjoints agree to float32 rounding and differ by more than float64
+// rounding.
 func TestFloat32CirculantQuadratic(t *testing.T) {
-	for i, shape := range [][]int{{8, 8}, {3, 4, 5}} {
+	for i, c := range []struct {
+		shape    []int
+		spectral bool
+	}{{[]int{8, 8}, false}, {[]int{3, 4, 5}, false}, {[]int{8, 8}, true}} {
+		shape := c.shape
 		rng := rand.New(rand.NewPCG(uint64(i), 64))
 		q := flow.NewCirculantQuadratic(shape)
+		if c.spectral {
+			q = flow.NewSpectralQuadratic(shape)
+		}
 		for k := range q.Params() {
 			q.Params()[k] = rng.NormFloat64()
 		}

@@ -31,6 +31,12 @@ const (
 	initMultiscale = "multiscale" // the first rows of A are the indicators of lattice.MultiscaleBlocks
 )
 
+// Parameters of the quadratic part, --quadratic-basis.
+const (
+	basisKernel   = "kernel"   // its kernel s(r)
+	basisSpectral = "spectral" // its eigenvalues (flow.NewSpectralQuadratic)
+)
+
 // Random groups of --random-group.
 const (
 	randomGroupIsing     = "ising"     // translations × point group × spin flip
@@ -57,12 +63,16 @@ type modelConfig struct {
 	// Init is the initialisation of the dense (or random) potential's
 	// rows: "" (absent) for the paper's random rows, initMultiscale for
 	// block indicators (see modelConfig.build).
-	Init      string  `json:"init,omitempty"`
-	Quadratic bool    `json:"quadratic"`        // a learnable quadratic part ½xᵀSx
-	Blocks    int     `json:"blocks,omitempty"` // K potentials in time; 0 (absent) means 1
-	FlowSteps int     `json:"flow_steps"`
-	Epsilon   float64 `json:"epsilon"`
-	InitSeed  uint64  `json:"init_seed"`
+	Init      string `json:"init,omitempty"`
+	Quadratic bool   `json:"quadratic"` // a learnable quadratic part ½xᵀSx
+	// QuadraticBasis is the parametrisation of the quadratic part on a
+	// torus: "" (absent) for its kernel s(r), basisSpectral for its
+	// eigenvalues (flow.NewSpectralQuadratic).
+	QuadraticBasis string  `json:"quadratic_basis,omitempty"`
+	Blocks         int     `json:"blocks,omitempty"` // K potentials in time; 0 (absent) means 1
+	FlowSteps      int     `json:"flow_steps"`
+	Epsilon        float64 `json:"epsilon"`
+	InitSeed       uint64  `json:"init_seed"`
 }
 
 // blocks returns the number K of independent potentials of the flow, one
@@ -137,6 +147,16 @@ func (c *modelConfig) validate() error {
 		}
 	default:
 		return usagef("--init %q: want %q or %q", c.Init, initMultiscale, initRandom)
+	}
+	switch c.QuadraticBasis {
+	case "", basisKernel:
+		c.QuadraticBasis = "" // the default is stored as absent, as before the flag existed
+	case basisSpectral:
+		if !c.Quadratic || c.Open {
+			return usagef("--quadratic-basis %s: only with the quadratic part on a torus (--quadratic, no --open)", c.QuadraticBasis)
+		}
+	default:
+		return usagef("--quadratic-basis %q: want %q or %q", c.QuadraticBasis, basisKernel, basisSpectral)
 	}
 	if c.FlowSteps < 1 {
 		return usagef("--flow-steps %d: need at least one RK4 step", c.FlowSteps)
@@ -233,6 +253,9 @@ func (c *modelConfig) build() (*model, error) {
 			// The target's Gaussian part −½xᵀK'⁻¹x is translation invariant on a
 			// torus: a circulant S with N parameters can match it exactly.
 			var q flow.Potential = flow.NewCirculantQuadratic(lat.Shape())
+			if c.QuadraticBasis == basisSpectral {
+				q = flow.NewSpectralQuadratic(lat.Shape())
+			}
 			if c.Open {
 				q = flow.NewQuadratic(mat.NewDense(lat.N(), lat.N(), nil), nil)
 			}
@@ -306,6 +329,9 @@ func (c *modelConfig) describe() string {
 	}
 	if c.Quadratic {
 		p += " + quadratic"
+		if c.QuadraticBasis == basisSpectral {
+			p += " (spectral)"
+		}
 	}
 	if K := c.blocks(); K > 1 {
 		return fmt.Sprintf("%s, %d RK4 steps of %g in %d independent blocks", p, c.FlowSteps, c.Epsilon, K)

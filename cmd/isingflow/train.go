@@ -140,6 +140,7 @@ func registerModel(fs *pflag.FlagSet, c *modelConfig) {
 	fs.StringVar(&c.RandomGroup, "random-group", randomGroupIsing, "group of the random potential's draws: ising (translations × point group × spin flip) or reference (translations × {1, transposition}, the reference code's draw)")
 	fs.StringVar(&c.Init, "init", initMultiscale, "initial rows of the dense and random potentials: multiscale (the first rows are indicators of blocks of sites at every scale, block spins) or random (the paper's)")
 	fs.BoolVar(&c.Quadratic, "quadratic", true, "add a learnable quadratic part ½xᵀSx (translation invariant on a torus) to the potential")
+	fs.StringVar(&c.QuadraticBasis, "quadratic-basis", basisKernel, "parameters of the quadratic part on a torus: kernel (S's kernel s(r), one value per displacement) or spectral (S's eigenvalues, one per Fourier mode: Adam then moves each eigenvalue by about the learning rate at any L, where the kernel lets one mode move by up to lr·2N/π per step)")
 	fs.IntVar(&c.FlowSteps, "flow-steps", 50, "RK4 steps of the flow (paper: 50)")
 	c.Blocks = defaultBlocks
 	fs.Var(blocksFlag{c}, "blocks", "independent potentials in time, each active for flow-steps/blocks RK4 steps (1: the paper's time-independent potential; the default 10 becomes 1 when it does not divide --flow-steps)")
@@ -235,6 +236,9 @@ func modelTag(m *modelConfig, t *trainConfig) string {
 	}
 	if m.Quadratic {
 		p += "q"
+		if m.QuadraticBasis == basisSpectral {
+			p += "s"
+		}
 	}
 	if m.Init == initMultiscale {
 		p += "_ms"
