@@ -47,7 +47,7 @@ type CirculantQuadratic struct {
 	idx      []int     // idx[i*n+r] = site of r_i + r
 	neg      []int     // neg[r] = site of −r
 	dense    []float64
-	built    []float64 // the kernel dense was built from; nil before the first build
+	built    []float64 // the parameters dense was built from; nil before the first build
 	corr     []float64
 	acc      []float64 // partial sums of the kernel's gradient, per chunk of rows
 	tmp      []float64
@@ -82,7 +82,7 @@ func NewCirculantQuadratic(shape []int) *CirculantQuadratic {
 		return i
 	}
 	q := &CirculantQuadratic{n: n, s: make([]float64, n), shape: slices.Clone(shape), idx: make([]int, n*n), neg: make([]int, n),
-		dense: make([]float64, n*n), corr: make([]float64, n*n), kgrad: make([]float64, n)}
+		dense: make([]float64, n*n), corr: make([]float64, n*n)}
 	coords := q.coords
 	ci, cr, cs := make([]int, d), make([]int, d), make([]int, d)
 	for r := range n {
@@ -126,7 +126,7 @@ func NewSpectralQuadratic(shape []int) *CirculantQuadratic {
 	q := NewCirculantQuadratic(shape)
 	n, d := q.n, len(q.shape)
 	q.spectral = true
-	q.kernel = make([]float64, n)
+	q.kernel, q.kgrad = make([]float64, n), make([]float64, n)
 	q.cosines = make([]float64, n*n)
 	cr, ck := make([]int, d), make([]int, d)
 	for r := range n {
@@ -338,10 +338,9 @@ func (q *CirculantQuadratic) GradLaplacianVJP(dx *mat.Dense, dparams []float64, 
 			q.acc[r] += v
 		}
 	}
-	g := q.kgrad
-	if !q.spectral {
-		g = dparams // the kernel is the parameters: add in place
-	} else {
+	g := dparams // the kernel is the parameters: add in place
+	if q.spectral {
+		g = q.kgrad
 		clear(g)
 	}
 	for r := range n {

@@ -252,12 +252,14 @@ func (c *modelConfig) build() (*model, error) {
 		if c.Quadratic {
 			// The target's Gaussian part −½xᵀK'⁻¹x is translation invariant on a
 			// torus: a circulant S with N parameters can match it exactly.
-			var q flow.Potential = flow.NewCirculantQuadratic(lat.Shape())
-			if c.QuadraticBasis == basisSpectral {
-				q = flow.NewSpectralQuadratic(lat.Shape())
-			}
-			if c.Open {
+			var q flow.Potential
+			switch {
+			case c.Open:
 				q = flow.NewQuadratic(mat.NewDense(lat.N(), lat.N(), nil), nil)
+			case c.QuadraticBasis == basisSpectral:
+				q = flow.NewSpectralQuadratic(lat.Shape())
+			default:
+				q = flow.NewCirculantQuadratic(lat.Shape())
 			}
 			pot = flow.NewSum(q, pot)
 		}
