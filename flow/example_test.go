@@ -151,7 +151,11 @@ func ExampleNewSpectralQuadratic() {
 	fmt.Printf("first row of S̄ %.2f\n", row)
 	var eig mat.EigenSym
 	eig.Factorize(mat.NewSymDense(4, S.RawMatrix().Data), false)
-	fmt.Printf("eigenvalues %.2f\n", eig.Values(nil))
+	vals := eig.Values(nil)
+	for i, v := range vals {
+		vals[i] = math.Round(v*1e12)/1e12 + 0 // −1e-17 from either BLAS prints as 0.00
+	}
+	fmt.Printf("eigenvalues %.2f\n", vals)
 	// Output:
 	// first row of S̄ [0.25 0.00 -0.25 0.00]
 	// eigenvalues [0.00 0.00 0.50 0.50]
