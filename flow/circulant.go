@@ -39,7 +39,7 @@ type CirculantQuadratic struct {
 	shape []int
 
 	// With spectral, the parameters are c(k), and the kernel is
-	// s(r) = (1/N) Σ_k c(k) cos(k·r) (cosines[r*n+k] = cos(k·r)/N).
+	// s(r) = (γ/N) Σ_k c(k) cos(k·r) (cosines[r*n+k] = γ cos(k·r)/N).
 	spectral bool
 	kernel   []float64
 	cosines  []float64
@@ -110,19 +110,25 @@ func NewCirculantQuadratic(shape []int) *CirculantQuadratic {
 // parameter c(k), indexed by the site whose coordinates are the wave
 // vector's k (k_a in units of 2π/L_a), gives the eigenvalue
 //
-//	ŝ(k) = ½(c(k) + c(−k))
+//	ŝ(k) = ½ γ (c(k) + c(−k))
 //
-// of S̄ on the plane waves e^{ik·r} and e^{−ik·r}; the kernel is
-// s(r) = (1/N) Σ_k c(k) cos(k·r). The potential, its derivatives and the
-// flow are those of NewCirculantQuadratic with that kernel; only the
-// coordinates of the parameters differ. They matter to an optimiser that
-// scales each parameter separately, as Adam does: a step of about the
-// learning rate η on every kernel value moves one eigenvalue by up to
-// η·2N/π when the signs follow a plane wave, so that at N = 1024 a few
-// steps can contract one Fourier mode of the flow by orders of magnitude,
-// while the same step on every c(k) moves each eigenvalue by about η,
-// whatever N is. It panics as NewCirculantQuadratic does.
-func NewSpectralQuadratic(shape []int) *CirculantQuadratic {
+// of S̄ on the plane waves e^{ik·r} and e^{−ik·r}, where γ is scale; the
+// kernel is s(r) = (γ/N) Σ_k c(k) cos(k·r). The potential, its
+// derivatives and the flow are those of NewCirculantQuadratic with that
+// kernel; only the coordinates of the parameters differ. They matter to an
+// optimiser that scales each parameter separately, as Adam does: a step of
+// about the learning rate η on every kernel value moves one eigenvalue by
+// up to η·2N/π when the signs follow a plane wave, so that at N = 1024 a
+// few steps can contract one Fourier mode of the flow by orders of
+// magnitude, while the same step on every c(k) moves each eigenvalue by
+// about γη, whatever N is. γ sets that pace (Adam is blind to the scale
+// of a gradient, so γ acts as a learning-rate factor of the quadratic
+// part alone). It panics as NewCirculantQuadratic does, and on a scale
+// that is not positive and finite.
+func NewSpectralQuadratic(shape []int, scale float64) *CirculantQuadratic {
+	if !(scale > 0) || math.IsInf(scale, 0) {
+		panic(fmt.Sprintf("flow: NewSpectralQuadratic: scale %v is not positive and finite", scale))
+	}
 	q := NewCirculantQuadratic(shape)
 	n, d := q.n, len(q.shape)
 	q.spectral = true
@@ -138,7 +144,7 @@ func NewSpectralQuadratic(shape []int) *CirculantQuadratic {
 				// k_a r_a mod L_a keeps the argument small and exact.
 				phase += float64(ck[a]*cr[a]%q.shape[a]) / float64(q.shape[a])
 			}
-			q.cosines[r*n+k] = math.Cos(2*math.Pi*phase) / float64(n)
+			q.cosines[r*n+k] = scale * math.Cos(2*math.Pi*phase) / float64(n)
 		}
 	}
 	return q
@@ -189,7 +195,7 @@ func (q *CirculantQuadratic) build() {
 	q.built = append(q.built[:0], q.s...)
 	n := q.n
 	if q.spectral {
-		// s = C c, C_rk = cos(k·r)/N.
+		// s = C c, C_rk = γ cos(k·r)/N.
 		blas64.Gemv(blas.NoTrans, 1, blas64.General{Rows: n, Cols: n, Stride: n, Data: q.cosines},
 			blas64.Vector{N: n, Inc: 1, Data: q.s}, 0, blas64.Vector{N: n, Inc: 1, Data: q.kernel})
 	}

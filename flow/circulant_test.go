@@ -19,7 +19,11 @@ func TestCirculantQuadraticCheckPotential(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		make func([]int) *flow.CirculantQuadratic
-	}{{"kernel", flow.NewCirculantQuadratic}, {"spectral", flow.NewSpectralQuadratic}} {
+	}{
+		{"kernel", flow.NewCirculantQuadratic},
+		{"spectral", func(shape []int) *flow.CirculantQuadratic { return flow.NewSpectralQuadratic(shape, 1) }},
+		{"spectral γ = 7", func(shape []int) *flow.CirculantQuadratic { return flow.NewSpectralQuadratic(shape, 7) }},
+	} {
 		for _, shape := range [][]int{{5}, {3, 4}, {4, 4}, {2, 3, 3}} {
 			q := c.make(shape)
 			rng := rand.New(rand.NewPCG(1, 2))
@@ -33,10 +37,15 @@ func TestCirculantQuadraticCheckPotential(t *testing.T) {
 
 // TestSpectralQuadraticEigenvalues checks that the parameters are the
 // spectrum: S̄ applied to the plane waves cos(k·r) and sin(k·r) gives
-// ½(c(k) + c(−k)) times each, on tori with even and odd sides.
+// ½γ(c(k) + c(−k)) times each, on tori with even and odd sides, for the
+// scale γ = 1 and another.
 func TestSpectralQuadraticEigenvalues(t *testing.T) {
-	for _, shape := range [][]int{{6}, {4, 5}, {3, 4, 2}} {
-		q := flow.NewSpectralQuadratic(shape)
+	for i, shape := range [][]int{{6}, {4, 5}, {3, 4, 2}, {4, 5}} {
+		scale := 1.0
+		if i == 3 {
+			scale = 2.5
+		}
+		q := flow.NewSpectralQuadratic(shape, scale)
 		n := q.Dim()
 		rng := rand.New(rand.NewPCG(5, 6))
 		c := q.Params()
@@ -61,7 +70,7 @@ func TestSpectralQuadraticEigenvalues(t *testing.T) {
 			return i
 		}
 		for k := range n {
-			want := 0.5 * (c[k] + c[neg(k)])
+			want := 0.5 * scale * (c[k] + c[neg(k)])
 			kc := coords(k)
 			for _, wave := range []func(float64) float64{math.Cos, math.Sin} {
 				v := mat.NewVecDense(n, nil)
@@ -79,7 +88,7 @@ func TestSpectralQuadraticEigenvalues(t *testing.T) {
 				sv.MulVec(S, v)
 				sv.AddScaledVec(&sv, -want, v)
 				if d := mat.Norm(&sv, 2) / mat.Norm(v, 2); d > 1e-12 {
-					t.Errorf("%v: k = %v: |S̄v − ŝ(k)v|/|v| = %.3g, ŝ(k) = %.6g", shape, kc, d, want)
+					t.Errorf("%v, γ = %g: k = %v: |S̄v − ŝ(k)v|/|v| = %.3g, ŝ(k) = %.6g", shape, scale, kc, d, want)
 				}
 			}
 		}
@@ -87,12 +96,13 @@ func TestSpectralQuadraticEigenvalues(t *testing.T) {
 }
 
 // TestSpectralQuadraticIsCirculant checks that the spectral potential with
-// parameters c is the kernel potential with the kernel (1/N) Σ_k c(k)
-// cos(k·r): the same gradient and Laplacian, and parameter gradients related
-// by the change of basis, ∂/∂c = Cᵀ ∂/∂s.
+// parameters c and scale γ is the kernel potential with the kernel
+// (γ/N) Σ_k c(k) cos(k·r): the same gradient and Laplacian, and parameter
+// gradients related by the change of basis, ∂/∂c = Cᵀ ∂/∂s.
 func TestSpectralQuadraticIsCirculant(t *testing.T) {
 	shape := []int{4, 6}
-	sp, ker := flow.NewSpectralQuadratic(shape), flow.NewCirculantQuadratic(shape)
+	const scale = 3
+	sp, ker := flow.NewSpectralQuadratic(shape, scale), flow.NewCirculantQuadratic(shape)
 	n := sp.Dim()
 	rng := rand.New(rand.NewPCG(7, 8))
 	for i := range sp.Params() {
@@ -107,7 +117,7 @@ func TestSpectralQuadraticIsCirculant(t *testing.T) {
 			for a := range shape {
 				phase += 2 * math.Pi * float64(ri[a]*ki[a]) / float64(shape[a])
 			}
-			C.Set(r, k, math.Cos(phase)/float64(n))
+			C.Set(r, k, scale*math.Cos(phase)/float64(n))
 		}
 	}
 	kv := mat.NewVecDense(n, ker.Params())

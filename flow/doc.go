@@ -83,8 +83,9 @@
 // whose pushforward of N(0, I) is Gaussian and which the tests use as an
 // exact solution. On a periodic lattice its translation-invariant form
 // CirculantQuadratic has N parameters instead of N², either the kernel
-// (NewCirculantQuadratic) or the eigenvalues (NewSpectralQuadratic); the two
-// describe the same potentials, but an optimiser that scales each
-// parameter separately (Adam) can move one Fourier mode's eigenvalue up to
-// 2N/π times as fast through the kernel as through the spectrum.
+// (NewCirculantQuadratic) or the eigenvalues times a scale γ
+// (NewSpectralQuadratic); the two describe the same potentials, but an
+// optimiser that scales each parameter separately (Adam) moves one Fourier
+// mode's eigenvalue by up to 2N/π times its learning rate per step through
+// the kernel, and by about γ times it through the spectrum.
 package flow

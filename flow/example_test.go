@@ -136,11 +136,12 @@ func ExampleFlow_PathGradient() {
 }
 
 // ExampleNewSpectralQuadratic sets the spectrum of a translation-invariant
-// quadratic potential on a ring of four sites: c(1) = 1 gives the plane
-// waves of wave vector ±2π/4 the eigenvalue ½(c(1) + c(−1)) = 0.5 and
-// every other mode 0; the kernel is s(r) = ¼ cos(πr/2).
+// quadratic potential on a ring of four sites with the scale γ = 1:
+// c(1) = 1 gives the plane waves of wave vector ±2π/4 the eigenvalue
+// ½(c(1) + c(−1)) = 0.5 and every other mode 0; the kernel is
+// s(r) = ¼ cos(πr/2).
 func ExampleNewSpectralQuadratic() {
-	q := flow.NewSpectralQuadratic([]int{4})
+	q := flow.NewSpectralQuadratic([]int{4}, 1)
 	q.Params()[1] = 1
 	S := mat.NewDense(4, 4, nil)
 	q.Matrix(S)

@@ -190,7 +190,7 @@ func TestFloat32CirculantQuadratic(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(i), 64))
 		q := flow.NewCirculantQuadratic(shape)
 		if c.spectral {
-			q = flow.NewSpectralQuadratic(shape)
+			q = flow.NewSpectralQuadratic(shape, 4)
 		}
 		for k := range q.Params() {
 			q.Params()[k] = rng.NormFloat64()
