@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/isingflow/isingflow/flow"
 )
 
@@ -140,5 +142,53 @@ func TestModelInit(t *testing.T) {
 	sym.Potential, sym.Channels, sym.Init = potentialSymmetric, 1, initMultiscale
 	if err := sym.validate(); err == nil || !strings.Contains(err.Error(), "--init multiscale: only for the dense and random potentials") {
 		t.Errorf("symmetric potential with --init multiscale: %v", err)
+	}
+}
+
+// TestModelSpectralScale checks --quadratic-scale: a spectral configuration
+// written before the scale was stored (no quadratic_scale key) builds the
+// quadratic part with γ = 1, and γ = 10 makes every eigenvalue ten times
+// its parameter — ten times the γ = 1 matrix for the same parameters.
+func TestModelSpectralScale(t *testing.T) {
+	old := []byte(`{"L":4,"dim":2,"open":false,"T":2.5,"delta":0.1,"potential":"dense","hidden":8,"quadratic":true,"quadratic_basis":"spectral","flow_steps":6,"epsilon":0.1,"init_seed":1}`)
+	matrix := func(c modelConfig) *mat.Dense {
+		t.Helper()
+		m, err := c.build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, ok := m.flow.Potential.(*flow.Sum).Terms[0].(*flow.CirculantQuadratic)
+		if !ok || !q.Spectral() {
+			t.Fatalf("the quadratic part is %T, spectral %v", m.flow.Potential.(*flow.Sum).Terms[0], ok && q.Spectral())
+		}
+		for i := range q.Params() {
+			q.Params()[i] = math.Cos(float64(i)) // fixed, non-symmetric parameters
+		}
+		S := mat.NewDense(q.Dim(), q.Dim(), nil)
+		q.Matrix(S)
+		return S
+	}
+	var c1 modelConfig
+	if err := json.Unmarshal(old, &c1); err != nil {
+		t.Fatal(err)
+	}
+	if c1.spectralScale() != 1 {
+		t.Fatalf("spectralScale() = %g for a run without the key, want 1", c1.spectralScale())
+	}
+	S1 := matrix(c1)
+	c10 := c1
+	if err := (scaleFlag{&c10}).Set("10"); err != nil {
+		t.Fatal(err)
+	}
+	S10 := matrix(c10)
+	var want mat.Dense
+	want.Scale(10, S1)
+	if !mat.EqualApprox(S10, &want, 1e-12) || mat.Norm(S1, 2) == 0 {
+		t.Errorf("γ = 10 does not scale S̄ by 10")
+	}
+	for _, bad := range []string{"0", "-2", "+Inf", "NaN", "x"} {
+		if err := (scaleFlag{&c10}).Set(bad); err == nil {
+			t.Errorf("--quadratic-scale %s accepted", bad)
+		}
 	}
 }

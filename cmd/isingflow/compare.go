@@ -153,7 +153,7 @@ func summariseRun(dir string, window int) (runSummary, error) {
 func summaryRows(sums []runSummary) [][]string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 	rows := [][]string{{"run", "L", "T", "potential", "hidden", "channels", "blocks", "flow_steps", "epsilon", "quadratic",
-		"quadratic_basis", "batch", "lr", "final_lr_fraction", "anneal_from", "anneal_fraction", "data_steps", "precision", "gradient", "steps", "train_seconds",
+		"quadratic_basis", "quadratic_scale", "batch", "lr", "final_lr_fraction", "anneal_from", "anneal_fraction", "data_steps", "precision", "gradient", "steps", "train_seconds",
 		"kl_per_site", "kl_per_site_err", "ess_fraction", "abs_magnetization"}}
 	for _, s := range sums {
 		m, t := s.cfg.Model, s.cfg.Training
@@ -165,11 +165,11 @@ func summaryRows(sums []runSummary) [][]string {
 		if gradient == "" {
 			gradient = gradientFull // written before --gradient existed
 		}
-		basis := ""
+		basis, scale := "", ""
 		if m.Quadratic && !m.Open {
 			basis = basisKernel
-			if m.QuadraticBasis != "" {
-				basis = m.QuadraticBasis
+			if m.QuadraticBasis == basisSpectral {
+				basis, scale = basisSpectral, f(m.spectralScale())
 			}
 		}
 		hidden, channels := strconv.Itoa(m.Hidden), "" // the size that the potential has
@@ -179,7 +179,7 @@ func summaryRows(sums []runSummary) [][]string {
 		rows = append(rows, []string{s.name, strconv.Itoa(m.L), strconv.FormatFloat(m.T, 'g', -1, 64),
 			potential, hidden, channels,
 			strconv.Itoa(m.blocks()), strconv.Itoa(m.FlowSteps), f(m.Epsilon), strconv.FormatBool(m.Quadratic),
-			basis, strconv.Itoa(t.Batch), f(t.LR), f(t.FinalLR), f(t.AnnealFrom), f(t.AnnealFrac),
+			basis, scale, strconv.Itoa(t.Batch), f(t.LR), f(t.FinalLR), f(t.AnnealFrom), f(t.AnnealFrac),
 			strconv.Itoa(t.DataSteps), t.Precision.String(), gradient,
 			strconv.Itoa(s.steps), f(s.seconds), f(s.kl), f(s.klErr), f(s.ess), f(s.absM)})
 	}

@@ -68,7 +68,12 @@ type modelConfig struct {
 	// QuadraticBasis is the parametrisation of the quadratic part on a
 	// torus: "" (absent) for its kernel s(r), basisSpectral for its
 	// eigenvalues (flow.NewSpectralQuadratic).
-	QuadraticBasis string  `json:"quadratic_basis,omitempty"`
+	QuadraticBasis string `json:"quadratic_basis,omitempty"`
+	// QuadraticScale is the spectral basis's scale γ, the pace at which
+	// Adam moves its eigenvalues (flow.NewSpectralQuadratic): 0 (absent)
+	// with the kernel basis, and in runs written before the flag existed,
+	// where it was 1.
+	QuadraticScale float64 `json:"quadratic_scale,omitempty"`
 	Blocks         int     `json:"blocks,omitempty"` // K potentials in time; 0 (absent) means 1
 	FlowSteps      int     `json:"flow_steps"`
 	Epsilon        float64 `json:"epsilon"`
@@ -81,6 +86,15 @@ type modelConfig struct {
 // as 0, with no "blocks" key in JSON, so that configurations and
 // checkpoints written before the flag existed keep meaning K = 1.
 func (c *modelConfig) blocks() int { return max(1, c.Blocks) }
+
+// spectralScale returns the scale γ of the spectral basis of the quadratic
+// part: QuadraticScale, or 1 in runs written before it was stored.
+func (c *modelConfig) spectralScale() float64 {
+	if c.QuadraticScale == 0 {
+		return 1
+	}
+	return c.QuadraticScale
+}
 
 // blocksFlag is the pflag.Value of --blocks: an integer K ≥ 1 stored in
 // modelConfig.Blocks, with 1 stored as 0 (see modelConfig.blocks).
@@ -109,6 +123,31 @@ func (b blocksFlag) Set(s string) error {
 }
 
 func (b blocksFlag) Type() string { return "K" }
+
+// scaleFlag is the pflag.Value of --quadratic-scale: a positive, finite
+// number stored in modelConfig.QuadraticScale (where 0 means absent).
+type scaleFlag struct{ c *modelConfig }
+
+func (f scaleFlag) String() string {
+	if f.c == nil {
+		return "0"
+	}
+	return strconv.FormatFloat(f.c.QuadraticScale, 'g', -1, 64)
+}
+
+func (f scaleFlag) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a number", s)
+	}
+	if !(v > 0) || math.IsInf(v, 0) {
+		return fmt.Errorf("need a positive, finite scale, have %s", s)
+	}
+	f.c.QuadraticScale = v
+	return nil
+}
+
+func (f scaleFlag) Type() string { return "γ" }
 
 func (c *modelConfig) geometry() *geometry {
 	return &geometry{L: c.L, dim: c.Dim, open: c.Open, T: temperature(c.T)}
@@ -155,8 +194,14 @@ func (c *modelConfig) validate() error {
 		if !c.Quadratic || c.Open {
 			return usagef("--quadratic-basis %s: only with the quadratic part on a torus (--quadratic, no --open)", c.QuadraticBasis)
 		}
+		if c.QuadraticScale < 0 || math.IsNaN(c.QuadraticScale) || math.IsInf(c.QuadraticScale, 0) {
+			return usagef("--quadratic-scale %g: need a positive, finite scale", c.QuadraticScale)
+		}
 	default:
 		return usagef("--quadratic-basis %q: want %q or %q", c.QuadraticBasis, basisKernel, basisSpectral)
+	}
+	if c.QuadraticBasis != basisSpectral && c.QuadraticScale != 0 {
+		return usagef("--quadratic-scale %g: only with --quadratic-basis %s", c.QuadraticScale, basisSpectral)
 	}
 	if c.FlowSteps < 1 {
 		return usagef("--flow-steps %d: need at least one RK4 step", c.FlowSteps)
@@ -257,7 +302,7 @@ func (c *modelConfig) build() (*model, error) {
 			case c.Open:
 				q = flow.NewQuadratic(mat.NewDense(lat.N(), lat.N(), nil), nil)
 			case c.QuadraticBasis == basisSpectral:
-				q = flow.NewSpectralQuadratic(lat.Shape())
+				q = flow.NewSpectralQuadratic(lat.Shape(), c.spectralScale())
 			default:
 				q = flow.NewCirculantQuadratic(lat.Shape())
 			}
@@ -332,7 +377,7 @@ func (c *modelConfig) describe() string {
 	if c.Quadratic {
 		p += " + quadratic"
 		if c.QuadraticBasis == basisSpectral {
-			p += " (spectral)"
+			p += fmt.Sprintf(" (spectral, γ = %g)", c.spectralScale())
 		}
 	}
 	if K := c.blocks(); K > 1 {

@@ -185,7 +185,7 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	settleModelDefaults(fs, &mc, &tc)
+	settleModelDefaults(fs, &mc, &tc, g.open)
 	if *temps == "" {
 		return usagef("-T is required: a range START:STOP:STEP (e.g. 2.0:3.0:0.1) or a list T1,T2,...")
 	}

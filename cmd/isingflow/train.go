@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -113,13 +114,26 @@ func (e *evalFlags) validate() error {
 // first quarter) are those of the measured runs.
 const defaultBlocks = 10
 
+// defaultSpectralScale is the default scale γ of the quadratic part's
+// spectral basis (--quadratic-scale), under which Adam moves each
+// eigenvalue by about 10·lr per step. At L = 16, T_c the default model
+// reaches KL/site 0.00097 in its 1700 steps with γ = 10, 0.00267 with
+// γ = 1 (its quadratic part then learns too slowly: after 1700 steps its
+// eigenvalues span [−0.12, 0.15], where the kernel basis's span
+// [−0.28, 0.61]) and 0.00223 with the kernel basis, which at L = 32 can
+// move one eigenvalue by 0.65 per step and collapsed a Fourier mode
+// (docs/ablation.md, runs P16spec10, P16spec, P16F32 and P32).
+const defaultSpectralScale = 10.0
+
 // settleModelDefaults adapts the defaults of flags the user did not set to
 // the ones that were set, instead of failing on a flag the user never
 // gave: --blocks falls back to one block when the default does not divide
-// --flow-steps (a short test flow of 4 steps, say), and --init and
+// --flow-steps (a short test flow of 4 steps, say), --init and
 // --precision to the only initialisation and arithmetic of the symmetric
-// potential.
-func settleModelDefaults(fs *pflag.FlagSet, c *modelConfig, t *trainConfig) {
+// potential, and --quadratic-basis to the kernel (stored as absent) where
+// the spectral basis does not apply: without a quadratic part, or on open
+// boundaries (whose quadratic part is a dense S).
+func settleModelDefaults(fs *pflag.FlagSet, c *modelConfig, t *trainConfig, open bool) {
 	if !fs.Changed("blocks") && c.FlowSteps%c.blocks() != 0 {
 		c.Blocks = 0
 	}
@@ -128,6 +142,12 @@ func settleModelDefaults(fs *pflag.FlagSet, c *modelConfig, t *trainConfig) {
 	}
 	if !fs.Changed("precision") && c.Potential == potentialSymmetric {
 		t.Precision = flow.Float64
+	}
+	if !fs.Changed("quadratic-basis") && (!c.Quadratic || open) {
+		c.QuadraticBasis = ""
+	}
+	if !fs.Changed("quadratic-scale") && c.QuadraticBasis != basisSpectral {
+		c.QuadraticScale = 0
 	}
 }
 
@@ -140,7 +160,9 @@ func registerModel(fs *pflag.FlagSet, c *modelConfig) {
 	fs.StringVar(&c.RandomGroup, "random-group", randomGroupIsing, "group of the random potential's draws: ising (translations × point group × spin flip) or reference (translations × {1, transposition}, the reference code's draw)")
 	fs.StringVar(&c.Init, "init", initMultiscale, "initial rows of the dense and random potentials: multiscale (the first rows are indicators of blocks of sites at every scale, block spins) or random (the paper's)")
 	fs.BoolVar(&c.Quadratic, "quadratic", true, "add a learnable quadratic part ½xᵀSx (translation invariant on a torus) to the potential")
-	fs.StringVar(&c.QuadraticBasis, "quadratic-basis", basisKernel, "parameters of the quadratic part on a torus: kernel (S's kernel s(r), one value per displacement) or spectral (S's eigenvalues, one per Fourier mode: Adam then moves each eigenvalue by about the learning rate at any L, where the kernel lets one mode move by up to lr·2N/π per step)")
+	fs.StringVar(&c.QuadraticBasis, "quadratic-basis", basisSpectral, "parameters of the quadratic part on a torus: spectral (S's eigenvalues over γ, one per Fourier mode: Adam then moves each eigenvalue by about γ·lr per step at any L) or kernel (S's kernel s(r), one value per displacement: Adam can move one mode's eigenvalue by up to lr·2N/π per step, which collapsed a mode at L = 32)")
+	c.QuadraticScale = defaultSpectralScale
+	fs.Var(scaleFlag{c}, "quadratic-scale", "scale γ of the spectral basis: an eigenvalue is γ times its parameter, so that Adam moves it by about γ·lr per step (only with --quadratic-basis spectral)")
 	fs.IntVar(&c.FlowSteps, "flow-steps", 50, "RK4 steps of the flow (paper: 50)")
 	c.Blocks = defaultBlocks
 	fs.Var(blocksFlag{c}, "blocks", "independent potentials in time, each active for flow-steps/blocks RK4 steps (1: the paper's time-independent potential; the default 10 becomes 1 when it does not divide --flow-steps)")
@@ -163,7 +185,7 @@ func registerTraining(fs *pflag.FlagSet, t *trainConfig) {
 	fs.IntVar(&t.AnnealSteps, "anneal-levels", 10, "temperature levels of the annealing")
 	t.Precision = flow.Float32
 	fs.Var(&t.Precision, "precision", "arithmetic of the training step's matrix products: float32 (sgemm, faster; elementwise work, sums and the evaluation stay float64; dense and random potentials, the symmetric one is float64), or float64")
-	fs.StringVar(&t.Gradient, "gradient", gradientPath, "estimator of the free energy's gradient: path (drops ∂ln p/∂θ at fixed x, whose mean is zero: the same expectation, with a variance that vanishes as the flow approaches the target; one more Hessian-vector product per RK4 stage; at L = 32 it diverged with the quadratic part, see docs/ablation.md), or full (the reparametrised gradient of the whole objective, the paper's)")
+	fs.StringVar(&t.Gradient, "gradient", gradientPath, "estimator of the free energy's gradient: path (drops ∂ln p/∂θ at fixed x, whose mean is zero: the same expectation, with a variance that vanishes as the flow approaches the target; one more Hessian-vector product per RK4 stage; at L = 32 it diverged with the kernel basis of the quadratic part, see docs/ablation.md), or full (the reparametrised gradient of the whole objective, the paper's)")
 	fs.IntVar(&t.DataSteps, "data-steps", 0, "steps (from the start) that also fit exact samples of the target, drawn by a Wolff chain (forward KL)")
 	fs.Float64Var(&t.DataWeight, "data-weight", 0.5, "weight of the forward-KL gradient during --data-steps (the variational free energy has 1 − this)")
 }
@@ -238,6 +260,9 @@ func modelTag(m *modelConfig, t *trainConfig) string {
 		p += "q"
 		if m.QuadraticBasis == basisSpectral {
 			p += "s"
+			if g := m.spectralScale(); g != 1 {
+				p += strconv.FormatFloat(g, 'g', -1, 64)
+			}
 		}
 	}
 	if m.Init == initMultiscale {
@@ -297,7 +322,7 @@ func (a *trainArgs) register(fs *pflag.FlagSet) {
 // settle completes the model configuration from the parsed flags and
 // checks the training and evaluation flags.
 func (a *trainArgs) settle(fs *pflag.FlagSet) error {
-	settleModelDefaults(fs, &a.mc, &a.tc)
+	settleModelDefaults(fs, &a.mc, &a.tc, a.g.open)
 	a.mc.L, a.mc.Dim, a.mc.Open, a.mc.T = a.g.L, a.g.dim, a.g.open, float64(a.g.T)
 	if err := a.tc.validate(); err != nil {
 		return err
