@@ -145,18 +145,18 @@ func ExampleNewSpectralQuadratic() {
 	q.Params()[1] = 1
 	S := mat.NewDense(4, 4, nil)
 	q.Matrix(S)
-	row := make([]float64, 4)
-	for j := range row {
-		row[j] = math.Round(S.At(0, j)*1e12)/1e12 + 0 // no −0 from rounding
+	// Rounding residues such as −1e-17 (which either BLAS may leave) to
+	// +0 keeps "-0.00" out of the printed values.
+	clean := func(v []float64) []float64 {
+		for i := range v {
+			v[i] = math.Round(v[i]*1e12)/1e12 + 0
+		}
+		return v
 	}
-	fmt.Printf("first row of S̄ %.2f\n", row)
+	fmt.Printf("first row of S̄ %.2f\n", clean(mat.Row(nil, 0, S)))
 	var eig mat.EigenSym
 	eig.Factorize(mat.NewSymDense(4, S.RawMatrix().Data), false)
-	vals := eig.Values(nil)
-	for i, v := range vals {
-		vals[i] = math.Round(v*1e12)/1e12 + 0 // −1e-17 from either BLAS prints as 0.00
-	}
-	fmt.Printf("eigenvalues %.2f\n", vals)
+	fmt.Printf("eigenvalues %.2f\n", clean(eig.Values(nil)))
 	// Output:
 	// first row of S̄ [0.25 0.00 -0.25 0.00]
 	// eigenvalues [0.00 0.00 0.50 0.50]
