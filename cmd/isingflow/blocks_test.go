@@ -145,6 +145,35 @@ func TestModelInit(t *testing.T) {
 	}
 }
 
+// TestMultiscaleNote checks the note printed when the multiscale
+// initialisation has fewer hidden units than the lattice has blocks.
+func TestMultiscaleNote(t *testing.T) {
+	for _, tc := range []struct {
+		L, hidden int
+		potential string
+		init      string
+		want      string // "" for no note
+	}{
+		{16, 512, potentialDense, initMultiscale, ""}, // 425 blocks: all fit
+		{16, 425, potentialDense, initMultiscale, ""},
+		{16, 424, potentialDense, initMultiscale, "the 424 hidden units start as the coarsest 424 of the lattice's 425 multiscale blocks; the finest 1, single sites among them, are left out (--hidden 425 or more"},
+		{32, 512, potentialDense, initMultiscale, "the 512 hidden units start as the coarsest 512 of the lattice's 1705 multiscale blocks; the finest 1193,"},
+		{32, 512, potentialRandom, initMultiscale, "--hidden 1705 or more holds them all"},
+		{32, 2048, potentialDense, initMultiscale, ""},
+		{32, 512, potentialDense, "", ""}, // the paper's random rows
+	} {
+		c := modelConfig{L: tc.L, Dim: 2, T: 2.269, Delta: 0.1, Potential: tc.potential, Hidden: tc.hidden, Init: tc.init}
+		lat, err := c.geometry().lattice()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := c.multiscaleNote(lat)
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("L = %d, H = %d, %s, init %q: note %q, want one containing %q", tc.L, tc.hidden, tc.potential, tc.init, got, tc.want)
+		}
+	}
+}
+
 // TestModelSpectralScale checks --quadratic-scale: a spectral configuration
 // written before the scale was stored (no quadratic_scale key) builds the
 // quadratic part with γ = 1, and γ = 10 makes every eigenvalue ten times

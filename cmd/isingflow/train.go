@@ -410,6 +410,9 @@ func trainAndEvaluate(ctx context.Context, m *model, tc *trainConfig, opt runOpt
 	tr.ExactLnZPerSite = exactLnZFunc(mc.geometry(), m.lat)
 	fmt.Fprintf(stderr, "isingflow: %s lattice, T = %.6g, δ = %g; %s (%d parameters); BLAS: %s\n",
 		m.lat, mc.T, mc.Delta, mc.describe(), len(m.flow.Potential.Params()), blasimpl.Name())
+	if note := mc.multiscaleNote(m.lat); note != "" {
+		fmt.Fprintf(stderr, "isingflow: note: %s\n", note)
+	}
 	fmt.Fprintf(stderr, "isingflow: run directory %s, training from step %d to %d\n", opt.dir, tr.Step, tc.Iterations)
 
 	if opt.limit > 0 {
