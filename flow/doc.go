@@ -61,8 +61,11 @@
 // # Speed
 //
 // A training step is a handful of dense matrix products per RK4 stage.
-// Shallow splits every call into one slice of the batch per core and runs
-// the products and the elementwise pass between them of a slice on its core;
+// Shallow splits every call over the cores in two phases: first the hidden
+// units, one part per core (the products with Aᵀ, the elementwise pass and
+// the matrix adjoint of its units, back to back on that core), then the
+// coordinates (the products with A), so that each core packs only its share
+// of the weight matrix A, the largest operand;
 // MemoPotential keeps σ' and σ” of the forward pass on the tape for the
 // adjoint; Flow holds the parameters for the length of a call so that
 // quantities derived from them are computed once. With SetPrecision(p,

@@ -10,18 +10,26 @@ import (
 	"github.com/isingflow/isingflow/internal/parallel"
 )
 
-// gemm computes C ← α op(A) B + β C with the rows of C split over
-// GOMAXPROCS goroutines, one BLAS call each. The project's OpenBLAS build
-// runs OpenBLAS single-threaded (see internal/blasimpl), so a product that
-// is not split this way would run on one core; gonum's pure-Go Dgemm
-// splits each call again on its own.
+// gemm computes C ← α op(A) B + β C split over GOMAXPROCS goroutines, one
+// BLAS call each: the columns of C when it has more columns than rows, so
+// that each goroutine packs only its share of B, the larger operand, and
+// otherwise the rows. The project's OpenBLAS build runs OpenBLAS
+// single-threaded (see internal/blasimpl), so a product that is not split
+// this way would run on one core; gonum's pure-Go Dgemm splits each call
+// again on its own.
 func gemm(tA blas.Transpose, alpha float64, a, b blas64.General, beta float64, c blas64.General) {
-	forRowSlices(c.Rows, c.Rows*c.Cols*b.Rows, func(lo, hi int) {
+	if c.Cols > c.Rows {
+		forSlices(c.Cols, c.Rows*c.Cols*b.Rows, func(lo, hi int) {
+			blas64.Gemm(tA, blas.NoTrans, alpha, a, colsOf(b, lo, hi), beta, colsOf(c, lo, hi))
+		})
+		return
+	}
+	forSlices(c.Rows, c.Rows*c.Cols*b.Rows, func(lo, hi int) {
 		var as blas64.General
 		if tA == blas.NoTrans {
 			as = rowsOf(a, lo, hi)
 		} else {
-			as = blas64.General{Rows: a.Rows, Cols: hi - lo, Stride: a.Stride, Data: a.Data[lo : (a.Rows-1)*a.Stride+hi]}
+			as = colsOf(a, lo, hi)
 		}
 		blas64.Gemm(tA, blas.NoTrans, alpha, as, b, beta, rowsOf(c, lo, hi))
 	})
@@ -29,22 +37,28 @@ func gemm(tA blas.Transpose, alpha float64, a, b blas64.General, beta float64, c
 
 // gemm32 is gemm in float32 with α = 1 and β = 0.
 func gemm32(tA blas.Transpose, a, b, c blas32.General) {
-	forRowSlices(c.Rows, c.Rows*c.Cols*b.Rows, func(lo, hi int) {
+	if c.Cols > c.Rows {
+		forSlices(c.Cols, c.Rows*c.Cols*b.Rows, func(lo, hi int) {
+			blas32.Gemm(tA, blas.NoTrans, 1, a, cols32(b, lo, hi), 0, cols32(c, lo, hi))
+		})
+		return
+	}
+	forSlices(c.Rows, c.Rows*c.Cols*b.Rows, func(lo, hi int) {
 		var as blas32.General
 		if tA == blas.NoTrans {
 			as = blas32.General{Rows: hi - lo, Cols: a.Cols, Stride: a.Stride, Data: a.Data[lo*a.Stride : (hi-1)*a.Stride+a.Cols]}
 		} else {
-			as = blas32.General{Rows: a.Rows, Cols: hi - lo, Stride: a.Stride, Data: a.Data[lo : (a.Rows-1)*a.Stride+hi]}
+			as = cols32(a, lo, hi)
 		}
 		cs := blas32.General{Rows: hi - lo, Cols: c.Cols, Stride: c.Stride, Data: c.Data[lo*c.Stride : (hi-1)*c.Stride+c.Cols]}
 		blas32.Gemm(tA, blas.NoTrans, 1, as, b, 0, cs)
 	})
 }
 
-// forRowSlices runs fn(lo, hi) on the slices of the rows [0, m) of a
-// product of the given work (multiply-adds): one slice per core, in
-// parallel, or the whole when it is too small to split.
-func forRowSlices(m, work int, fn func(lo, hi int)) {
+// forSlices runs fn(lo, hi) on the slices of the indices [0, m) (rows or
+// columns) of a product of the given work (multiply-adds): one slice per
+// core, in parallel, or the whole when it is too small to split.
+func forSlices(m, work int, fn func(lo, hi int)) {
 	slices := batchSlices(m, work)
 	if slices == 1 {
 		fn(0, m)
@@ -57,9 +71,9 @@ func forRowSlices(m, work int, fn func(lo, hi int)) {
 	})
 }
 
-// batchSlices returns how many slices to split a batch of rows into for
-// work multiply-adds in all: one per core (GOMAXPROCS), but no more than
-// rows and none with less than minSliceWork of the work.
+// batchSlices returns how many slices to split rows (or columns, or hidden
+// units) into for work multiply-adds in all: one per core (GOMAXPROCS),
+// but no more than rows and none with less than minSliceWork of the work.
 func batchSlices(rows, work int) int {
 	return max(1, min(runtime.GOMAXPROCS(0), rows, work/minSliceWork))
 }

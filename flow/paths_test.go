@@ -60,10 +60,10 @@ func fingerprint(v []float64) []float64 {
 }
 
 // goldenCases are the flows of TestGradientSameOnEveryBLAS: each run on
-// the same seeded inputs, big enough that the products go through the
-// batch-sliced GEMMs, small enough for a committed file.
+// the same seeded inputs, big enough that the products are split over the
+// cores, small enough for a committed file.
 func goldenCases() map[string]func() (*flow.Flow, flow.Direction) {
-	// B·N·H = 40·64·64 is above the size at which Shallow splits the batch
+	// B·N·H = 40·64·64 is above the size at which Shallow splits its calls
 	// over two cores.
 	const n, h = 64, 64
 	shallow := func(seed uint64, act flow.Activation, bias bool) *flow.Shallow {

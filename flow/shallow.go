@@ -40,9 +40,11 @@ import (
 // dparams), and one fewer with the memo of GradLaplacianMemo (see
 // MemoPotential), which also saves every exponential of the adjoint. The
 // activation's derivatives come from one exponential per entry in a single
-// fused pass. The batch is split into one slice per core (GOMAXPROCS), and
-// the GEMMs and elementwise passes of a slice run back to back on its core;
-// the matrix adjoint is split over the hidden units.
+// fused pass. Each call runs in two phases split over the cores
+// (GOMAXPROCS): first the hidden units, one part per core (the products with
+// Aᵀ, the elementwise pass and the matrix adjoint of those units, back to
+// back on one core), then the coordinates (the products with A), so that
+// each core packs only its share of A, the largest operand.
 //
 // Parameter layout (Params): A row-major (H×N, entry (j, k) at j·N + k),
 // then b (H entries, only when the potential has a bias), then w (H). The
@@ -69,7 +71,8 @@ type Shallow struct {
 	c    []float64 // D (GradLaplacian), or [C; D] (VJP), 2B×H
 	pt   []float64 // [Cᵀ Dᵀ], H×2B, the left factor of the matrix adjoint
 	q    []float64 // [X; Λ], 2B×N
-	acc  []float64 // per slice of the batch: partial sums of ∂w, ∂b, Σ μ σ''
+	acc  []float64 // sums over the batch of ∂w, ∂b and Σ μ σ'', 3H
+	part []float64 // per part of the hidden units: each sample's partial ∇²φ or φ
 
 	// Float32 products (see Precision): A rounded when r is computed, and
 	// the float32 operands and results of the products.
@@ -83,12 +86,14 @@ type Shallow struct {
 	// State of the current call, read by the prebuilt loop bodies below
 	// (prebuilt so that handing them to parallel.For allocates nothing).
 	cur struct {
-		batch, slices       int
+		batch               int
+		unitParts           int // parts of the hidden units in the first phase
+		coordParts          int // parts of the coordinates in the second
 		x, lambda, grad, dx blas64.General
 		dst, lap, mu        []float64
 		dparams, memo       []float64
 	}
-	normsFn, valueFn, gradLapFn, vjpFn, vjpParamsFn func(lo, hi int)
+	normsFn, valueFn, gradLapUnitsFn, gradLapCoordsFn, vjpUnitsFn, vjpCoordsFn func(lo, hi int)
 }
 
 // NewShallow returns a Shallow potential on R^n with the given number of
@@ -120,6 +125,7 @@ func NewShallow(n, hidden int, act Activation, bias bool, rng *rand.Rand) *Shall
 		n: n, h: hidden, act: act, bias: bias,
 		theta: make([]float64, size),
 		r:     make([]float64, hidden),
+		acc:   make([]float64, 3*hidden),
 	}
 	s.a = s.theta[: hidden*n : hidden*n]
 	off := hidden * n
@@ -142,10 +148,11 @@ func NewShallow(n, hidden int, act Activation, bias bool, rng *rand.Rand) *Shall
 		}
 	}
 	s.normsFn = func(lo, hi int) { s.norms(lo, hi) }
-	s.valueFn = func(lo, hi int) { s.valueSlices(lo, hi) }
-	s.gradLapFn = func(lo, hi int) { s.gradLapSlices(lo, hi) }
-	s.vjpFn = func(lo, hi int) { s.vjpSlices(lo, hi) }
-	s.vjpParamsFn = func(lo, hi int) { s.vjpParams(lo, hi) }
+	s.valueFn = func(lo, hi int) { s.valueUnits(lo, hi) }
+	s.gradLapUnitsFn = func(lo, hi int) { s.gradLapUnits(lo, hi) }
+	s.gradLapCoordsFn = func(lo, hi int) { s.gradLapCoords(lo, hi) }
+	s.vjpUnitsFn = func(lo, hi int) { s.vjpUnits(lo, hi) }
+	s.vjpCoordsFn = func(lo, hi int) { s.vjpCoords(lo, hi) }
 	return s
 }
 
@@ -227,9 +234,14 @@ func (s *Shallow) Value(dst []float64, x *mat.Dense) {
 	if len(dst) != B {
 		panic(fmt.Sprintf("flow: Shallow.Value: len(dst) = %d, want %d", len(dst), B))
 	}
+	if B == 0 {
+		return
+	}
 	s.begin(B)
 	s.cur.x, s.cur.dst = x.RawMatrix(), dst
-	s.forSlices(s.valueFn)
+	s.roundInputs(s.cur.x, 0, false)
+	forParts(s.cur.unitParts, s.valueFn)
+	s.sumParts(dst)
 	s.end()
 }
 
@@ -257,9 +269,15 @@ func (s *Shallow) gradLaplacian(method string, grad *mat.Dense, lap []float64, x
 		panic(fmt.Sprintf("flow: Shallow.%s: len(lap) = %d, want %d", method, len(lap), B))
 	}
 	s.checkMemo(method, memo, B)
+	if B == 0 {
+		return
+	}
 	s.begin(B)
 	s.cur.x, s.cur.grad, s.cur.lap, s.cur.memo = x.RawMatrix(), grad.RawMatrix(), lap, memo
-	s.forSlices(s.gradLapFn)
+	s.roundInputs(s.cur.x, 0, false)
+	forParts(s.cur.unitParts, s.gradLapUnitsFn)
+	forParts(s.cur.coordParts, s.gradLapCoordsFn)
+	s.sumParts(lap)
 	s.end()
 }
 
@@ -295,7 +313,7 @@ func (s *Shallow) gradLaplacianVJP(method string, dx *mat.Dense, dparams []float
 		panic(fmt.Sprintf("flow: Shallow.%s: len(dparams) = %d, want %d", method, len(dparams), len(s.theta)))
 	}
 	s.checkMemo(method, memo, B)
-	if dx == nil && dparams == nil {
+	if B == 0 || dx == nil && dparams == nil {
 		return
 	}
 	s.begin(B)
@@ -304,11 +322,16 @@ func (s *Shallow) gradLaplacianVJP(method string, dx *mat.Dense, dparams []float
 	if dx != nil {
 		s.cur.dx = dx.RawMatrix()
 	}
-	// Slices of the batch: C, D, the rows of [X; Λ], dx and the partial sums
-	// over the batch; then blocks of hidden units: the matrix adjoint.
-	s.forSlices(s.vjpFn)
-	if dparams != nil {
-		parallel.For(s.h, 2*B*s.n, s.vjpParamsFn)
+	// [X; Λ] for the products (float32) and the matrix adjoint; then the
+	// hidden units: G, C, D, the sums over the batch and the parameter
+	// adjoint; then the coordinates: dx.
+	if memo == nil || dparams != nil {
+		s.roundInputs(s.cur.x, 0, dparams != nil)
+	}
+	s.roundInputs(s.cur.lambda, B, dparams != nil)
+	forParts(s.cur.unitParts, s.vjpUnitsFn)
+	if dx != nil {
+		forParts(s.cur.coordParts, s.vjpCoordsFn)
 	}
 	s.end()
 }
@@ -328,7 +351,8 @@ func (s *Shallow) checkMemo(method string, memo []float64, B int) {
 }
 
 // begin sizes the workspaces for a batch of B rows, computes r_j = |a_j|²
-// (unless held and known) and splits the batch into slices.
+// (unless held and known) and chooses how to split the call's two phases
+// over the cores: the hidden units, then the coordinates (see parts).
 func (s *Shallow) begin(B int) {
 	if B > s.capB {
 		s.capB = B
@@ -337,19 +361,17 @@ func (s *Shallow) begin(B int) {
 		s.pt = make([]float64, 2*B*s.h)
 		s.q = make([]float64, 2*B*s.n)
 	}
-	// One slice of the batch per core, so that every GEMM, elementwise pass
-	// and GEMM of a slice run back to back on one core, and each slice's
-	// partial sums have their own row of acc.
 	if s.prec == Float32 && len(s.q32) < 2*B*s.n {
 		s.q32 = make([]float32, 2*B*s.n)
 		s.u32 = make([]float32, 2*B*s.h)
 		s.o32 = make([]float32, B*s.n)
 	}
-	slices := batchSlices(B, B*s.n*s.h)
-	if len(s.acc) < 3*slices*s.h {
-		s.acc = make([]float64, 3*slices*s.h)
+	work := B * s.n * s.h
+	s.cur.batch = B
+	s.cur.unitParts, s.cur.coordParts = batchSlices(s.h, work), batchSlices(s.n, work)
+	if len(s.part) < s.cur.unitParts*B {
+		s.part = make([]float64, s.cur.unitParts*B)
 	}
-	s.cur.batch, s.cur.slices = B, slices
 	if !s.rOK {
 		parallel.For(s.h, s.n, s.normsFn)
 		s.rOK = s.held
@@ -384,15 +406,27 @@ func (s *Shallow) end() {
 	c.dst, c.lap, c.mu, c.dparams, c.memo = nil, nil, nil, nil, nil
 }
 
-// forSlices runs fn(k) for every slice k of the batch, in parallel.
-func (s *Shallow) forSlices(fn func(lo, hi int)) {
-	parallel.For(s.cur.slices, minSliceWork, fn)
+// forParts runs fn(k0, k1) over the parts [0, m) of a phase, in parallel.
+func forParts(m int, fn func(k0, k1 int)) {
+	parallel.For(m, minSliceWork, fn)
 }
 
-// rows returns the rows [lo, hi) of slice k.
-func (s *Shallow) rows(k int) (lo, hi int) {
-	B, m := s.cur.batch, s.cur.slices
-	return k * B / m, (k + 1) * B / m
+// part returns the range [lo, hi) of part k of m of the indices [0, size).
+func part(size, m, k int) (lo, hi int) {
+	return k * size / m, (k + 1) * size / m
+}
+
+// sumParts writes into dst[b] the sum over the unit parts of their partial
+// sums for sample b, added in part order, so that the result does not
+// depend on the scheduling.
+func (s *Shallow) sumParts(dst []float64) {
+	B := s.cur.batch
+	copy(dst, s.part[:B])
+	for k := 1; k < s.cur.unitParts; k++ {
+		for b, v := range s.part[k*B : (k+1)*B] {
+			dst[b] += v
+		}
+	}
 }
 
 func (s *Shallow) matA() blas64.General {
@@ -404,41 +438,81 @@ func rowsOf(m blas64.General, lo, hi int) blas64.General {
 	return blas64.General{Rows: hi - lo, Cols: m.Cols, Stride: m.Stride, Data: m.Data[lo*m.Stride : (hi-1)*m.Stride+m.Cols]}
 }
 
+// colsOf returns columns [lo, hi) of m as a matrix.
+func colsOf(m blas64.General, lo, hi int) blas64.General {
+	return blas64.General{Rows: m.Rows, Cols: hi - lo, Stride: m.Stride, Data: m.Data[lo : (m.Rows-1)*m.Stride+hi]}
+}
+
+// cols32 is colsOf for float32.
+func cols32(m blas32.General, lo, hi int) blas32.General {
+	return blas32.General{Rows: m.Rows, Cols: hi - lo, Stride: m.Stride, Data: m.Data[lo : (m.Rows-1)*m.Stride+hi]}
+}
+
 // block returns rows [lo, hi) of a dense row-major buffer with cols
 // columns.
 func block(data []float64, cols, lo, hi int) blas64.General {
 	return blas64.General{Rows: hi - lo, Cols: cols, Stride: cols, Data: data[lo*cols : hi*cols]}
 }
 
-// gemmU computes U = X Aᵀ (without the bias) for rows [lo, hi) into the
-// same rows of dst (B×H). With float32 products the rows of X are rounded
-// into rows [off+lo, off+hi) of q32 (off is 0 for X, B for Λ, whose float32
-// copies the matrix adjoint reads).
-func (s *Shallow) gemmU(dst []float64, x blas64.General, lo, hi, off int) {
-	if s.prec == Float64 {
-		blas64.Gemm(blas.NoTrans, blas.Trans, 1, rowsOf(x, lo, hi), s.matA(), 0, block(dst, s.h, lo, hi))
-		return
+// roundInputs rounds x into rows [off, off+B) of q32 for float32 products
+// (off is 0 for X and B for Λ); with float64 products it copies x into
+// those rows of q when copyQ, for the matrix adjoint's right factor
+// [X; Λ].
+func (s *Shallow) roundInputs(x blas64.General, off int, copyQ bool) {
+	B, n := s.cur.batch, s.n
+	switch {
+	case s.prec == Float32:
+		roundRows(s.q32[off*n:], x, 0, B)
+	case copyQ:
+		for b := range B {
+			copy(s.q[(off+b)*n:(off+b+1)*n], x.Data[b*x.Stride:b*x.Stride+n])
+		}
 	}
-	n, h := s.n, s.h
-	roundRows(s.q32[off*n:], x, lo, hi)
-	a32 := blas32.General{Rows: h, Cols: n, Stride: n, Data: s.a32}
-	sgemm(blas.NoTrans, blas.Trans, rows32(s.q32, n, off+lo, off+hi), a32, rows32(s.u32, h, lo, hi))
-	widen(dst[lo*h:hi*h], s.u32[lo*h:hi*h], false)
 }
 
-// gemmA computes rows [lo, hi) of dst = src A + β dst, β ∈ {0, 1}, for a
-// B×H src.
-func (s *Shallow) gemmA(dst blas64.General, src []float64, lo, hi int, beta float64) {
+// gemmUnits computes the columns [lo, hi) of Y = X Aᵀ (without the bias),
+// the hidden units [lo, hi), into rows [off, off+B) of dst (2B×H), with X
+// = x, or with float32 products its copy in rows [off, off+B) of q32 (see
+// roundInputs).
+func (s *Shallow) gemmUnits(dst []float64, x blas64.General, off, lo, hi int) {
+	B, n, h := s.cur.batch, s.n, s.h
+	y := block(dst, h, off, off+B)
 	if s.prec == Float64 {
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, block(src, s.h, lo, hi), s.matA(), beta, rowsOf(dst, lo, hi))
+		blas64.Gemm(blas.NoTrans, blas.Trans, 1, x, rowsOf(s.matA(), lo, hi), 0, colsOf(y, lo, hi))
 		return
 	}
-	n, h := s.n, s.h
-	toFloat32(s.u32[lo*h:hi*h], src[lo*h:hi*h])
 	a32 := blas32.General{Rows: h, Cols: n, Stride: n, Data: s.a32}
-	sgemm(blas.NoTrans, blas.NoTrans, rows32(s.u32, h, lo, hi), a32, rows32(s.o32, n, lo, hi))
-	for b := lo; b < hi; b++ {
-		widen(dst.Data[b*dst.Stride:b*dst.Stride+n], s.o32[b*n:(b+1)*n], beta != 0)
+	y32 := rows32(s.u32, h, off, off+B)
+	sgemm(blas.NoTrans, blas.Trans, rows32(s.q32, n, off, off+B), rows32(a32.Data, n, lo, hi), cols32(y32, lo, hi))
+	for b := range B {
+		widen(y.Data[b*h+lo:b*h+hi], y32.Data[b*h+lo:b*h+hi], false)
+	}
+}
+
+// roundUnits rounds the columns [lo, hi) of rows [0, rows) of src (a B×H
+// or 2B×H buffer) into the same entries of u32, the left factor of
+// gemmCoords and of the float32 matrix adjoint.
+func (s *Shallow) roundUnits(src []float64, rows, lo, hi int) {
+	h := s.h
+	for b := range rows {
+		toFloat32(s.u32[b*h+lo:b*h+hi], src[b*h+lo:b*h+hi])
+	}
+}
+
+// gemmCoords computes the columns [lo, hi) of dst = S A + β dst, β ∈ {0, 1},
+// the coordinates [lo, hi), for the B×H matrix S = src, or with float32
+// products its rounding in u32 (see roundUnits).
+func (s *Shallow) gemmCoords(dst blas64.General, src []float64, lo, hi int, beta float64) {
+	B, n, h := s.cur.batch, s.n, s.h
+	if s.prec == Float64 {
+		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, block(src, h, 0, B), colsOf(s.matA(), lo, hi), beta, colsOf(dst, lo, hi))
+		return
+	}
+	a32 := blas32.General{Rows: h, Cols: n, Stride: n, Data: s.a32}
+	o32 := blas32.General{Rows: B, Cols: n, Stride: n, Data: s.o32[:B*n]}
+	sgemm(blas.NoTrans, blas.NoTrans, rows32(s.u32, h, 0, B), cols32(a32, lo, hi), cols32(o32, lo, hi))
+	for b := range B {
+		widen(dst.Data[b*dst.Stride+lo:b*dst.Stride+hi], s.o32[b*n+lo:b*n+hi], beta != 0)
 	}
 }
 
@@ -466,121 +540,147 @@ func (s *Shallow) biasAt(j int) float64 {
 	return s.b[j]
 }
 
-func (s *Shallow) valueSlices(k0, k1 int) {
-	h, w, act := s.h, s.w, s.act
+// biasOf returns b_j for j in [lo, hi), or nil without bias.
+func (s *Shallow) biasOf(lo, hi int) []float64 {
+	if s.b == nil {
+		return nil
+	}
+	return s.b[lo:hi]
+}
+
+// valueUnits computes, for the unit parts [k0, k1), U = X Aᵀ in the part's
+// columns and each sample's partial sum Σ_j w_j σ(u_bj + b_j).
+func (s *Shallow) valueUnits(k0, k1 int) {
+	B, h, w, act := s.cur.batch, s.h, s.w, s.act
 	for k := k0; k < k1; k++ {
-		lo, hi := s.rows(k)
-		s.gemmU(s.u, s.cur.x, lo, hi, 0)
-		for b := lo; b < hi; b++ {
+		lo, hi := part(h, s.cur.unitParts, k)
+		s.gemmUnits(s.u, s.cur.x, 0, lo, hi)
+		for b := range B {
 			var v float64
-			for j, uj := range s.u[b*h : (b+1)*h] {
-				v += w[j] * act.Eval(uj+s.biasAt(j))
+			for j, uj := range s.u[b*h+lo : b*h+hi] {
+				v += w[lo+j] * act.Eval(uj+s.biasAt(lo+j))
 			}
-			s.cur.dst[b] = v
+			s.part[k*B+b] = v
 		}
 	}
 }
 
-// gradLapSlices computes, for the slices [k0, k1) of the batch, U = X Aᵀ,
-// D = σ'(U) ⊙ w, ∇²φ = σ”(U) (w ⊙ r) and ∇φ = D A, and fills the memo
-// if there is one.
-func (s *Shallow) gradLapSlices(k0, k1 int) {
+// gradLapUnits computes, for the unit parts [k0, k1), the part's columns
+// of U = X Aᵀ and D = σ'(U) ⊙ w, each sample's partial sum of ∇²φ =
+// σ”(U) (w ⊙ r), and the part's columns of the memo if there is one.
+func (s *Shallow) gradLapUnits(k0, k1 int) {
 	B, h, w, r, act := s.cur.batch, s.h, s.w, s.r, s.act
 	memo := s.cur.memo
 	for k := k0; k < k1; k++ {
-		lo, hi := s.rows(k)
-		s.gemmU(s.u, s.cur.x, lo, hi, 0)
-		for b := lo; b < hi; b++ {
-			u := s.u[b*h : (b+1)*h]
-			d := s.c[b*h : (b+1)*h]
+		lo, hi := part(h, s.cur.unitParts, k)
+		s.gemmUnits(s.u, s.cur.x, 0, lo, hi)
+		bias := s.biasOf(lo, hi)
+		for b := range B {
+			row := b * h
 			var m1, m2 []float64
 			if memo != nil {
-				m1, m2 = memo[b*h:(b+1)*h], memo[(B+b)*h:(B+b+1)*h]
+				m1, m2 = memo[row+lo:row+hi], memo[B*h+row+lo:B*h+row+hi]
 			}
-			s.cur.lap[b] = act.gradLapRow(d, m1, m2, u, s.b, w, r)
+			s.part[k*B+b] = act.gradLapRow(s.c[row+lo:row+hi], m1, m2, s.u[row+lo:row+hi], bias, w[lo:hi], r[lo:hi])
 		}
-		s.gemmA(s.cur.grad, s.c, lo, hi, 0)
+		if s.prec == Float32 {
+			s.roundUnits(s.c, B, lo, hi)
+		}
 	}
 }
 
-// vjpSlices runs the part of the adjoint that is local to the slices
-// [k0, k1) of the batch. For each sample b and hidden unit j, with
-// u = U_bj + b_j, g = G_bj = (Λ Aᵀ)_bj and (d1, d2, d3) = σ', σ”, σ”' at u:
+// gradLapCoords computes, for the coordinate parts [k0, k1), the part's
+// columns of ∇φ = D A.
+func (s *Shallow) gradLapCoords(k0, k1 int) {
+	for k := k0; k < k1; k++ {
+		lo, hi := part(s.n, s.cur.coordParts, k)
+		s.gemmCoords(s.cur.grad, s.c, lo, hi, 0)
+	}
+}
+
+// vjpUnits runs the part of the adjoint that is local to the hidden units
+// of the unit parts [k0, k1): the parts' columns of U = X Aᵀ (without a
+// memo) and G = Λ Aᵀ, and for each sample b and hidden unit j, with
+// u = U_bj + b_j, g = G_bj and (d1, d2, d3) = σ', σ”, σ”' at u:
 //
 //	c = w_j (d2 g + μ_b d3 r_j)  → C_bj, the row of dx is (C A)_b
 //	w_j d1                        → D_bj
-//	d1 g + μ_b d2 r_j             → the slice's partial sum of ∂w_j
+//	d1 g + μ_b d2 r_j             → the sum over b of ∂w_j
 //	c                             → … of ∂b_j
 //	μ_b d2                        → … of Σ_b μ_b σ”(u_bj)
 //
-// and it copies the slice's rows of X and Λ into [X; Λ].
-func (s *Shallow) vjpSlices(k0, k1 int) {
-	B, h, n := s.cur.batch, s.h, s.n
+// and then the units' parameter adjoint (vjpParams).
+func (s *Shallow) vjpUnits(k0, k1 int) {
+	B, h := s.cur.batch, s.h
 	mu, memo := s.cur.mu, s.cur.memo
 	needP := s.cur.dparams != nil
 	w, r, act := s.w, s.r, s.act
 	uu, gg := s.u[:B*h], s.u[B*h:2*B*h]
 	cc, dd := s.c[:B*h], s.c[B*h:2*B*h]
+	dw, db, diag := s.acc[:h], s.acc[h:2*h], s.acc[2*h:3*h]
 	for k := k0; k < k1; k++ {
-		lo, hi := s.rows(k)
+		lo, hi := part(h, s.cur.unitParts, k)
 		if memo == nil {
-			s.gemmU(uu, s.cur.x, lo, hi, 0)
-		} else if needP && s.prec == Float32 {
-			roundRows(s.q32, s.cur.x, lo, hi)
+			s.gemmUnits(s.u, s.cur.x, 0, lo, hi)
 		}
-		s.gemmU(gg, s.cur.lambda, lo, hi, B)
-		acc := s.acc[3*k*h : 3*(k+1)*h]
-		clear(acc)
-		dw, db, diag := acc[:h], acc[h:2*h], acc[2*h:]
-		for b := lo; b < hi; b++ {
+		s.gemmUnits(s.u, s.cur.lambda, B, lo, hi)
+		clear(dw[lo:hi])
+		clear(db[lo:hi])
+		clear(diag[lo:hi])
+		for b := range B {
 			mub := mu[b]
-			g, c, d := gg[b*h:(b+1)*h], cc[b*h:(b+1)*h], dd[b*h:(b+1)*h]
-			var m1, m2 []float64
-			if memo != nil {
-				m1, m2 = memo[b*h:(b+1)*h], memo[(B+b)*h:(B+b+1)*h]
-			}
-			for j := range h {
+			row := b * h
+			for j := lo; j < hi; j++ {
 				var d1, d2, d3 float64
 				if memo != nil {
-					d1, d2 = m1[j], m2[j]
+					d1, d2 = memo[row+j], memo[B*h+row+j]
 					d3 = act.third(d1, d2)
 				} else {
-					d1, d2, d3 = act.Derivatives(uu[b*h+j] + s.biasAt(j))
+					d1, d2, d3 = act.Derivatives(uu[row+j] + s.biasAt(j))
 				}
-				cv := w[j] * (d2*g[j] + mub*d3*r[j])
-				c[j] = cv
+				g := gg[row+j]
+				cv := w[j] * (d2*g + mub*d3*r[j])
+				cc[row+j] = cv
 				if needP {
-					d[j] = w[j] * d1
-					dw[j] += d1*g[j] + mub*d2*r[j]
+					dd[row+j] = w[j] * d1
+					dw[j] += d1*g + mub*d2*r[j]
 					db[j] += cv
 					diag[j] += mub * d2
 				}
 			}
-			if needP && s.prec == Float64 {
-				copy(s.q[b*n:(b+1)*n], s.cur.x.Data[b*s.cur.x.Stride:b*s.cur.x.Stride+n])
-				copy(s.q[(B+b)*n:(B+b+1)*n], s.cur.lambda.Data[b*s.cur.lambda.Stride:b*s.cur.lambda.Stride+n])
+		}
+		if s.prec == Float32 {
+			rows := B
+			if needP {
+				rows = 2 * B
 			}
+			s.roundUnits(s.c, rows, lo, hi)
 		}
-		if s.cur.dx.Data != nil {
-			s.gemmA(s.cur.dx, cc, lo, hi, 1)
+		if needP {
+			s.vjpParams(lo, hi)
 		}
+	}
+}
+
+// vjpCoords adds, for the coordinate parts [k0, k1), the part's columns of
+// the input adjoint C A to dx.
+func (s *Shallow) vjpCoords(k0, k1 int) {
+	for k := k0; k < k1; k++ {
+		lo, hi := part(s.n, s.cur.coordParts, k)
+		s.gemmCoords(s.cur.dx, s.c, lo, hi, 1)
 	}
 }
 
 // vjpParams adds the parameter adjoint of the hidden units [lo, hi):
 // ∂a_j += [Cᵀ Dᵀ]_j [X; Λ] + 2 w_j (Σ_b μ_b σ”(u_bj)) a_j, and ∂b_j, ∂w_j
-// from the slices' partial sums (added in slice order, so the result does
-// not depend on the scheduling).
+// from the sums of vjpUnits.
 func (s *Shallow) vjpParams(lo, hi int) {
-	B, h, n, slices := s.cur.batch, s.h, s.n, s.cur.slices
+	B, h, n := s.cur.batch, s.h, s.n
 	dparams := s.cur.dparams
 	q := blas64.General{Rows: 2 * B, Cols: n, Stride: n, Data: s.q[:2*B*n]}
 	if s.prec == Float32 {
-		// The columns [lo, hi) of [C; D], rounded, times [X; Λ] from the
-		// slices' products.
-		for b := range 2 * B {
-			toFloat32(s.u32[b*h+lo:b*h+hi], s.c[b*h+lo:b*h+hi])
-		}
+		// The columns [lo, hi) of [C; D], rounded by vjpUnits, times
+		// [X; Λ], rounded by roundInputs.
 		cd := blas32.General{Rows: 2 * B, Cols: hi - lo, Stride: h, Data: s.u32[lo : (2*B-1)*h+hi]}
 		q32 := blas32.General{Rows: 2 * B, Cols: n, Stride: n, Data: s.q32[:2*B*n]}
 		sgemm(blas.Trans, blas.NoTrans, cd, q32, rows32(s.p32, n, lo, hi))
@@ -609,19 +709,12 @@ func (s *Shallow) vjpParams(lo, hi int) {
 		offW += h
 	}
 	for j := lo; j < hi; j++ {
-		var dw, db, diag float64
-		for k := range slices {
-			acc := s.acc[3*k*h : 3*(k+1)*h]
-			dw += acc[j]
-			db += acc[h+j]
-			diag += acc[2*h+j]
-		}
 		if s.b != nil {
-			dparams[offB+j] += db
+			dparams[offB+j] += s.acc[h+j]
 		}
-		dparams[offW+j] += dw
+		dparams[offW+j] += s.acc[j]
 		// ∂a_j += 2 w_j (Σ_b μ_b σ”(u_bj)) a_j.
-		coef := 2 * s.w[j] * diag
+		coef := 2 * s.w[j] * s.acc[2*h+j]
 		da := dparams[j*n : (j+1)*n]
 		for i, v := range s.a[j*n : (j+1)*n] {
 			da[i] += coef * v

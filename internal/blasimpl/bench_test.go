@@ -126,6 +126,9 @@ func BenchmarkDgemmPeak(b *testing.B) {
 //	goroutines: the rows of C split over GOMAXPROCS goroutines with
 //	            parallel.For, one single-threaded BLAS call each (in the
 //	            pure-Go build gonum still parallelises inside each call);
+//	goroutines-cols: the columns of C split the same way (each goroutine
+//	            packs all of op(A) but only its share of op(B), the larger
+//	            operand of the XAt and DA shapes);
 //	single:     one single-threaded call (OpenBLAS only), the baseline.
 func BenchmarkDgemmThreads(b *testing.B) {
 	b.Logf("BLAS: %s, GOMAXPROCS %d", blasimpl.Name(), runtime.GOMAXPROCS(0))
@@ -151,6 +154,22 @@ func BenchmarkDgemmThreads(b *testing.B) {
 			cpu0 := startTimer(b)
 			for range b.N {
 				parallel.For(s.m, s.n*s.k, rows)
+			}
+			reportGFLOPS(b, s, cpu0)
+		})
+		b.Run(s.name+"/goroutines-cols", func(b *testing.B) {
+			defer blasimpl.SetThreads(blasimpl.SetThreads(1))
+			cols := func(lo, hi int) {
+				sub := blas64.General{Rows: bm.Rows, Cols: hi - lo, Stride: bm.Stride, Data: bm.Data[lo:]}
+				if s.tB == blas.Trans {
+					sub = blas64.General{Rows: hi - lo, Cols: bm.Cols, Stride: bm.Stride, Data: bm.Data[lo*bm.Stride:]}
+				}
+				blas64.Gemm(blas.NoTrans, s.tB, 1, a, sub, 0,
+					blas64.General{Rows: c.Rows, Cols: hi - lo, Stride: c.Stride, Data: c.Data[lo:]})
+			}
+			cpu0 := startTimer(b)
+			for range b.N {
+				parallel.For(s.n, s.m*s.k, cols)
 			}
 			reportGFLOPS(b, s, cpu0)
 		})

@@ -13,15 +13,17 @@
 // GOMAXPROCS goroutines; OpenBLAS can run its own pthreads. For one product
 // alone OpenBLAS's threads are faster than splitting the rows over
 // goroutines (BenchmarkThreadsVsGoroutines: by 10–80%, each goroutine packs
-// the right-hand matrix again), but a training step is not one product: it
-// is GEMM, elementwise pass, GEMM, thousands of times, and with OpenBLAS
-// threaded the elementwise passes either run on one core or fight
-// OpenBLAS's spinning threads for the cores. Splitting the batch into one
-// slice per core and running GEMM, pass and GEMM of a slice back to back
-// on one core wins for the whole step (flow's BenchmarkIsingTrainStep:
-// 0.37 s against 0.56–0.73 s with OpenBLAS's threads), so the openblas
-// build sets OpenBLAS to one thread when it loads, and the flow package
-// splits every product itself (GOMAXPROCS sets the number of cores used).
+// the right-hand matrix again; splitting the columns instead, so that each
+// goroutine packs only its share of the larger operand, closes most of the
+// gap: BenchmarkDgemmThreads, goroutines-cols), but a training step is not
+// one product: it is GEMM, elementwise pass, GEMM, thousands of times, and
+// with OpenBLAS threaded the elementwise passes either run on one core or
+// fight OpenBLAS's spinning threads for the cores. Splitting each call over
+// the cores with goroutines, GEMM, pass and GEMM of a part back to back on
+// one core, wins for the whole step (flow's BenchmarkIsingTrainStep: 0.37 s
+// against 0.56–0.73 s with OpenBLAS's threads), so the openblas build sets
+// OpenBLAS to one thread when it loads, and the flow package splits every
+// product itself (GOMAXPROCS sets the number of cores used).
 // BenchmarkDgemmPeak raises the thread count again for its own products,
 // to measure the best a single dgemm call reaches.
 //

@@ -28,7 +28,7 @@ func init() {
 	checkCoreType()
 	blas64.Use(netlib.Implementation{})
 	blas32.Use(netlib.Implementation{})
-	// The flow splits every product over the batch itself, one goroutine
+	// The flow splits every product over the cores itself, one goroutine
 	// per core (see the package documentation), so each OpenBLAS call runs
 	// on the calling thread.
 	SetThreads(1)
