@@ -30,14 +30,16 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// The training log's last line gives the steps and the training time
-	// (of the last process, for a resumed run).
-	steps, seconds := 0, 0.0
+	// of the last process; where that process started, its seconds start
+	// again from zero (a resumed run).
+	steps, firstStep, seconds := 0, 0, 0.0
 	if recs, err := readTrainLog(filepath.Join(*dir, trainLogFile)); err == nil && len(recs) > 0 {
 		last := recs[len(recs)-1]
 		if s, ok := last["step"].(float64); ok {
 			steps = int(s) + 1
 		}
 		seconds, _ = last["seconds"].(float64)
+		firstStep = lastProcessStart(recs)
 	}
 	fmt.Fprintf(stderr, "isingflow: evaluating %s (%s)\n", *dir, rc.Model.describe())
 	res, err := evaluate(m, &ev, stderr)
@@ -45,6 +47,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	report := newReport(m, ref, res, steps, seconds)
+	report.firstStep = firstStep
 	if report.logdetGap, err = logDetCheck(m, &ev, stderr); err != nil {
 		return err
 	}
@@ -53,4 +56,19 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	report.print(stdout)
 	return nil
+}
+
+// lastProcessStart returns the step at which the last process that wrote
+// the training log started: the first record of the log's last stretch of
+// increasing seconds (each process counts from its own start), or 0.
+func lastProcessStart(recs []map[string]any) int {
+	for i := len(recs) - 1; i > 0; i-- {
+		cur, _ := recs[i]["seconds"].(float64)
+		prev, _ := recs[i-1]["seconds"].(float64)
+		if cur < prev {
+			step, _ := recs[i]["step"].(float64)
+			return int(step)
+		}
+	}
+	return 0
 }

@@ -21,7 +21,10 @@ type report struct {
 	ref          *exactReport
 	est          *observables.IsingEstimates
 	steps        int
-	trainSeconds float64
+	trainSeconds float64 // of this process's training, from firstStep
+	// firstStep is the step this process's training started from: 0, or
+	// the checkpoint's step after --resume.
+	firstStep int
 	// logdetGap is ln p(integrated Laplacian) − ln p(discrete RK4 map) per
 	// site, when --logdet-check asked for it.
 	logdetGap *observables.Estimate
@@ -54,6 +57,9 @@ func (r *report) MarshalJSON() ([]byte, error) {
 	out["delta"] = r.cfg.Delta
 	out["steps"] = r.steps
 	out["seconds"] = r.trainSeconds
+	if r.firstStep > 0 {
+		out["resumed_from_step"] = r.firstStep
+	}
 	out["model"] = r.cfg
 	if r.warmStartT != nil {
 		out["warm_start_T"] = *r.warmStartT
@@ -109,8 +115,14 @@ func (r *report) rows() []row {
 func (r *report) print(w io.Writer) {
 	e, ref := r.est, r.ref
 	fmt.Fprintf(w, "Monge-Ampère flow for the Ising model on the %s lattice, T = %.9g, δ = %g\n", ref.Lattice, r.cfg.T, r.cfg.Delta)
-	fmt.Fprintf(w, "%s; %d training steps in %.0f s; %d samples, ESS/M = %.3g\n\n",
-		r.cfg.describe(), r.steps, r.trainSeconds, e.Samples, e.ESSFraction)
+	training := fmt.Sprintf("%d training steps in %.0f s", r.steps, r.trainSeconds)
+	switch {
+	case r.firstStep > 0 && r.firstStep >= r.steps:
+		training = fmt.Sprintf("%d training steps, none in this run (resumed at step %d)", r.steps, r.firstStep)
+	case r.firstStep > 0:
+		training = fmt.Sprintf("%d training steps, the last %d in %.0f s (resumed at step %d)", r.steps, r.steps-r.firstStep, r.trainSeconds, r.firstStep)
+	}
+	fmt.Fprintf(w, "%s; %s; %d samples, ESS/M = %.3g\n\n", r.cfg.describe(), training, e.Samples, e.ESSFraction)
 	finite := "exact (" + ref.FiniteLatticeMethod + ")"
 	if ref.FiniteLatticeMethod == "" {
 		finite = "exact (finite L)"

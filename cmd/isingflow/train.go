@@ -420,7 +420,7 @@ func trainAndEvaluate(ctx context.Context, m *model, tc *trainConfig, opt runOpt
 		ctx, cancel = context.WithTimeout(ctx, opt.limit)
 		defer cancel()
 	}
-	start := time.Now()
+	start, firstStep := time.Now(), tr.Step
 	flow.SetPrecision(m.flow.Potential, tc.Precision)
 	err = train(ctx, m, tr, opt.dir, &rc, opt.every, tc.Iterations, opt.resume, stderr)
 	flow.SetPrecision(m.flow.Potential, flow.Float64)
@@ -434,6 +434,7 @@ func trainAndEvaluate(ctx context.Context, m *model, tc *trainConfig, opt runOpt
 		return nil, err
 	}
 	report := newReport(m, ref, res, tr.Step, trainSeconds)
+	report.firstStep = firstStep
 	if report.logdetGap, err = logDetCheck(m, opt.eval, stderr); err != nil {
 		return nil, err
 	}
