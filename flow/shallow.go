@@ -352,7 +352,7 @@ func (s *Shallow) checkMemo(method string, memo []float64, B int) {
 
 // begin sizes the workspaces for a batch of B rows, computes r_j = |a_j|²
 // (unless held and known) and chooses how to split the call's two phases
-// over the cores: the hidden units, then the coordinates (see parts).
+// over the cores: the hidden units, then the coordinates (see part).
 func (s *Shallow) begin(B int) {
 	if B > s.capB {
 		s.capB = B
