@@ -732,3 +732,20 @@ func TestShallowSameOnAnySplit(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkShallowSmallBatch is one GradLaplacian and one GradLaplacianVJP
+// (with dx and dparams) of the Ising-sized potential (N = 256, H = 512) at
+// small batches, where a split over the samples has few rows per core.
+func BenchmarkShallowSmallBatch(b *testing.B) {
+	for _, B := range []int{1, 4, 16, 64} {
+		b.Run(fmt.Sprintf("B=%d", B), func(b *testing.B) {
+			p, x, lambda, mu := newBenchShallow("Ising", B, 256, 512)
+			g, dx := mat.NewDense(B, 256, nil), mat.NewDense(B, 256, nil)
+			l, dp := make([]float64, B), make([]float64, len(p.Params()))
+			for b.Loop() {
+				p.GradLaplacian(g, l, x)
+				p.GradLaplacianVJP(dx, dp, x, lambda, mu)
+			}
+		})
+	}
+}
