@@ -46,12 +46,11 @@ func gemm32(tA blas.Transpose, a, b, c blas32.General) {
 	forSlices(c.Rows, c.Rows*c.Cols*b.Rows, func(lo, hi int) {
 		var as blas32.General
 		if tA == blas.NoTrans {
-			as = blas32.General{Rows: hi - lo, Cols: a.Cols, Stride: a.Stride, Data: a.Data[lo*a.Stride : (hi-1)*a.Stride+a.Cols]}
+			as = rowsOf32(a, lo, hi)
 		} else {
 			as = cols32(a, lo, hi)
 		}
-		cs := blas32.General{Rows: hi - lo, Cols: c.Cols, Stride: c.Stride, Data: c.Data[lo*c.Stride : (hi-1)*c.Stride+c.Cols]}
-		blas32.Gemm(tA, blas.NoTrans, 1, as, b, 0, cs)
+		blas32.Gemm(tA, blas.NoTrans, 1, as, b, 0, rowsOf32(c, lo, hi))
 	})
 }
 

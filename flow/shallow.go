@@ -443,6 +443,11 @@ func colsOf(m blas64.General, lo, hi int) blas64.General {
 	return blas64.General{Rows: m.Rows, Cols: hi - lo, Stride: m.Stride, Data: m.Data[lo : (m.Rows-1)*m.Stride+hi]}
 }
 
+// rowsOf32 is rowsOf for float32.
+func rowsOf32(m blas32.General, lo, hi int) blas32.General {
+	return blas32.General{Rows: hi - lo, Cols: m.Cols, Stride: m.Stride, Data: m.Data[lo*m.Stride : (hi-1)*m.Stride+m.Cols]}
+}
+
 // cols32 is colsOf for float32.
 func cols32(m blas32.General, lo, hi int) blas32.General {
 	return blas32.General{Rows: m.Rows, Cols: hi - lo, Stride: m.Stride, Data: m.Data[lo : (m.Rows-1)*m.Stride+hi]}

@@ -46,8 +46,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	report := newReport(m, ref, res, steps, seconds)
-	report.firstStep = firstStep
+	report := newReport(m, ref, res, firstStep, steps, seconds)
 	if report.logdetGap, err = logDetCheck(m, &ev, stderr); err != nil {
 		return err
 	}

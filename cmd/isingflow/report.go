@@ -33,11 +33,13 @@ type report struct {
 	warmStartT *float64
 }
 
-func newReport(m *model, ref *exactReport, est *observables.IsingEstimates, steps int, trainSeconds float64) *report {
+// newReport returns the report of a flow trained for steps steps, the last
+// process from firstStep (0 unless resumed) in trainSeconds.
+func newReport(m *model, ref *exactReport, est *observables.IsingEstimates, firstStep, steps int, trainSeconds float64) *report {
 	if ref.LnZPerSite != nil {
 		est.SetExactLnZPerSite(*ref.LnZPerSite)
 	}
-	return &report{cfg: m.cfg, ref: ref, est: est, steps: steps, trainSeconds: trainSeconds}
+	return &report{cfg: m.cfg, ref: ref, est: est, firstStep: firstStep, steps: steps, trainSeconds: trainSeconds}
 }
 
 // MarshalJSON flattens the estimates and the exact values into one object.

@@ -433,8 +433,7 @@ func trainAndEvaluate(ctx context.Context, m *model, tc *trainConfig, opt runOpt
 	if err != nil {
 		return nil, err
 	}
-	report := newReport(m, ref, res, tr.Step, trainSeconds)
-	report.firstStep = firstStep
+	report := newReport(m, ref, res, firstStep, tr.Step, trainSeconds)
 	if report.logdetGap, err = logDetCheck(m, opt.eval, stderr); err != nil {
 		return nil, err
 	}
