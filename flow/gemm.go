@@ -39,7 +39,7 @@ func gemm(tA blas.Transpose, alpha float64, a, b blas64.General, beta float64, c
 func gemm32(tA blas.Transpose, a, b, c blas32.General) {
 	if c.Cols > c.Rows {
 		forSlices(c.Cols, c.Rows*c.Cols*b.Rows, func(lo, hi int) {
-			blas32.Gemm(tA, blas.NoTrans, 1, a, cols32(b, lo, hi), 0, cols32(c, lo, hi))
+			blas32.Gemm(tA, blas.NoTrans, 1, a, colsOf32(b, lo, hi), 0, colsOf32(c, lo, hi))
 		})
 		return
 	}
@@ -48,7 +48,7 @@ func gemm32(tA blas.Transpose, a, b, c blas32.General) {
 		if tA == blas.NoTrans {
 			as = rowsOf32(a, lo, hi)
 		} else {
-			as = cols32(a, lo, hi)
+			as = colsOf32(a, lo, hi)
 		}
 		blas32.Gemm(tA, blas.NoTrans, 1, as, b, 0, rowsOf32(c, lo, hi))
 	})

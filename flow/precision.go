@@ -124,8 +124,8 @@ func sgemm(tA, tB blas.Transpose, a, b, c blas32.General) {
 	blas32.Gemm(tA, tB, 1, a, b, 0, c)
 }
 
-// rows32 returns rows [lo, hi) of a dense row-major float32 buffer with
+// block32 is block for float32: rows [lo, hi) of a dense row-major buffer with
 // cols columns.
-func rows32(data []float32, cols, lo, hi int) blas32.General {
+func block32(data []float32, cols, lo, hi int) blas32.General {
 	return blas32.General{Rows: hi - lo, Cols: cols, Stride: cols, Data: data[lo*cols : hi*cols]}
 }

@@ -448,8 +448,8 @@ func rowsOf32(m blas32.General, lo, hi int) blas32.General {
 	return blas32.General{Rows: hi - lo, Cols: m.Cols, Stride: m.Stride, Data: m.Data[lo*m.Stride : (hi-1)*m.Stride+m.Cols]}
 }
 
-// cols32 is colsOf for float32.
-func cols32(m blas32.General, lo, hi int) blas32.General {
+// colsOf32 is colsOf for float32.
+func colsOf32(m blas32.General, lo, hi int) blas32.General {
 	return blas32.General{Rows: m.Rows, Cols: hi - lo, Stride: m.Stride, Data: m.Data[lo : (m.Rows-1)*m.Stride+hi]}
 }
 
@@ -487,8 +487,8 @@ func (s *Shallow) gemmUnits(dst []float64, x blas64.General, off, lo, hi int) {
 		return
 	}
 	a32 := blas32.General{Rows: h, Cols: n, Stride: n, Data: s.a32}
-	y32 := rows32(s.u32, h, off, off+B)
-	sgemm(blas.NoTrans, blas.Trans, rows32(s.q32, n, off, off+B), rows32(a32.Data, n, lo, hi), cols32(y32, lo, hi))
+	y32 := block32(s.u32, h, off, off+B)
+	sgemm(blas.NoTrans, blas.Trans, block32(s.q32, n, off, off+B), block32(a32.Data, n, lo, hi), colsOf32(y32, lo, hi))
 	for b := range B {
 		widen(y.Data[b*h+lo:b*h+hi], y32.Data[b*h+lo:b*h+hi], false)
 	}
@@ -515,7 +515,7 @@ func (s *Shallow) gemmCoords(dst blas64.General, src []float64, lo, hi int, beta
 	}
 	a32 := blas32.General{Rows: h, Cols: n, Stride: n, Data: s.a32}
 	o32 := blas32.General{Rows: B, Cols: n, Stride: n, Data: s.o32[:B*n]}
-	sgemm(blas.NoTrans, blas.NoTrans, rows32(s.u32, h, 0, B), cols32(a32, lo, hi), cols32(o32, lo, hi))
+	sgemm(blas.NoTrans, blas.NoTrans, block32(s.u32, h, 0, B), colsOf32(a32, lo, hi), colsOf32(o32, lo, hi))
 	for b := range B {
 		widen(dst.Data[b*dst.Stride+lo:b*dst.Stride+hi], s.o32[b*n+lo:b*n+hi], beta != 0)
 	}
@@ -688,7 +688,7 @@ func (s *Shallow) vjpParams(lo, hi int) {
 		// [X; Λ], rounded by roundInputs.
 		cd := blas32.General{Rows: 2 * B, Cols: hi - lo, Stride: h, Data: s.u32[lo : (2*B-1)*h+hi]}
 		q32 := blas32.General{Rows: 2 * B, Cols: n, Stride: n, Data: s.q32[:2*B*n]}
-		sgemm(blas.Trans, blas.NoTrans, cd, q32, rows32(s.p32, n, lo, hi))
+		sgemm(blas.Trans, blas.NoTrans, cd, q32, block32(s.p32, n, lo, hi))
 		widen(dparams[lo*n:hi*n], s.p32[lo*n:hi*n], true)
 	} else if blasimpl.OpenBLAS {
 		// [C; D] is 2B×H: its columns [lo, hi) are the left factor,
