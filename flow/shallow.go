@@ -635,7 +635,12 @@ func (s *Shallow) vjpUnits(k0, k1 int) {
 		for b := range B {
 			mub := mu[b]
 			row := b * h
-			for j := lo; j < hi; j++ {
+			j := lo
+			if memo != nil {
+				j += act.vjpRowVec(cc[row+lo:row+hi], dd[row+lo:row+hi], dw[lo:hi], db[lo:hi], diag[lo:hi],
+					memo[row+lo:row+hi], memo[B*h+row+lo:B*h+row+hi], gg[row+lo:row+hi], w[lo:hi], r[lo:hi], mub, needP)
+			}
+			for ; j < hi; j++ {
 				var d1, d2, d3 float64
 				if memo != nil {
 					d1, d2 = memo[row+j], memo[B*h+row+j]

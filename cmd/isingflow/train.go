@@ -408,8 +408,8 @@ func trainAndEvaluate(ctx context.Context, m *model, tc *trainConfig, opt runOpt
 		return nil, err
 	}
 	tr.ExactLnZPerSite = exactLnZFunc(mc.geometry(), m.lat)
-	fmt.Fprintf(stderr, "isingflow: %s lattice, T = %.6g, δ = %g; %s (%d parameters); BLAS: %s\n",
-		m.lat, mc.T, mc.Delta, mc.describe(), len(m.flow.Potential.Params()), blasimpl.Name())
+	fmt.Fprintf(stderr, "isingflow: %s lattice, T = %.6g, δ = %g; %s (%d parameters); BLAS: %s; elementwise: %s\n",
+		m.lat, mc.T, mc.Delta, mc.describe(), len(m.flow.Potential.Params()), blasimpl.Name(), flow.Elementwise())
 	if note := mc.multiscaleNote(m.lat); note != "" {
 		fmt.Fprintf(stderr, "isingflow: note: %s\n", note)
 	}

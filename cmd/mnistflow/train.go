@@ -347,8 +347,8 @@ func (r *trainRun) header(resumeFrom string) {
 		r.t.m.flow.Duration(), float64(r.t.m.flow.TapeBytes(c.Batch))/1e6)
 	fmt.Fprintf(w, "  Adam: lr %g, L2 weight decay %g, batch %d, kinetic weight %g, seed %d\n",
 		c.LearningRate, c.WeightDecay, c.Batch, c.Kinetic, c.Seed)
-	fmt.Fprintf(w, "  %d batches per epoch, training to batch %d; BLAS: %s, GOMAXPROCS %d\n",
-		r.perEpoch, r.total, blasimpl.Name(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "  %d batches per epoch, training to batch %d; BLAS: %s, elementwise: %s, GOMAXPROCS %d\n",
+		r.perEpoch, r.total, blasimpl.Name(), flow.Elementwise(), runtime.GOMAXPROCS(0))
 }
 
 // open creates the run directory (fresh) or trims its log to the
