@@ -614,7 +614,9 @@ func (s *Shallow) gradLapCoords(k0, k1 int) {
 //	c                             → … of ∂b_j
 //	μ_b d2                        → … of Σ_b μ_b σ”(u_bj)
 //
-// and then the units' parameter adjoint (vjpParams).
+// (with a memo, vjpRowVec does a row's first entries in vectors when the
+// build has them; see vec_simd_amd64.go) and then the units' parameter
+// adjoint (vjpParams).
 func (s *Shallow) vjpUnits(k0, k1 int) {
 	B, h := s.cur.batch, s.h
 	mu, memo := s.cur.mu, s.cur.memo
