@@ -142,23 +142,42 @@ func (a Activation) third(d1, d2 float64) float64 {
 	return d2 * (1 - 2*d1)
 }
 
+// fromMemo returns σ'(v) and σ”(v) from the memo gradLapRow kept of v,
+// m = ±e with the sign of v, computed as gradLapRow computed them: bit for
+// bit the same (e > 0, so m < 0 exactly when v < 0 or v = −0; at v = ±0
+// both formulas agree). Storing e rather than σ' and σ” halves the tape's
+// memo, and recomputing costs a division, not an exponential.
+func (a Activation) fromMemo(m float64) (d1, d2 float64) {
+	e := math.Abs(m)
+	inv := 1 / (1 + e)
+	if a == LogCosh {
+		return math.Copysign((1-e)*inv, m), 4 * e * inv * inv
+	}
+	d1 = inv
+	if m < 0 {
+		d1 = e * inv
+	}
+	return d1, e * inv * inv
+}
+
 // gradLapRow is the elementwise part of one sample's gradient and
 // Laplacian: with v_j = u_j + b_j (b may be nil: no bias) it sets
-// d_j = w_j σ'(v_j) and returns Σ_j w_j σ”(v_j) r_j, and when m1 is not nil
-// it keeps σ'(v_j) in m1 and σ”(v_j) in m2 for the adjoint. The loops are
+// d_j = w_j σ'(v_j) and returns Σ_j w_j σ”(v_j) r_j, and when m is not nil
+// it keeps in m_j the exponential e_j that σ'(v_j) and σ”(v_j) came from,
+// with the sign of v_j, for the adjoint (see fromMemo). The loops are
 // written out per activation, with the derivatives of lncoshDerivs and
 // softplusDerivs inlined, because this is the hot elementwise loop of a
 // training step; with GOEXPERIMENT=simd gradLapRowVec does all but the
 // last len(u) mod 4 entries four at a time.
-func (a Activation) gradLapRow(d, m1, m2, u, b, w, r []float64) float64 {
-	l, j0 := a.gradLapRowVec(d, m1, m2, u, b, w, r)
+func (a Activation) gradLapRow(d, m, u, b, w, r []float64) float64 {
+	l, j0 := a.gradLapRowVec(d, m, u, b, w, r)
 	if j0 > 0 {
 		d, u, w, r = d[j0:], u[j0:], w[j0:], r[j0:]
 		if b != nil {
 			b = b[j0:]
 		}
-		if m1 != nil {
-			m1, m2 = m1[j0:], m2[j0:]
+		if m != nil {
+			m = m[j0:]
 		}
 	}
 	switch a {
@@ -169,15 +188,12 @@ func (a Activation) gradLapRow(d, m1, m2, u, b, w, r []float64) float64 {
 			}
 			e := expNonPositive(-2 * math.Abs(v))
 			inv := 1 / (1 + e)
-			d1 := (1 - e) * inv
-			if v < 0 {
-				d1 = -d1
-			}
+			d1 := math.Copysign((1-e)*inv, v)
 			d2 := 4 * e * inv * inv
 			d[j] = w[j] * d1
 			l += w[j] * d2 * r[j]
-			if m1 != nil {
-				m1[j], m2[j] = d1, d2
+			if m != nil {
+				m[j] = math.Copysign(e, v)
 			}
 		}
 	case Softplus:
@@ -194,8 +210,8 @@ func (a Activation) gradLapRow(d, m1, m2, u, b, w, r []float64) float64 {
 			d2 := e * inv * inv
 			d[j] = w[j] * d1
 			l += w[j] * d2 * r[j]
-			if m1 != nil {
-				m1[j], m2[j] = d1, d2
+			if m != nil {
+				m[j] = math.Copysign(e, v)
 			}
 		}
 	default:

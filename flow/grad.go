@@ -251,7 +251,7 @@ func (f *Flow) gradient(dparams []float64, dstart, start *mat.Dense, dir Directi
 
 // TapeBytes returns the memory in bytes of the tape Gradient stores for a
 // batch of the given size: 4·Steps·batch·N float64 of stage inputs, and,
-// for a MemoPotential, 4·Steps memos (for a Shallow potential 2·batch·H
+// for a MemoPotential, 4·Steps memos (for a Shallow potential batch·H
 // float64 each). The other workspaces of the flow add about 12·batch·N
 // float64, and the potential its own.
 func (f *Flow) TapeBytes(batch int) int64 {

@@ -240,9 +240,9 @@ func TestGradientTransportCost(t *testing.T) {
 	if f.TransportCost() != nil {
 		t.Error("TransportCost not nil with weight 0")
 	}
-	// Stage inputs (B·N) and the Shallow potential's memo (2·B·H) for each
+	// Stage inputs (B·N) and the Shallow potential's memo (B·H) for each
 	// of the 4·6 stages.
-	if want := int64(8 * 4 * 6 * (10*3 + 2*10*5)); f.TapeBytes(10) != want {
+	if want := int64(8 * 4 * 6 * (10*3 + 10*5)); f.TapeBytes(10) != want {
 		t.Errorf("TapeBytes(10) = %d, want %d", f.TapeBytes(10), want)
 	}
 }

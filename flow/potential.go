@@ -41,8 +41,8 @@ type Potential interface {
 // MemoPotential is a Potential that can keep, while Flow.Gradient
 // integrates forward, the intermediate values its vector-Jacobian product
 // needs, so that the backward pass reads them instead of recomputing them:
-// for a Shallow potential σ' and σ” of every hidden unit, which saves one
-// GEMM of five and every exponential of the adjoint. Flow.Gradient uses the
+// for a Shallow potential the exponential behind σ' and σ” of every hidden
+// unit, which saves one GEMM of five and every exponential of the adjoint. Flow.Gradient uses the
 // memo whenever its potential provides one; the results agree with the
 // plain methods to rounding.
 type MemoPotential interface {

@@ -250,12 +250,16 @@ func (s *Shallow) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense) {
 	s.gradLaplacian("GradLaplacian", grad, lap, x, nil)
 }
 
-// MemoLen returns the length 2·B·H of the memo of a batch of B rows: σ'
-// and σ” of every hidden unit and sample (see MemoPotential).
-func (s *Shallow) MemoLen(B int) int { return 2 * B * s.h }
+// MemoLen returns the length B·H of the memo of a batch of B rows: one
+// number for every hidden unit and sample (see MemoPotential).
+func (s *Shallow) MemoLen(B int) int { return B * s.h }
 
-// GradLaplacianMemo is GradLaplacian that also writes σ'(U) and σ”(U) to
-// memo, for GradLaplacianVJPMemo (see MemoPotential).
+// GradLaplacianMemo is GradLaplacian that also writes to memo, for each
+// sample and hidden unit, the one exponential its derivatives came from
+// (e^{−2|v|} for ln cosh, e^{−|v|} for softplus, v = u + b) with the sign
+// of v, from which GradLaplacianVJPMemo recomputes σ'(v) and σ”(v) as
+// this call computed them, bit for bit, without U or an exponential (see
+// MemoPotential and Activation.fromMemo).
 func (s *Shallow) GradLaplacianMemo(grad *mat.Dense, lap []float64, x *mat.Dense, memo []float64) {
 	s.gradLaplacian("GradLaplacianMemo", grad, lap, x, memo)
 }
@@ -289,9 +293,9 @@ func (s *Shallow) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *
 }
 
 // GradLaplacianVJPMemo is GradLaplacianVJP at an x whose memo
-// GradLaplacianMemo wrote, with the parameters unchanged since: it reads σ'
-// and σ” from the memo instead of recomputing U = X Aᵀ and the
-// activation, saving one of its five GEMMs and every exponential.
+// GradLaplacianMemo wrote, with the parameters unchanged since: it
+// recomputes σ' and σ” from the memo instead of from U = X Aᵀ, saving one
+// of its five GEMMs and every exponential.
 func (s *Shallow) GradLaplacianVJPMemo(dx *mat.Dense, dparams []float64, x, lambda *mat.Dense, mu []float64, memo []float64) {
 	s.gradLaplacianVJP("GradLaplacianVJPMemo", dx, dparams, x, lambda, mu, memo)
 }
@@ -582,11 +586,11 @@ func (s *Shallow) gradLapUnits(k0, k1 int) {
 		bias := s.biasOf(lo, hi)
 		for b := range B {
 			row := b * h
-			var m1, m2 []float64
+			var m []float64
 			if memo != nil {
-				m1, m2 = memo[row+lo:row+hi], memo[B*h+row+lo:B*h+row+hi]
+				m = memo[row+lo : row+hi]
 			}
-			s.part[k*B+b] = act.gradLapRow(s.c[row+lo:row+hi], m1, m2, s.u[row+lo:row+hi], bias, w[lo:hi], r[lo:hi])
+			s.part[k*B+b] = act.gradLapRow(s.c[row+lo:row+hi], m, s.u[row+lo:row+hi], bias, w[lo:hi], r[lo:hi])
 		}
 		if s.prec == Float32 {
 			s.roundUnits(s.c, B, lo, hi)
@@ -640,12 +644,12 @@ func (s *Shallow) vjpUnits(k0, k1 int) {
 			j := lo
 			if memo != nil {
 				j += act.vjpRowVec(cc[row+lo:row+hi], dd[row+lo:row+hi], dw[lo:hi], db[lo:hi], diag[lo:hi],
-					memo[row+lo:row+hi], memo[B*h+row+lo:B*h+row+hi], gg[row+lo:row+hi], w[lo:hi], r[lo:hi], mub, needP)
+					memo[row+lo:row+hi], gg[row+lo:row+hi], w[lo:hi], r[lo:hi], mub, needP)
 			}
 			for ; j < hi; j++ {
 				var d1, d2, d3 float64
 				if memo != nil {
-					d1, d2 = memo[row+j], memo[B*h+row+j]
+					d1, d2 = act.fromMemo(memo[row+j])
 					d3 = act.third(d1, d2)
 				} else {
 					d1, d2, d3 = act.Derivatives(uu[row+j] + s.biasAt(j))

@@ -9,11 +9,11 @@ package flow
 const vectorRows = false
 
 // gradLapRowVec does nothing in this build: the scalar loop does it all.
-func (a Activation) gradLapRowVec(d, m1, m2, u, b, w, r []float64) (l float64, done int) {
+func (a Activation) gradLapRowVec(d, m, u, b, w, r []float64) (l float64, done int) {
 	return 0, 0
 }
 
 // vjpRowVec does nothing in this build: the scalar loop does it all.
-func (a Activation) vjpRowVec(c, dd, dw, db, diag, m1, m2, g, w, r []float64, mu float64, needP bool) int {
+func (a Activation) vjpRowVec(c, dd, dw, db, diag, m, g, w, r []float64, mu float64, needP bool) int {
 	return 0
 }

@@ -44,7 +44,7 @@ func expNonPositive4(x archsimd.Float64x4) archsimd.Float64x4 {
 // gradLapRowVec runs gradLapRow's loop on the first len(u) − len(u) mod 4
 // entries and returns its partial sum and how many entries it did (0
 // without AVX2 and FMA).
-func (a Activation) gradLapRowVec(d, m1, m2, u, b, w, r []float64) (l float64, done int) {
+func (a Activation) gradLapRowVec(d, m, u, b, w, r []float64) (l float64, done int) {
 	if !vectorRows {
 		return 0, 0
 	}
@@ -53,8 +53,8 @@ func (a Activation) gradLapRowVec(d, m1, m2, u, b, w, r []float64) (l float64, d
 	if b != nil {
 		b = b[:n]
 	}
-	if m1 != nil {
-		m1, m2 = m1[:n], m2[:n]
+	if m != nil {
+		m = m[:n]
 	}
 	sign := archsimd.BroadcastInt64x4(math.MinInt64)
 	one := splat(1)
@@ -64,18 +64,19 @@ func (a Activation) gradLapRowVec(d, m1, m2, u, b, w, r []float64) (l float64, d
 		if b != nil {
 			v = v.Add(archsimd.LoadFloat64x4Slice(b[j:]))
 		}
+		vs := v.AsInt64x4().And(sign)
 		abs := v.AsInt64x4().AndNot(sign).AsFloat64x4()
-		var d1, d2 archsimd.Float64x4
+		var e, d1, d2 archsimd.Float64x4
 		switch a {
 		case LogCosh:
 			// e = e^{−2|v|}: σ' = sign(v)(1−e)/(1+e), σ” = 4e/(1+e)².
-			e := expNonPositive4(abs.Mul(splat(-2)))
+			e = expNonPositive4(abs.Mul(splat(-2)))
 			inv := one.Div(one.Add(e))
-			d1 = one.Sub(e).Mul(inv).AsInt64x4().Or(v.AsInt64x4().And(sign)).AsFloat64x4()
+			d1 = one.Sub(e).Mul(inv).AsInt64x4().Or(vs).AsFloat64x4()
 			d2 = e.Mul(splat(4)).Mul(inv).Mul(inv)
 		case Softplus:
 			// e = e^{−|v|}: σ' = 1/(1+e) for v ≥ 0, e/(1+e) below, σ” = e/(1+e)².
-			e := expNonPositive4(abs.Mul(splat(-1)))
+			e = expNonPositive4(abs.Mul(splat(-1)))
 			inv := one.Div(one.Add(e))
 			d1 = e.Mul(inv).Merge(inv, v.Less(splat(0)))
 			d2 = e.Mul(inv).Mul(inv)
@@ -85,9 +86,8 @@ func (a Activation) gradLapRowVec(d, m1, m2, u, b, w, r []float64) (l float64, d
 		wj := archsimd.LoadFloat64x4Slice(w[j:])
 		wj.Mul(d1).StoreSlice(d[j:])
 		acc = wj.Mul(d2).MulAdd(archsimd.LoadFloat64x4Slice(r[j:]), acc)
-		if m1 != nil {
-			d1.StoreSlice(m1[j:])
-			d2.StoreSlice(m2[j:])
+		if m != nil {
+			e.AsInt64x4().Or(vs).AsFloat64x4().StoreSlice(m[j:]) // ±e, the sign of v
 		}
 	}
 	var lanes [4]float64
@@ -98,25 +98,32 @@ func (a Activation) gradLapRowVec(d, m1, m2, u, b, w, r []float64) (l float64, d
 // vjpRowVec runs the memo branch of vjpUnits' loop over the hidden units
 // for one sample (μ = mu), on the first len(g) − len(g) mod 4 units, and
 // returns how many it did (0 without AVX2 and FMA): with d1, d2 = σ', σ”
-// from the memo (m1, m2) and d3 = σ”' from them, c = w (d2 g + μ d3 r),
+// from the memo m (as fromMemo) and d3 = σ”' from them, c = w (d2 g + μ d3 r),
 // and when needP, dd = w d1, dw += d1 g + μ d2 r, db += c, diag += μ d2.
-func (a Activation) vjpRowVec(c, dd, dw, db, diag, m1, m2, g, w, r []float64, mu float64, needP bool) int {
+func (a Activation) vjpRowVec(c, dd, dw, db, diag, m, g, w, r []float64, mu float64, needP bool) int {
 	if !vectorRows || !a.valid() {
 		return 0
 	}
 	n := len(g) &^ 3
-	c, m1, m2, w, r = c[:n], m1[:n], m2[:n], w[:n], r[:n]
+	c, m, w, r = c[:n], m[:n], w[:n], r[:n]
 	if needP {
 		dd, dw, db, diag = dd[:n], dw[:n], db[:n], diag[:n]
 	}
 	muv := splat(mu)
+	sign := archsimd.BroadcastInt64x4(math.MinInt64)
+	one := splat(1)
 	for j := 0; j < n; j += 4 {
-		d1 := archsimd.LoadFloat64x4Slice(m1[j:])
-		d2 := archsimd.LoadFloat64x4Slice(m2[j:])
-		var d3 archsimd.Float64x4
+		mv := archsimd.LoadFloat64x4Slice(m[j:])
+		e := mv.AsInt64x4().AndNot(sign).AsFloat64x4()
+		inv := one.Div(one.Add(e))
+		var d1, d2, d3 archsimd.Float64x4
 		if a == LogCosh {
+			d1 = one.Sub(e).Mul(inv).AsInt64x4().Or(mv.AsInt64x4().And(sign)).AsFloat64x4()
+			d2 = e.Mul(splat(4)).Mul(inv).Mul(inv)
 			d3 = d1.Mul(splat(-2)).Mul(d2) // −2 σ' σ”
 		} else {
+			d1 = e.Mul(inv).Merge(inv, mv.Less(splat(0)))
+			d2 = e.Mul(inv).Mul(inv)
 			d3 = d2.Mul(d1.MulAdd(splat(-2), splat(1))) // σ”(1 − 2σ')
 		}
 		gv := archsimd.LoadFloat64x4Slice(g[j:])

@@ -42,7 +42,8 @@ func TestExpNonPositive(t *testing.T) {
 
 // TestVectorRowsMatchScalar checks the elementwise rows of the training
 // step, gradLapRow and the memo branch of vjpUnits' loop, against the
-// same formulas written from Derivatives one entry at a time, for both
+// same formulas written from Derivatives one entry at a time, and the memo
+// against the exponential it keeps and the σ', σ” it gives back, for both
 // activations, with and without a bias and a memo, on lengths that do and
 // do not divide by the vector width. With GOEXPERIMENT=simd on a CPU with
 // AVX2 and FMA this tests the vector loops (vectorRows), otherwise the
@@ -89,11 +90,11 @@ func TestVectorRowsMatchScalar(t *testing.T) {
 				}
 				for _, withMemo := range []bool{false, true} {
 					d := make([]float64, n)
-					var m1, m2 []float64
+					var m []float64
 					if withMemo {
-						m1, m2 = make([]float64, n), make([]float64, n)
+						m = make([]float64, n)
 					}
-					lap := act.gradLapRow(d, m1, m2, u, b, w, r)
+					lap := act.gradLapRow(d, m, u, b, w, r)
 					if !near(lap, lapWant) {
 						t.Errorf("%s/memo=%v: Σ w σ” r = %.17g, want %.17g", name, withMemo, lap, lapWant)
 					}
@@ -101,8 +102,28 @@ func TestVectorRowsMatchScalar(t *testing.T) {
 						if !near(d[j], dw[j]) {
 							t.Fatalf("%s/memo=%v: d[%d] (u = %v) = %v, want %v", name, withMemo, j, u[j], d[j], dw[j])
 						}
-						if withMemo && (!near(m1[j], d1w[j]) || !nearRel(m2[j], d2w[j])) {
-							t.Fatalf("%s: memo of entry %d (u = %v): %v %v, want %v %v", name, j, u[j], m1[j], m2[j], d1w[j], d2w[j])
+						if !withMemo {
+							continue
+						}
+						// The memo is ±e with the sign of v, and gives back σ', σ”.
+						v := u[j]
+						if b != nil {
+							v += b[j]
+						}
+						scale := 2.0
+						if act == Softplus {
+							scale = 1
+						}
+						if e := math.Exp(-scale * math.Abs(v)); !nearRel(math.Abs(m[j]), e) || math.Signbit(m[j]) != math.Signbit(v) {
+							t.Fatalf("%s: memo of entry %d (v = %v) is %v, want ±%v with the sign of v", name, j, v, m[j], e)
+						}
+						d1, d2 := act.fromMemo(m[j])
+						if !near(d1, d1w[j]) || !nearRel(d2, d2w[j]) {
+							t.Fatalf("%s: σ', σ” from the memo of entry %d (v = %v): %v %v, want %v %v", name, j, v, d1, d2, d1w[j], d2w[j])
+						}
+						// The adjoint recomputes the forward pass's σ' bit for bit.
+						if w[j]*d1 != d[j] {
+							t.Fatalf("%s: entry %d (v = %v): w σ' from the memo %v, the forward pass wrote %v", name, j, v, w[j]*d1, d[j])
 						}
 					}
 				}
@@ -110,22 +131,20 @@ func TestVectorRowsMatchScalar(t *testing.T) {
 			// The adjoint's row from the memo, with and without the
 			// parameter sums, added to sums that are not zero.
 			g, w, r := vec(n, 1), vec(n, 1), vec(n, 1)
-			m1, m2 := make([]float64, n), make([]float64, n)
-			for j, v := range vec(n, 3) {
-				m1[j], m2[j], _ = act.Derivatives(v)
-			}
+			m := make([]float64, n)
+			act.gradLapRow(make([]float64, n), m, vec(n, 3), nil, w, r)
 			const mu = -0.7
 			for _, needP := range []bool{false, true} {
 				name := fmt.Sprintf("%v/n=%d/vjp/params=%v", act, n, needP)
 				c, dd := make([]float64, n), make([]float64, n)
 				sums := [3][]float64{vec(n, 1), vec(n, 1), vec(n, 1)}
 				want := [3][]float64{append([]float64(nil), sums[0]...), append([]float64(nil), sums[1]...), append([]float64(nil), sums[2]...)}
-				done := act.vjpRowVec(c, dd, sums[0], sums[1], sums[2], m1, m2, g, w, r, mu, needP)
+				done := act.vjpRowVec(c, dd, sums[0], sums[1], sums[2], m, g, w, r, mu, needP)
 				if vectorRows && done != n&^3 || !vectorRows && done != 0 {
 					t.Fatalf("%s: the vector loop did %d entries (vector loops %v)", name, done, vectorRows)
 				}
 				for j := range done {
-					d1, d2 := m1[j], m2[j]
+					d1, d2 := act.fromMemo(m[j])
 					d3 := act.third(d1, d2)
 					cw := w[j] * (d2*g[j] + mu*d3*r[j])
 					if !near(c[j], cw) {
