@@ -143,16 +143,30 @@ func (a Activation) third(d1, d2 float64) float64 {
 }
 
 // fromMemo returns σ'(v) and σ”(v) from the memo gradLapRow kept of v,
-// m = ±e with the sign of v, computed as gradLapRow computed them: bit for
-// bit the same (e > 0, so m < 0 exactly when v < 0 or v = −0; at v = ±0
-// both formulas agree). Storing e rather than σ' and σ” halves the tape's
-// memo, and recomputing costs a division, not an exponential.
+// m = ±e with the sign of v: gradLapRow computes them from m too, so they
+// are bit for bit the same. Storing e rather than σ' and σ” halves the
+// tape's memo, and recomputing costs a division, not an exponential.
 func (a Activation) fromMemo(m float64) (d1, d2 float64) {
+	if a == LogCosh {
+		return lncoshFromMemo(m)
+	}
+	return softplusFromMemo(m)
+}
+
+// lncoshFromMemo returns σ' = sign(v)(1−e)/(1+e) and σ” = 4e/(1+e)² of
+// ln cosh from m = ±e^{−2|v|} with the sign of v.
+func lncoshFromMemo(m float64) (d1, d2 float64) {
 	e := math.Abs(m)
 	inv := 1 / (1 + e)
-	if a == LogCosh {
-		return math.Copysign((1-e)*inv, m), 4 * e * inv * inv
-	}
+	return math.Copysign((1-e)*inv, m), 4 * e * inv * inv
+}
+
+// softplusFromMemo returns σ' (1/(1+e) for v ≥ 0, e/(1+e) below) and
+// σ” = e/(1+e)² of softplus from m = ±e^{−|v|} with the sign of v (e > 0,
+// so m < 0 when v < 0 or v = −0, where both forms of σ' are 1/2).
+func softplusFromMemo(m float64) (d1, d2 float64) {
+	e := math.Abs(m)
+	inv := 1 / (1 + e)
 	d1 = inv
 	if m < 0 {
 		d1 = e * inv
@@ -165,8 +179,7 @@ func (a Activation) fromMemo(m float64) (d1, d2 float64) {
 // d_j = w_j σ'(v_j) and returns Σ_j w_j σ”(v_j) r_j, and when m is not nil
 // it keeps in m_j the exponential e_j that σ'(v_j) and σ”(v_j) came from,
 // with the sign of v_j, for the adjoint (see fromMemo). The loops are
-// written out per activation, with the derivatives of lncoshDerivs and
-// softplusDerivs inlined, because this is the hot elementwise loop of a
+// written out per activation because this is the hot elementwise loop of a
 // training step; with GOEXPERIMENT=simd gradLapRowVec does all but the
 // last len(u) mod 4 entries four at a time.
 func (a Activation) gradLapRow(d, m, u, b, w, r []float64) float64 {
@@ -186,14 +199,12 @@ func (a Activation) gradLapRow(d, m, u, b, w, r []float64) float64 {
 			if b != nil {
 				v += b[j]
 			}
-			e := expNonPositive(-2 * math.Abs(v))
-			inv := 1 / (1 + e)
-			d1 := math.Copysign((1-e)*inv, v)
-			d2 := 4 * e * inv * inv
+			mj := math.Copysign(expNonPositive(-2*math.Abs(v)), v)
+			d1, d2 := lncoshFromMemo(mj)
 			d[j] = w[j] * d1
 			l += w[j] * d2 * r[j]
 			if m != nil {
-				m[j] = math.Copysign(e, v)
+				m[j] = mj
 			}
 		}
 	case Softplus:
@@ -201,17 +212,12 @@ func (a Activation) gradLapRow(d, m, u, b, w, r []float64) float64 {
 			if b != nil {
 				v += b[j]
 			}
-			e := expNonPositive(-math.Abs(v))
-			inv := 1 / (1 + e)
-			d1 := inv
-			if v < 0 {
-				d1 = e * inv
-			}
-			d2 := e * inv * inv
+			mj := math.Copysign(expNonPositive(-math.Abs(v)), v)
+			d1, d2 := softplusFromMemo(mj)
 			d[j] = w[j] * d1
 			l += w[j] * d2 * r[j]
 			if m != nil {
-				m[j] = math.Copysign(e, v)
+				m[j] = mj
 			}
 		}
 	default:

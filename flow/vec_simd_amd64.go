@@ -41,11 +41,29 @@ func expNonPositive4(x archsimd.Float64x4) archsimd.Float64x4 {
 	return p.Mul(pow2k.AsFloat64x4())
 }
 
+// fromMemo4 is fromMemo on four lanes, for a valid activation: the
+// forward loop computes σ', σ” through it too, so the adjoint's are the
+// same bit for bit.
+func (a Activation) fromMemo4(m archsimd.Float64x4) (d1, d2 archsimd.Float64x4) {
+	sign := archsimd.BroadcastInt64x4(math.MinInt64)
+	one := splat(1)
+	e := m.AsInt64x4().AndNot(sign).AsFloat64x4()
+	inv := one.Div(one.Add(e))
+	if a == LogCosh {
+		// σ' = sign(v)(1−e)/(1+e), σ” = 4e/(1+e)².
+		d1 = one.Sub(e).Mul(inv).AsInt64x4().Or(m.AsInt64x4().And(sign)).AsFloat64x4()
+		return d1, e.Mul(splat(4)).Mul(inv).Mul(inv)
+	}
+	// σ' = e/(1+e) below zero (m < 0), 1/(1+e) above, σ” = e/(1+e)².
+	ei := e.Mul(inv)
+	return ei.Merge(inv, m.Less(splat(0))), ei.Mul(inv)
+}
+
 // gradLapRowVec runs gradLapRow's loop on the first len(u) − len(u) mod 4
 // entries and returns its partial sum and how many entries it did (0
 // without AVX2 and FMA).
 func (a Activation) gradLapRowVec(d, m, u, b, w, r []float64) (l float64, done int) {
-	if !vectorRows {
+	if !vectorRows || !a.valid() {
 		return 0, 0
 	}
 	n := len(u) &^ 3
@@ -57,37 +75,25 @@ func (a Activation) gradLapRowVec(d, m, u, b, w, r []float64) (l float64, done i
 		m = m[:n]
 	}
 	sign := archsimd.BroadcastInt64x4(math.MinInt64)
-	one := splat(1)
+	scale := splat(-2) // e = e^{−2|v|} for ln cosh, e^{−|v|} for softplus
+	if a == Softplus {
+		scale = splat(-1)
+	}
 	acc := splat(0)
 	for j := 0; j < n; j += 4 {
 		v := archsimd.LoadFloat64x4Slice(u[j:])
 		if b != nil {
 			v = v.Add(archsimd.LoadFloat64x4Slice(b[j:]))
 		}
-		vs := v.AsInt64x4().And(sign)
 		abs := v.AsInt64x4().AndNot(sign).AsFloat64x4()
-		var e, d1, d2 archsimd.Float64x4
-		switch a {
-		case LogCosh:
-			// e = e^{−2|v|}: σ' = sign(v)(1−e)/(1+e), σ” = 4e/(1+e)².
-			e = expNonPositive4(abs.Mul(splat(-2)))
-			inv := one.Div(one.Add(e))
-			d1 = one.Sub(e).Mul(inv).AsInt64x4().Or(vs).AsFloat64x4()
-			d2 = e.Mul(splat(4)).Mul(inv).Mul(inv)
-		case Softplus:
-			// e = e^{−|v|}: σ' = 1/(1+e) for v ≥ 0, e/(1+e) below, σ” = e/(1+e)².
-			e = expNonPositive4(abs.Mul(splat(-1)))
-			inv := one.Div(one.Add(e))
-			d1 = e.Mul(inv).Merge(inv, v.Less(splat(0)))
-			d2 = e.Mul(inv).Mul(inv)
-		default:
-			return 0, 0
-		}
+		e := expNonPositive4(abs.Mul(scale))
+		mv := e.AsInt64x4().Or(v.AsInt64x4().And(sign)).AsFloat64x4() // ±e, the sign of v
+		d1, d2 := a.fromMemo4(mv)
 		wj := archsimd.LoadFloat64x4Slice(w[j:])
 		wj.Mul(d1).StoreSlice(d[j:])
 		acc = wj.Mul(d2).MulAdd(archsimd.LoadFloat64x4Slice(r[j:]), acc)
 		if m != nil {
-			e.AsInt64x4().Or(vs).AsFloat64x4().StoreSlice(m[j:]) // ±e, the sign of v
+			mv.StoreSlice(m[j:])
 		}
 	}
 	var lanes [4]float64
@@ -110,20 +116,12 @@ func (a Activation) vjpRowVec(c, dd, dw, db, diag, m, g, w, r []float64, mu floa
 		dd, dw, db, diag = dd[:n], dw[:n], db[:n], diag[:n]
 	}
 	muv := splat(mu)
-	sign := archsimd.BroadcastInt64x4(math.MinInt64)
-	one := splat(1)
 	for j := 0; j < n; j += 4 {
-		mv := archsimd.LoadFloat64x4Slice(m[j:])
-		e := mv.AsInt64x4().AndNot(sign).AsFloat64x4()
-		inv := one.Div(one.Add(e))
-		var d1, d2, d3 archsimd.Float64x4
+		d1, d2 := a.fromMemo4(archsimd.LoadFloat64x4Slice(m[j:]))
+		var d3 archsimd.Float64x4
 		if a == LogCosh {
-			d1 = one.Sub(e).Mul(inv).AsInt64x4().Or(mv.AsInt64x4().And(sign)).AsFloat64x4()
-			d2 = e.Mul(splat(4)).Mul(inv).Mul(inv)
 			d3 = d1.Mul(splat(-2)).Mul(d2) // −2 σ' σ”
 		} else {
-			d1 = e.Mul(inv).Merge(inv, mv.Less(splat(0)))
-			d2 = e.Mul(inv).Mul(inv)
 			d3 = d2.Mul(d1.MulAdd(splat(-2), splat(1))) // σ”(1 − 2σ')
 		}
 		gv := archsimd.LoadFloat64x4Slice(g[j:])
