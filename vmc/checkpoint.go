@@ -3,23 +3,30 @@ package vmc
 import (
 	"encoding/json"
 	"fmt"
-	"math"
+	"strings"
 
 	"github.com/isingflow/isingflow/internal/runio"
 )
 
-// MarshalJSON writes the record with a non-finite KL per site (unknown
-// exact free energy) as null.
+// MarshalJSON writes the record with every non-finite number as null (JSON
+// has no NaN or infinity): the KL per site when the exact free energy is
+// unknown, and the estimates and gradient norm of a rejected step, whose
+// loss or gradient was not finite.
 func (r Record) MarshalJSON() ([]byte, error) {
 	type plain Record
-	var kl *float64
-	if !math.IsNaN(r.KLPerSite) && !math.IsInf(r.KLPerSite, 0) {
-		kl = &r.KLPerSite
-	}
 	return json.Marshal(struct {
 		plain
-		KLPerSite *float64 `json:"kl_per_site"`
-	}{plain(r), kl})
+		ContinuousFreeEnergyPerSite  *float64 `json:"free_energy_cont_per_site"`
+		ContinuousFreeEnergyErr      *float64 `json:"free_energy_cont_per_site_err"`
+		VariationalFreeEnergyPerSite *float64 `json:"variational_free_energy_per_site"`
+		VariationalFreeEnergyErr     *float64 `json:"variational_free_energy_per_site_err"`
+		KLPerSite                    *float64 `json:"kl_per_site"`
+		ESSFraction                  *float64 `json:"ess_fraction"`
+		GradNorm                     *float64 `json:"grad_norm"`
+	}{plain(r),
+		runio.FiniteOrNull(r.ContinuousFreeEnergyPerSite), runio.FiniteOrNull(r.ContinuousFreeEnergyErr),
+		runio.FiniteOrNull(r.VariationalFreeEnergyPerSite), runio.FiniteOrNull(r.VariationalFreeEnergyErr),
+		runio.FiniteOrNull(r.KLPerSite), runio.FiniteOrNull(r.ESSFraction), runio.FiniteOrNull(r.GradNorm)})
 }
 
 // trainerState is the metadata of a training checkpoint beside the
@@ -89,8 +96,13 @@ func (t *Trainer) Restore(path string, config any) error {
 	if err != nil {
 		return fmt.Errorf("vmc: configuration: %w", err)
 	}
-	if !jsonEqual(st.Config, want) {
-		return fmt.Errorf("vmc: %s belongs to another run: its configuration is %s, this run's is %s", path, st.Config, want)
+	diffs, err := runio.JSONDifferences(st.Config, want)
+	if err != nil {
+		return fmt.Errorf("vmc: %s: configuration: %w", path, err)
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("vmc: %s belongs to another run; its configuration (there) and this one (here) differ in %s",
+			path, strings.Join(diffs, "; "))
 	}
 	params := t.Flow.Potential.Params()
 	for _, name := range []string{"params", "adam_first", "adam_second"} {
@@ -109,14 +121,4 @@ func (t *Trainer) Restore(path string, config any) error {
 	t.LearningRateScale = st.LearningRateScale
 	t.hasBackup = false
 	return nil
-}
-
-func jsonEqual(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return false
-	}
-	ja, _ := json.Marshal(x)
-	jb, _ := json.Marshal(y)
-	return string(ja) == string(jb)
 }

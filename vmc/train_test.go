@@ -2,6 +2,7 @@ package vmc
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -185,6 +186,21 @@ func TestNaNGuardRejectsStepAndRecovers(t *testing.T) {
 	if recs[3].Step != 1 || tr.Step != 6 {
 		t.Errorf("after the rejection the step is %d (want 1); final step %d", recs[3].Step, tr.Step)
 	}
+	// Every record, the rejected one with its non-finite estimates among
+	// them, is valid JSON for the training log, NaN and ±Inf written as null.
+	for _, r := range recs {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatalf("step %d (rejected %v): %v", r.Step, r.Rejected, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("step %d: %v in %s", r.Step, err, b)
+		}
+		if r.Rejected && m["free_energy_cont_per_site"] != nil {
+			t.Errorf("rejected step written as %s, want null estimates", b)
+		}
+	}
 
 	// A model that is always NaN stops with an error instead of looping.
 	always := &poisoned{Potential: flow.NewShallow(lat.N(), 8, flow.LogCosh, false, nil), poison: func(int) bool { return true }}
@@ -195,14 +211,30 @@ func TestNaNGuardRejectsStepAndRecovers(t *testing.T) {
 	}
 }
 
-func TestRecordJSONWritesUnknownKLAsNull(t *testing.T) {
-	r := Record{Step: 3, KLPerSite: math.NaN()}
-	b, err := r.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(b), `"kl_per_site":null`) || !strings.Contains(string(b), `"step":3`) {
-		t.Errorf("JSON %s", b)
+func TestRecordJSONWritesNonFiniteAsNull(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    Record
+		want []string
+	}{
+		{"unknown KL", Record{Step: 3, KLPerSite: math.NaN(), GradNorm: 2.5},
+			[]string{`"step":3`, `"kl_per_site":null`, `"grad_norm":2.5`}},
+		{"rejected step", Record{Step: 7, ContinuousFreeEnergyPerSite: math.NaN(), ContinuousFreeEnergyErr: math.Inf(1),
+			VariationalFreeEnergyPerSite: math.NaN(), VariationalFreeEnergyErr: math.NaN(), KLPerSite: math.Inf(-1),
+			ESSFraction: math.NaN(), GradNorm: math.Inf(1), LearningRate: 1e-3, Rejected: true},
+			[]string{`"free_energy_cont_per_site":null`, `"free_energy_cont_per_site_err":null`,
+				`"variational_free_energy_per_site":null`, `"variational_free_energy_per_site_err":null`,
+				`"kl_per_site":null`, `"ess_fraction":null`, `"grad_norm":null`, `"learning_rate":0.001`, `"rejected":true`}},
+	} {
+		b, err := json.Marshal(tc.r)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("%s: JSON %s lacks %s", tc.name, b, w)
+			}
+		}
 	}
 }
 

@@ -66,12 +66,19 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if err := writeCompareCSV(filepath.Join(*out, compareCurvesFile), curveRows(sums)); err != nil {
 		return err
 	}
-	if err := plotCompare(filepath.Join(*out, comparePlotFile), sums); err != nil {
+	drawn, err := plotCompare(filepath.Join(*out, comparePlotFile), sums)
+	if err != nil {
 		return err
 	}
 	for _, s := range sums {
 		fmt.Fprintf(stdout, "%-24s %5d steps %7.0f s  KL/site %.5f ± %.5f  ESS/M %.3g\n",
 			s.name, s.steps, s.seconds, s.kl, s.klErr, s.ess)
+	}
+	if !drawn {
+		fmt.Fprintf(stdout, "wrote %s and %s in %s; no %s: no run has a window of --window %d steps with a known KL/site "+
+			"(the runs are shorter, or their lattices have no exact free energy)\n",
+			compareSummaryFile, compareCurvesFile, *out, comparePlotFile, *window)
+		return nil
 	}
 	fmt.Fprintf(stdout, "wrote %s, %s and %s in %s\n", compareSummaryFile, compareCurvesFile, comparePlotFile, *out)
 	return nil
@@ -127,12 +134,13 @@ func summariseRun(dir string, window int) (runSummary, error) {
 	}
 	var sum, n float64
 	var last curvePoint
-	for _, r := range recs {
+	clock := trainingClock(recs)
+	for i, r := range recs {
 		if rej, _ := r["rejected"].(bool); rej {
 			continue
 		}
 		step, _ := r["step"].(float64)
-		sec, _ := r["seconds"].(float64)
+		sec := clock[i]
 		s.steps, s.seconds = int(step)+1, sec
 		kl, ok := r["kl_per_site"].(float64)
 		if !ok {
@@ -148,6 +156,26 @@ func summariseRun(dir string, window int) (runSummary, error) {
 		}
 	}
 	return s, nil
+}
+
+// trainingClock returns, for each record of a training log, the training
+// time up to it over all the processes that wrote the log: each process
+// counts its "seconds" from zero, so where the count falls (a resumed run)
+// the previous process's last value is carried over. A record without the
+// field keeps the time of the one before.
+func trainingClock(recs []map[string]any) []float64 {
+	clock := make([]float64, len(recs))
+	var offset, prev float64
+	for i, r := range recs {
+		if sec, ok := r["seconds"].(float64); ok {
+			if sec < prev {
+				offset += prev
+			}
+			prev = sec
+		}
+		clock[i] = offset + prev
+	}
+	return clock
 }
 
 func summaryRows(sums []runSummary) [][]string {
@@ -209,8 +237,9 @@ func writeCompareCSV(path string, rows [][]string) error {
 }
 
 // plotCompare draws KL/site against wall-clock time, one line per run, on
-// a logarithmic axis (windows whose mean is not positive are left out).
-func plotCompare(path string, sums []runSummary) error {
+// a logarithmic axis (windows whose mean is not positive are left out). It
+// writes nothing and returns false when no run has a point to draw.
+func plotCompare(path string, sums []runSummary) (drawn bool, err error) {
 	p := plot.New()
 	p.Title.Text = "KL(p‖q)/N against training time (batch estimates, window means)"
 	p.X.Label.Text = "wall-clock seconds"
@@ -229,18 +258,22 @@ func plotCompare(path string, sums []runSummary) error {
 		}
 		line, err := plotter.NewLine(pts)
 		if err != nil {
-			return err
+			return false, err
 		}
+		drawn = true
 		line.Color = plotutil.Color(i)
 		line.Dashes = plotutil.Dashes(i / 7)
 		line.Width = vg.Points(1.2)
 		p.Add(line)
 		p.Legend.Add(fmt.Sprintf("%s (%.4f)", s.name, s.kl), line)
 	}
+	if !drawn {
+		return false, nil
+	}
 	p.Legend.Top = true
 	p.X.Min = 0
 	p.Add(plotter.NewGrid())
-	return p.Save(18*vg.Centimeter, 12*vg.Centimeter, path)
+	return true, p.Save(18*vg.Centimeter, 12*vg.Centimeter, path)
 }
 
 // ticks125 marks 1, 2 and 5 times every power of ten in the range, for a

@@ -41,6 +41,9 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if *n < 1 {
 		return usagef("-n %d: need at least one sample", *n)
 	}
+	if *wolff && *n < minExactPerGroup {
+		return usagef("-n %d: --wolff compares the distributions of |m| and needs at least %d samples", *n, minExactPerGroup)
+	}
 	m, _, err := loadRun(*dir)
 	if err != nil {
 		return err

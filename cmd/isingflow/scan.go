@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/observables"
 	"github.com/isingflow/isingflow/validation"
@@ -224,7 +224,7 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := cli.StopContext(context.Background())
 	defer stop()
 	var reports []*report
 	var trained [][]float64 // the trained parameters of ts[:i]

@@ -9,9 +9,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/isingflow/isingflow/flow"
 	"github.com/isingflow/isingflow/internal/blasimpl"
+	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/observables"
 	"github.com/isingflow/isingflow/vmc"
@@ -356,7 +357,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if dir == "" {
 		dir = defaultRunDir(&a.mc, &a.tc)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := cli.StopContext(context.Background())
 	defer stop()
 	report, err := trainAndEvaluate(ctx, m, &a.tc, runOptions{dir: dir, resume: *resume, every: rf.every, limit: rf.limit, eval: &a.ev}, stderr)
 	if err != nil {
@@ -468,7 +469,11 @@ func prepareRunDir(dir string, rc *runConfig, tr *vmc.Trainer, resume bool) erro
 		// The number of iterations may grow on resume; the rest must match.
 		old.Training.Iterations = rc.Training.Iterations
 		if old.Training != rc.Training {
-			return usagef("--resume: the training flags differ from the run's %s (%+v)", configFile, old.Training)
+			there, _ := json.Marshal(old.Training)
+			here, _ := json.Marshal(rc.Training)
+			diffs, _ := runio.JSONDifferences(there, here)
+			return usagef("--resume: the training flags differ from the run's %s (there) in %s; give the run's values to resume it",
+				configFile, strings.Join(diffs, "; "))
 		}
 		return writeConfig(dir, rc)
 	}
@@ -493,7 +498,15 @@ func writeConfig(dir string, rc *runConfig) error {
 // checkpoints. An interrupt or the time limit ends training early (with a
 // checkpoint), and evaluation follows.
 func train(ctx context.Context, m *model, tr *vmc.Trainer, dir string, rc *runConfig, every, total int, appending bool, stderr io.Writer) error {
-	log, err := runio.CreateJSONL(filepath.Join(dir, trainLogFile), appending)
+	logPath := filepath.Join(dir, trainLogFile)
+	if appending {
+		// A process killed after its last checkpoint logged steps that the
+		// resumed run does again: the log keeps one history.
+		if err := runio.TrimJSONL(logPath, "step", tr.Step-1); err != nil {
+			return err
+		}
+	}
+	log, err := runio.CreateJSONL(logPath, appending)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,20 @@ type evalReport struct {
 	Adaptive *adaptiveReport `json:"adaptive,omitempty"`
 }
 
+// MarshalJSON writes a non-finite NLL or bits/dim (a diverged checkpoint)
+// as null, since JSON has no NaN or infinity.
+func (r evalReport) MarshalJSON() ([]byte, error) {
+	type plain evalReport
+	return json.Marshal(struct {
+		plain
+		NLL           *float64 `json:"nll_nats"`
+		NLLErr        *float64 `json:"nll_nats_err"`
+		BitsPerDim    *float64 `json:"bits_per_dim"`
+		BitsPerDimErr *float64 `json:"bits_per_dim_err"`
+	}{plain(r), runio.FiniteOrNull(r.NLL), runio.FiniteOrNull(r.NLLErr),
+		runio.FiniteOrNull(r.BitsPerDim), runio.FiniteOrNull(r.BitsPerDimErr)})
+}
+
 type adaptiveReport struct {
 	Method       string  `json:"method"`
 	RTol         float64 `json:"rtol"`

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +12,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/isingflow/isingflow/flow"
 	"github.com/isingflow/isingflow/internal/blasimpl"
+	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/mnist"
 )
@@ -356,7 +354,7 @@ func (r *trainRun) header(resumeFrom string) {
 func (r *trainRun) open(resume bool) error {
 	path := filepath.Join(r.dir, logFile)
 	if resume {
-		if err := trimLog(path, r.t.st.Batch); err != nil {
+		if err := runio.TrimJSONL(path, "batch", r.t.st.Batch); err != nil {
 			return err
 		}
 	} else {
@@ -373,35 +371,6 @@ func (r *trainRun) open(resume bool) error {
 	}
 	r.log = l
 	return nil
-}
-
-// trimLog drops the records of batches after the checkpoint a run resumes
-// from (written before an interruption), so the log describes one history.
-func trimLog(path string, batch int) error {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var kept bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 1<<16), 1<<24)
-	for sc.Scan() {
-		var rec struct {
-			Batch *int `json:"batch"`
-		}
-		if json.Unmarshal(sc.Bytes(), &rec) != nil || rec.Batch == nil || *rec.Batch > batch {
-			continue
-		}
-		kept.Write(sc.Bytes())
-		kept.WriteByte('\n')
-	}
-	if kept.Len() == len(data) {
-		return nil
-	}
-	return runio.WriteBytesAtomic(path, kept.Bytes())
 }
 
 // train runs the batches up to r.total, validating and checkpointing.
@@ -433,7 +402,7 @@ func (r *trainRun) train() error {
 	}
 
 	interrupt := make(chan os.Signal, 1)
-	signal.Notify(interrupt, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(interrupt, cli.StopSignals...)
 	defer signal.Stop(interrupt)
 
 	start := t.st.Batch

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -127,6 +128,51 @@ func TestJSONL(t *testing.T) {
 	}
 }
 
+func TestTrimJSONL(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "log.jsonl")
+	const log = `{"step":0,"f":1}
+{"step":1,"f":null}
+{"step":2,"rejected":true}
+{"step":2}
+{"f":3}
+{"step":3}
+{"step":"4"}
+{"step":4,"f":`
+	for _, tc := range []struct {
+		last int
+		want string
+	}{
+		{2, "{\"step\":0,\"f\":1}\n{\"step\":1,\"f\":null}\n{\"step\":2,\"rejected\":true}\n{\"step\":2}\n"},
+		{0, "{\"step\":0,\"f\":1}\n"},
+		{-1, ""},
+	} {
+		if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := TrimJSONL(path, "step", tc.last); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(path)
+		if string(got) != tc.want {
+			t.Errorf("last %d: kept %q, want %q", tc.last, got, tc.want)
+		}
+	}
+	// A log with nothing to drop is left as it is, and a missing one is
+	// not an error.
+	whole := "{\"step\":0}\n{\"step\":1}\n"
+	os.WriteFile(path, []byte(whole), 0o644)
+	if err := TrimJSONL(path, "step", 5); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != whole {
+		t.Errorf("untouched log became %q", got)
+	}
+	if err := TrimJSONL(filepath.Join(dir, "none.jsonl"), "step", 1); err != nil {
+		t.Errorf("missing log: %v", err)
+	}
+}
+
 func TestProgressOffTerminalDoesNothing(t *testing.T) {
 	var sb strings.Builder
 	p := NewProgress(&sb, 10, "x")
@@ -134,5 +180,32 @@ func TestProgressOffTerminalDoesNothing(t *testing.T) {
 	p.Finish()
 	if sb.Len() != 0 {
 		t.Errorf("progress wrote %q off a terminal", sb.String())
+	}
+}
+
+func TestJSONDifferences(t *testing.T) {
+	for _, tc := range []struct {
+		name, there, here string
+		want              []string
+	}{
+		{"equal, keys in another order", `{"L":4,"hidden":8,"model":{"a":1,"b":[1,2]}}`, `{"model":{"b":[1,2],"a":1},"hidden":8,"L":4}`, nil},
+		{"changed values", `{"L":4,"hidden":8,"lr":0.001}`, `{"L":6,"hidden":8,"lr":0.01}`,
+			[]string{"L: 4 there, 6 here", "lr: 0.001 there, 0.01 here"}},
+		{"nested and absent", `{"model":{"hidden":8,"init":"random"},"old":true}`, `{"model":{"hidden":16},"new":"x"}`,
+			[]string{"model.hidden: 8 there, 16 here", "model.init: \"random\" there, absent here",
+				"new: absent there, \"x\" here", "old: true there, absent here"}},
+		{"types differ", `{"a":[1,2]}`, `{"a":{"x":1}}`, []string{`a: [1,2] there, {"x":1} here`}},
+		{"not objects", `3`, `4`, []string{"(the whole value): 3 there, 4 here"}},
+	} {
+		got, err := JSONDifferences([]byte(tc.there), []byte(tc.here))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
+		}
+	}
+	if _, err := JSONDifferences([]byte(`{`), []byte(`{}`)); err == nil {
+		t.Error("no error for a value that is not JSON")
 	}
 }
