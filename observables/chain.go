@@ -12,14 +12,12 @@ import (
 // IntegratedAutocorrelationTime returns τ_int = ½ + Σ_{t=1}^{W} ρ(t) of a
 // time series, with the window W chosen by Sokal's rule W ≥ 6 τ_int(W), and
 // that window. Independent samples have τ_int = ½; the variance of the mean
-// of n samples is 2 τ_int σ²/n. A constant series returns ½. When no window
+// of n samples is 2 τ_int σ²/n. A constant series returns ½; one with fewer
+// than two values, or holding NaN or ±Inf, returns NaN. When no window
 // closes before a quarter of the series (a chain too short for its
 // correlations), the value at that window is returned: a lower bound.
 func IntegratedAutocorrelationTime(series []float64) (tau float64, window int) {
 	tau, window, _ = mcstats.IntegratedAutocorrelationTime([][]float64{series})
-	if math.IsNaN(tau) {
-		return 0.5, 0
-	}
 	return tau, window
 }
 

@@ -47,10 +47,11 @@ const (
 const jackknifeBlocks = 100
 
 // Chain blocking of flow-MCMC: blocks of at least chainBlockTaus·τ_int
-// states, at most maxChainBlocks of them; fewer than minChainBlocks means
-// the chain is too short for its autocorrelation.
+// states (as the Wolff chains' bins), at most maxChainBlocks of them; fewer
+// than minChainBlocks means the chain is too short for its autocorrelation
+// (see MCMCEstimates).
 const (
-	chainBlockTaus = 20
+	chainBlockTaus = 50
 	maxChainBlocks = 100
 	minChainBlocks = 20
 )
@@ -128,7 +129,11 @@ type IsingEstimates struct {
 // conditional moments of every state, in chain order: plain averages with
 // errors from the integrated autocorrelation time (ChainMean), and the
 // specific heat, Binder cumulant and susceptibility with jackknife errors
-// over Blocks contiguous blocks of at least 20 τ_int states each.
+// over Blocks contiguous blocks of at least 50 τ_int states each. A chain
+// shorter than 1000 τ_int (fewer than 20 such blocks) carries a warning:
+// measured over 1000 replicas of a Gaussian proposal on the 3×3 relaxation
+// at T = 2.5 (acceptance 0.21, τ_int 7), its error bars were 10–15 % too
+// small at 4000 states (570 τ_int) and within a few per cent at 20000.
 type MCMCEstimates struct {
 	Proposals              int     // number of proposals, the length of the chain
 	Acceptance             float64 // fraction of accepted proposals

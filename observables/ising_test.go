@@ -290,8 +290,8 @@ func TestVariationalBound(t *testing.T) {
 
 // TestIdentityFlow evaluates an untrained flow (φ = 0: p = N(0, I)) on the
 // 4×4 torus at T_c. Its variational free energy is known in closed form and
-// bounds the exact one; its importance weights are poor, which must be
-// said, and where they suffice the estimates agree with enumeration.
+// bounds the exact one; its importance weights are useless, which both
+// estimators must say.
 func TestIdentityFlow(t *testing.T) {
 	lat, _ := lattice.NewHypercubic(2, 4, lattice.Periodic)
 	T := validation.CriticalTemperature
@@ -342,15 +342,16 @@ func TestIdentityFlow(t *testing.T) {
 	if d := est.FlowAbsMagnetization.Deviation(flowAbs); math.Abs(d) > 4 {
 		t.Errorf("flow's own <|m|> = %v, exact %.6g for independent fair spins (%.1fσ)", est.FlowAbsMagnetization, flowAbs, d)
 	}
-	if est.ESS < MinESS || est.ParetoShape > MaxParetoShape {
-		if len(est.Warnings) == 0 {
-			t.Errorf("ESS = %.3g, k̂ = %.2f and no warning", est.ESS, est.ParetoShape)
-		}
-	} else {
-		checkWithin(t, "importance sampling", isingChecks(est, exact), 4)
+	// The weights of N(0, I) against the Ising relaxation are useless (ESS
+	// about 1, k̂ about 1.6, acceptance about 0.002 with this seed), and
+	// both estimators must say so; the agreement of the estimators with
+	// enumeration is tested with proposals that allow it (the matched
+	// Gaussian and the trained flows below).
+	if !(est.ESS < MinESS || est.ParetoShape > MaxParetoShape) || len(est.Warnings) == 0 {
+		t.Errorf("identity flow: ESS = %.3g, k̂ = %.2f, warnings %q: want poor weights, said", est.ESS, est.ParetoShape, est.Warnings)
 	}
-	if est.MCMC.Acceptance >= MinAcceptance && len(est.MCMC.Warnings) == 0 {
-		checkWithin(t, "flow-MCMC", chainChecks(est.MCMC, exact), 4)
+	if !(est.MCMC.Acceptance < MinAcceptance) || len(est.MCMC.Warnings) == 0 {
+		t.Errorf("identity flow: acceptance %.3g, warnings %q: want a stuck chain, said", est.MCMC.Acceptance, est.MCMC.Warnings)
 	}
 }
 

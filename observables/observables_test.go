@@ -114,6 +114,17 @@ func TestImportanceSamplingGaussianTarget(t *testing.T) {
 	}
 }
 
+func TestIntegratedAutocorrelationTimeOfBadSeries(t *testing.T) {
+	for _, s := range [][]float64{nil, {1}, {1, math.NaN(), 2, 3}, {0, math.Inf(-1), 1}} {
+		if tau, _ := IntegratedAutocorrelationTime(s); !math.IsNaN(tau) {
+			t.Errorf("%v: τ_int = %v, want NaN", s, tau)
+		}
+	}
+	if tau, _ := IntegratedAutocorrelationTime([]float64{2, 2, 2}); tau != 0.5 {
+		t.Errorf("constant series: τ_int = %v, want 0.5", tau)
+	}
+}
+
 func TestIntegratedAutocorrelationTimeAR1(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, rho := range []float64{0, 0.5, 0.9} {

@@ -83,7 +83,8 @@ const sokalWindowFactor = 6
 // about τ_int·√(2(2M+1)/n) (Madras & Sokal 1988), n the number of
 // measurements per chain.
 //
-// A constant series has τ_int = ½. If no window satisfies the condition
+// A constant series has τ_int = ½; a series holding NaN or ±Inf is an
+// error (τ = NaN). If no window satisfies the condition
 // before M reaches a quarter of the chain length, the series is too short:
 // the estimate at that window (a lower bound, in practice) is returned with
 // an error.
@@ -110,7 +111,10 @@ func IntegratedAutocorrelationTime(chains [][]float64) (tau float64, window int,
 		return s / float64(len(chains)*(n-t))
 	}
 	c0 := cov(0)
-	if !(c0 > 0) {
+	switch {
+	case math.IsNaN(c0) || math.IsInf(c0, 0):
+		return math.NaN(), 0, errors.New("mcstats: autocorrelation time: the series holds NaN or ±Inf")
+	case !(c0 > 0):
 		return 0.5, 0, nil
 	}
 	tau = 0.5

@@ -10,7 +10,7 @@ func TestIntegratedAutocorrelationTimeEdgeCases(t *testing.T) {
 	if tau, _, err := IntegratedAutocorrelationTime([][]float64{{3, 3, 3, 3}}); err != nil || tau != 0.5 {
 		t.Errorf("constant series: τ = %v, err %v; want 0.5", tau, err)
 	}
-	for _, x := range [][][]float64{nil, {{1}}, {{1, 2, 3}, {1, 2}}} {
+	for _, x := range [][][]float64{nil, {{1}}, {{1, 2, 3}, {1, 2}}, {{1, math.NaN(), 2, 3}}, {{1, 2}, {math.Inf(1), 0}}} {
 		if _, _, err := IntegratedAutocorrelationTime(x); err == nil {
 			t.Errorf("%v: no error", x)
 		}
