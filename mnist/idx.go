@@ -21,8 +21,9 @@ const (
 
 // MaxBytes caps the size of the data an IDX header may declare, so that a
 // corrupt header cannot make the reader allocate gigabytes. The MNIST
-// training images take 47,040,000 bytes.
-const MaxBytes = 1 << 31
+// training images take 47,040,000 bytes. The limit, 2³¹ − 1, fits an int
+// on every platform, so a size that passes it is a valid allocation length.
+const MaxBytes = 1<<31 - 1
 
 // Images holds N grey-scale images of Rows×Cols 8-bit pixels (0 is white
 // background, 255 is ink), stored row-major, one image after another:

@@ -179,9 +179,9 @@ func TestMalformed(t *testing.T) {
 		{"zero rows", false, idxBytes(MagicImages, []uint32{3, 0, 2}, nil), "image size 0×2"},
 		{"no images", false, idxBytes(MagicImages, []uint32{0, 28, 28}, nil), "declares no images"},
 		{"no labels", true, idxBytes(MagicLabels, []uint32{0}, nil), "declares no labels"},
-		{"huge declared size", false, idxBytes(MagicImages, []uint32{0xffffffff, 0xffffffff, 0xffffffff}, nil), "more than the 2147483648-byte limit"},
-		{"just over the limit", false, idxBytes(MagicImages, []uint32{1<<21 + 1, 32, 32}, nil), "(2147484672 bytes"},
-		{"at the limit, short file", false, idxBytes(MagicImages, []uint32{1 << 21, 32, 32}, nil), "truncated after 0 images (header declares 2097152)"},
+		{"huge declared size", false, idxBytes(MagicImages, []uint32{0xffffffff, 0xffffffff, 0xffffffff}, nil), "more than the 2147483647-byte limit"},
+		{"just over the limit", false, idxBytes(MagicImages, []uint32{1 << 21, 32, 32}, nil), "(2147483648 bytes"},
+		{"at the limit, short file", false, idxBytes(MagicImages, []uint32{1<<31 - 1, 1, 1}, nil), "truncated after 0 images (header declares 2147483647)"},
 		{"huge declared labels", true, idxBytes(MagicLabels, []uint32{0xffffffff}, nil), "declares 4294967295 labels, more than"},
 		{"large declared size, short file", false, idxBytes(MagicImages, []uint32{1 << 20, 28, 28}, make([]byte, 1204*784+17)), "truncated after 1204 images (header declares 1048576)"},
 		{"truncated data", false, good[:len(good)-1], "truncated after 2 images (header declares 3)"},
@@ -255,10 +255,10 @@ func TestImagesSlice(t *testing.T) {
 	im.Slice(4, 7)
 }
 
-// TestNoHugeAllocation checks that a header declaring the maximum size on a
-// short file costs memory in proportion to the file, not to the header.
+// TestNoHugeAllocation checks that a header declaring nearly the maximum size
+// (2³¹ − 1024 bytes) on a short file costs memory in proportion to the file, not to the header.
 func TestNoHugeAllocation(t *testing.T) {
-	data := idxBytes(MagicImages, []uint32{1 << 21, 32, 32}, make([]byte, 5000))
+	data := idxBytes(MagicImages, []uint32{1<<21 - 1, 32, 32}, make([]byte, 5000))
 	dir := t.TempDir()
 	path := filepath.Join(dir, "big")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
@@ -273,7 +273,7 @@ func TestNoHugeAllocation(t *testing.T) {
 		runtime.ReadMemStats(&before)
 		err := read()
 		runtime.ReadMemStats(&after)
-		if err == nil || !strings.Contains(err.Error(), "truncated after 4 images (header declares 2097152)") {
+		if err == nil || !strings.Contains(err.Error(), "truncated after 4 images (header declares 2097151)") {
 			t.Errorf("%s: error %v", name, err)
 		}
 		if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {

@@ -78,7 +78,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	runDir := fs.String("run", "", "run directory written by mnistflow train")
 	which := fs.String("checkpoint", "best", "which checkpoint: best (lowest validation NLL) or last")
 	data := fs.String("data", "", "MNIST directory (default: the run's)")
-	limit := fs.Int("limit", 0, "evaluate only the first N test images (0: all)")
+	limit := fs.Int("limit", 0, "evaluate only the first N test images (0: all); a prefix, not a random sample: MNIST's first 5000 test images are the cleaner, easier half")
 	batch := fs.Int("batch", mnist.DefaultEvalBatch, "images integrated at once")
 	seed := fs.Uint64("seed", 1, "seed of the dequantisation noise of the test images")
 	asJSON := fs.Bool("json", false, "print the results as one JSON object")

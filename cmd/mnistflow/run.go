@@ -29,7 +29,7 @@ const (
 const (
 	streamInit       = 0 // initial parameters
 	streamTrain      = 1 // shuffling and dequantisation of training batches
-	streamValidation = 2 // dequantisation of the validation images (fresh each time)
+	streamValidation = 2 // dequantisation of the validation images (reseeded at each validation: the same noise every epoch, so epochs compare)
 )
 
 // config is everything that determines a training trajectory bit for bit
