@@ -42,7 +42,7 @@ func TestGemmSplits(t *testing.T) {
 					for i := range tc.m {
 						for j := range tc.n {
 							got, w := c.Data[i*c.Stride+j], want[i*tc.n+j]
-							if math.Abs(got-w) > 1e-12*(1+math.Abs(w)) {
+							if !(math.Abs(got-w) <= 1e-12*(1+math.Abs(w))) { // NaN fails
 								t.Fatalf("gemm: C[%d,%d] = %v, want %v", i, j, got, w)
 							}
 						}
@@ -56,7 +56,7 @@ func TestGemmSplits(t *testing.T) {
 					for i := range tc.m {
 						for j := range tc.n {
 							got, w := float64(c32.Data[i*c32.Stride+j]), 2*want[i*tc.n+j]
-							if math.Abs(got-w) > 1e-4*(1+math.Abs(w)) {
+							if !(math.Abs(got-w) <= 1e-4*(1+math.Abs(w))) {
 								t.Fatalf("gemm32: C[%d,%d] = %v, want %v", i, j, got, w)
 							}
 						}

@@ -123,12 +123,16 @@ func TestMinEigenvalueEvenPeriodic(t *testing.T) {
 
 func TestCouplingIsBetaJA(t *testing.T) {
 	l, _ := New([]int{3, 4}, Periodic)
-	k := l.Coupling(0.5, 2)
 	a := l.Adjacency()
-	for i := 0; i < l.N(); i++ {
-		for j := 0; j < l.N(); j++ {
-			if k.At(i, j) != a.At(i, j) {
-				t.Fatalf("K_%d%d = %v, want %v", i, j, k.At(i, j), a.At(i, j))
+	// βJ = 0.75 and −1.5 (antiferromagnetic): a Coupling that ignored β, J
+	// or the sign of J would fail; βJ = 1 would not tell.
+	for _, tc := range []struct{ beta, j float64 }{{0.5, 1.5}, {0.25, -6}} {
+		k := l.Coupling(tc.beta, tc.j)
+		for i := 0; i < l.N(); i++ {
+			for j := 0; j < l.N(); j++ {
+				if want := tc.beta * tc.j * a.At(i, j); k.At(i, j) != want {
+					t.Fatalf("β = %g, J = %g: K_%d%d = %v, want %v", tc.beta, tc.j, i, j, k.At(i, j), want)
+				}
 			}
 		}
 	}

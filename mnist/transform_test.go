@@ -152,7 +152,14 @@ func TestBitsPerDim(t *testing.T) {
 	x := make([]float64, d)
 	Dequantize(x, pixels, rng)
 	lj := LogitJacobian(x)
-	if got := BitsPerDim(lj, lj, d); math.Abs(got-8) > 1e-12 {
+	// −ln p_Y(y) = Σ ln |dy/dx_i|, written out from s = α + (1−2α)x,
+	// dy/dx = (1−2α)/(s(1−s)), independently of LogitJacobian.
+	var nllUniform float64
+	for _, v := range x {
+		s := Alpha + (1-2*Alpha)*v
+		nllUniform += math.Log((1 - 2*Alpha) / (s * (1 - s)))
+	}
+	if got := BitsPerDim(nllUniform, lj, d); math.Abs(got-8) > 1e-9 {
 		t.Errorf("uniform density: %v bits/dim, want 8", got)
 	}
 
@@ -197,7 +204,13 @@ func TestDequantisationBoundTight(t *testing.T) {
 			lnP += math.Log(prob[p] / z)
 			lnPX += math.Log(256 * prob[p] / z)
 		}
-		nllY := -lnPX + logJac[b] // p_Y = p_X / |dy/dx|
+		// p_Y = p_X / |dy/dx|, with ln |dy/dx| = ln(1−2α) − ln σ(y) − ln σ(−y)
+		// from y itself, independently of the logJac LogitBatch computed
+		// from x.
+		nllY := -lnPX
+		for _, v := range y.RawRowView(b) {
+			nllY += math.Log(1-2*Alpha) - math.Log(sigmoid(v)) - math.Log(sigmoid(-v))
+		}
 		if got := PixelNLL(nllY, logJac[b], d); math.Abs(got+lnP) > 1e-9 {
 			t.Errorf("image %d: PixelNLL = %v, want −ln P = %v", i, got, -lnP)
 		}

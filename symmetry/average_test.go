@@ -23,10 +23,16 @@ func randDense(rng *rand.Rand, r, c int, scale float64) *mat.Dense {
 	return m
 }
 
+// maxAbsDiff returns max |a_i − b_i|, or +Inf if any difference is NaN, so
+// that a check written d > tol fails on NaN.
 func maxAbsDiff(a, b []float64) float64 {
 	d := 0.0
 	for i := range a {
-		d = math.Max(d, math.Abs(a[i]-b[i]))
+		e := math.Abs(a[i] - b[i])
+		if math.IsNaN(e) {
+			return math.Inf(1)
+		}
+		d = math.Max(d, e)
 	}
 	return d
 }

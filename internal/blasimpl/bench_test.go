@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -309,14 +310,22 @@ func TestGoroutineSplitMatches(t *testing.T) {
 	blas64.Gemm(blas.NoTrans, s.tB, 1, a, bm, 0, c)
 	want := append([]float64(nil), c.Data...)
 	defer blasimpl.SetThreads(blasimpl.SetThreads(1))
+	// Three workers, whatever the machine: with one, parallel.For would
+	// make one call and the test would compare it with itself.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	var calls atomic.Int32
 	parallel.For(s.m, 1<<14, func(lo, hi int) {
+		calls.Add(1)
 		blas64.Gemm(blas.NoTrans, s.tB, 1,
 			blas64.General{Rows: hi - lo, Cols: a.Cols, Stride: a.Stride, Data: a.Data[lo*a.Stride:]},
 			bm, 0,
 			blas64.General{Rows: hi - lo, Cols: c.Cols, Stride: c.Stride, Data: c.Data[lo*c.Stride:]})
 	})
+	if n := calls.Load(); n < 2 {
+		t.Fatalf("parallel.For made %d call(s), want a split", n)
+	}
 	for i := range want {
-		if math.Abs(c.Data[i]-want[i]) > 1e-13*float64(s.k) {
+		if !(math.Abs(c.Data[i]-want[i]) <= 1e-13*float64(s.k)) {
 			t.Fatalf("entry %d: split %v, one call %v", i, c.Data[i], want[i])
 		}
 	}
