@@ -2,16 +2,30 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
+	"runtime/debug"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
+// exitPanic is the status the scripts' isingflow exits with after a panic,
+// which Go's runtime would report as 2, the status of a usage error.
+const exitPanic = 70
+
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"isingflow": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+		"isingflow": func() {
+			defer func() {
+				if r := recover(); r != nil {
+					fmt.Fprintf(os.Stderr, "panic: %v\n%s", r, debug.Stack())
+					os.Exit(exitPanic)
+				}
+			}()
+			os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		},
 	})
 }
 
