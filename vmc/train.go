@@ -152,6 +152,12 @@ type Record struct {
 	LearningRate float64 `json:"learning_rate"`
 	Seconds      float64 `json:"seconds"` // since the start of this process's training
 	Rejected     bool    `json:"rejected,omitempty"`
+	// ProcessStart marks the first record of this Trainer, whose Seconds
+	// count from its own start: a log written by a run and its
+	// resumptions restarts its clock at each marked record. (Seconds alone
+	// cannot tell: the first step of a resumed process, with its one-time
+	// allocations, may take longer than the whole of a short earlier run.)
+	ProcessStart bool `json:"process_start,omitempty"`
 }
 
 // Recorder is told about every step, as gonum's optimize.Recorder is; a
@@ -196,6 +202,7 @@ type Trainer struct {
 	start      time.Time
 	logw       []float64
 	hasBackup  bool
+	recorded   bool // a record has been made since the start
 	lastRecord Record
 	data       *mat.Dense
 	dataGrad   []float64
@@ -393,6 +400,8 @@ func (t *Trainer) record(gnorm, lr float64) Record {
 	fcont := mean / n
 	errCont := sd / math.Sqrt(b) / n
 	betaF := target.BetaFreeEnergyPerSite(mean)
+	first := !t.recorded
+	t.recorded = true
 	lnZ := math.NaN()
 	if t.ExactLnZPerSite != nil {
 		lnZ = t.ExactLnZPerSite(target.Temperature())
@@ -409,6 +418,7 @@ func (t *Trainer) record(gnorm, lr float64) Record {
 		GradNorm:                     gnorm,
 		LearningRate:                 lr,
 		Seconds:                      time.Since(t.start).Seconds(),
+		ProcessStart:                 first,
 	}
 }
 

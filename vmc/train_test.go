@@ -107,8 +107,19 @@ func TestResumeIsBitIdentical(t *testing.T) {
 	if err := c.Restore(path, cfg); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Run(context.Background(), nil); err != nil {
+	// The resumed trainer's first record, and only it, marks the start of
+	// its process (its Seconds count from there).
+	var starts []int
+	if err := c.Run(context.Background(), RecorderFunc(func(r Record) error {
+		if r.ProcessStart {
+			starts = append(starts, r.Step)
+		}
+		return nil
+	})); err != nil {
 		t.Fatal(err)
+	}
+	if !slices.Equal(starts, []int{3}) {
+		t.Errorf("records marked as a process's first at steps %v, want [3]", starts)
 	}
 	if c.Step != 6 {
 		t.Fatalf("resumed trainer at step %d", c.Step)

@@ -160,17 +160,18 @@ func summariseRun(dir string, window int) (runSummary, error) {
 
 // trainingClock returns, for each record of a training log, the training
 // time up to it over all the processes that wrote the log: each process
-// counts its "seconds" from zero, so where the count falls (a resumed run)
-// the previous process's last value is carried over. A record without the
+// counts its "seconds" from zero, so where one starts (processStarts) the
+// previous process's last value is carried over. A record without the
 // field keeps the time of the one before.
 func trainingClock(recs []map[string]any) []float64 {
 	clock := make([]float64, len(recs))
 	var offset, prev float64
 	for i, r := range recs {
+		if i > 0 && processStarts(recs, i) {
+			offset += prev
+			prev = 0
+		}
 		if sec, ok := r["seconds"].(float64); ok {
-			if sec < prev {
-				offset += prev
-			}
 			prev = sec
 		}
 		clock[i] = offset + prev

@@ -6,9 +6,6 @@ import (
 )
 
 func TestTrainingClock(t *testing.T) {
-	rec := func(step int, sec float64) map[string]any {
-		return map[string]any{"step": float64(step), "seconds": sec}
-	}
 	for _, tc := range []struct {
 		name string
 		recs []map[string]any
@@ -18,10 +15,42 @@ func TestTrainingClock(t *testing.T) {
 		{"resumed twice", []map[string]any{rec(0, 1), rec(1, 2), rec(2, 0.5), rec(3, 1.5), rec(4, 0.25)},
 			[]float64{1, 2, 2.5, 3.5, 3.75}},
 		{"a record without seconds", []map[string]any{rec(0, 1), {"step": 1.0}, rec(2, 3)}, []float64{1, 1, 3}},
+		// A resumed process whose first step took longer than the whole
+		// earlier run: only the mark tells.
+		{"resumed, marked", []map[string]any{started(rec(0, 0.01)), rec(1, 0.02), started(rec(2, 0.05)), rec(3, 0.06)},
+			[]float64{0.01, 0.02, 0.07, 0.08}},
 		{"empty", nil, []float64{}},
 	} {
 		if got := trainingClock(tc.recs); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+func TestLastProcessStart(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		recs []map[string]any
+		want int
+	}{
+		{"one process", []map[string]any{started(rec(0, 1)), rec(1, 2)}, 0},
+		{"resumed, marked, slower first step", []map[string]any{started(rec(0, 0.01)), rec(1, 0.02), started(rec(2, 0.05)), rec(3, 0.06)}, 2},
+		{"resumed twice, unmarked (an older log)", []map[string]any{rec(0, 1), rec(1, 2), rec(2, 0.5), rec(3, 1.5), rec(4, 0.25), rec(5, 1)}, 4},
+		{"empty", nil, 0},
+	} {
+		if got := lastProcessStart(tc.recs); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+func rec(step int, sec float64) map[string]any {
+	return map[string]any{"step": float64(step), "seconds": sec}
+}
+
+// started marks a record as the first of its process, as vmc.Record's
+// ProcessStart does.
+func started(r map[string]any) map[string]any {
+	r["process_start"] = true
+	return r
 }

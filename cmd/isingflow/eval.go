@@ -30,8 +30,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// The training log's last line gives the steps and the training time
-	// of the last process; where that process started, its seconds start
-	// again from zero (a resumed run).
+	// of the last process, whose first record is marked (processStarts).
 	steps, firstStep, seconds := 0, 0, 0.0
 	if recs, err := readTrainLog(filepath.Join(*dir, trainLogFile)); err == nil && len(recs) > 0 {
 		last := recs[len(recs)-1]
@@ -58,16 +57,32 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 }
 
 // lastProcessStart returns the step at which the last process that wrote
-// the training log started: the first record of the log's last stretch of
-// increasing seconds (each process counts from its own start), or 0.
+// the training log started (see processStarts), or 0.
 func lastProcessStart(recs []map[string]any) int {
 	for i := len(recs) - 1; i > 0; i-- {
-		cur, _ := recs[i]["seconds"].(float64)
-		prev, _ := recs[i-1]["seconds"].(float64)
-		if cur < prev {
+		if processStarts(recs, i) {
 			step, _ := recs[i]["step"].(float64)
 			return int(step)
 		}
 	}
 	return 0
+}
+
+// processStarts reports whether recs[i] is the first record of a process
+// (each process counts its "seconds" from its own start): marked so by
+// the trainer (vmc.Record.ProcessStart), or, in a log written before the
+// mark existed, where the seconds fall below the record before.
+func processStarts(recs []map[string]any, i int) bool {
+	if start, _ := recs[i]["process_start"].(bool); start {
+		return true
+	}
+	if i == 0 {
+		return false
+	}
+	cur, ok := recs[i]["seconds"].(float64)
+	if !ok {
+		return false
+	}
+	prev, _ := recs[i-1]["seconds"].(float64)
+	return cur < prev
 }
