@@ -21,7 +21,7 @@
 //
 // For the Ising relaxation the spins are independent given x, with
 // ⟨s_i|x⟩ = t_i = tanh x_i, so every spin observable used here has an exact
-// conditional expectation (Rao–Blackwellisation, ConditionalMoments): the
+// conditional expectation (Rao–Blackwellisation, ising.ConditionalMoments): the
 // energy and its square from the bond list, the moments of the
 // magnetisation from the cumulants of a sum of independent ±1 variables, and
 // ⟨|M| | x⟩ from the exact (Poisson-binomial) distribution of M. No spins

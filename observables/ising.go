@@ -12,7 +12,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/isingflow/isingflow/vmc"
+	"github.com/isingflow/isingflow/ising"
 )
 
 // Thresholds of the warnings that EstimateIsing and SampleIsing attach to
@@ -68,9 +68,9 @@ const (
 //	βf_var        = (mean(ln p − ln q̃) − c)/N,  f_var = T·βf_var  (an upper bound of f)
 //	f             = −T (ln Ẑ_cont + c)/N,  ln Ẑ_cont = ln mean(w)   (importance-sampled)
 //
-// with c = vmc.Relaxation.Constant. The spin observables are self-normalised
+// with c = ising.Relaxation.Constant. The spin observables are self-normalised
 // importance-weighted averages ⟨O⟩ = Σ w_k O_k / Σ w_k of the exact
-// conditional moments O_k = E[O | x_k] (ConditionalMoments), with
+// conditional moments O_k = E[O | x_k] (ising.ConditionalMoments), with
 // delta-method errors for the plain averages and jackknife errors over
 // blocks for
 //
@@ -449,26 +449,26 @@ const DefaultBatch = 1024
 // target log-densities and the exact conditional spin moments.
 type isingDraws struct {
 	logp, logq []float64
-	moments    []SpinMoments
+	moments    []ising.SpinMoments
 }
 
 func (d *isingDraws) grow(m int) {
 	d.logp = make([]float64, 0, m)
 	d.logq = make([]float64, 0, m)
-	d.moments = make([]SpinMoments, 0, m)
+	d.moments = make([]ising.SpinMoments, 0, m)
 }
 
 // batchEvaluator evaluates ln q̃ and the conditional moments of batches of
 // samples.
 type batchEvaluator struct {
-	rel  *vmc.Relaxation
-	cm   *ConditionalMoments
+	rel  *ising.Relaxation
+	cm   *ising.ConditionalMoments
 	logq []float64
-	mom  []SpinMoments
+	mom  []ising.SpinMoments
 }
 
-func newBatchEvaluator(rel *vmc.Relaxation) *batchEvaluator {
-	return &batchEvaluator{rel: rel, cm: NewConditionalMoments(rel.Lattice())}
+func newBatchEvaluator(rel *ising.Relaxation) *batchEvaluator {
+	return &batchEvaluator{rel: rel, cm: ising.NewConditionalMoments(rel.Lattice())}
 }
 
 // eval computes ln q̃ and the moments of the rows of x into the evaluator's
@@ -478,7 +478,7 @@ func (ev *batchEvaluator) eval(x *mat.Dense, logp []float64, offset int) error {
 	b, _ := x.Dims()
 	if cap(ev.logq) < b {
 		ev.logq = make([]float64, b)
-		ev.mom = make([]SpinMoments, b)
+		ev.mom = make([]ising.SpinMoments, b)
 	}
 	ev.logq, ev.mom = ev.logq[:b], ev.mom[:b]
 	ev.rel.LogDensity(ev.logq, x)
@@ -496,7 +496,7 @@ func (ev *batchEvaluator) eval(x *mat.Dense, logp []float64, offset int) error {
 
 func bad(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
 
-func checkRelaxation(rel *vmc.Relaxation) error {
+func checkRelaxation(rel *ising.Relaxation) error {
 	if rel == nil {
 		return errors.New("observables: nil relaxation")
 	}
@@ -508,7 +508,7 @@ func checkRelaxation(rel *vmc.Relaxation) error {
 // their model log-densities logp, for the relaxation rel. The samples must
 // be independent draws of p. It returns an error for mismatched sizes,
 // fewer than two samples, or a non-finite log-density.
-func EstimateIsing(rel *vmc.Relaxation, x *mat.Dense, logp []float64) (IsingEstimates, error) {
+func EstimateIsing(rel *ising.Relaxation, x *mat.Dense, logp []float64) (IsingEstimates, error) {
 	if err := checkRelaxation(rel); err != nil {
 		return IsingEstimates{}, err
 	}
@@ -543,7 +543,7 @@ func EstimateIsing(rel *vmc.Relaxation, x *mat.Dense, logp []float64) (IsingEsti
 // PCG streams of opt.Seed, so the results are a function of the seed (and
 // of GOMAXPROCS only through the rounding of parallel sums, if the BLAS
 // reorders them).
-func SampleIsing(s Sampler, rel *vmc.Relaxation, opt SampleOptions) (IsingEstimates, error) {
+func SampleIsing(s Sampler, rel *ising.Relaxation, opt SampleOptions) (IsingEstimates, error) {
 	if err := checkRelaxation(rel); err != nil {
 		return IsingEstimates{}, err
 	}
@@ -579,7 +579,7 @@ func SampleIsing(s Sampler, rel *vmc.Relaxation, opt SampleOptions) (IsingEstima
 
 	var d isingDraws
 	d.grow(opt.Samples)
-	err := r.run(opt.Samples, rand.New(rand.NewPCG(opt.Seed, 1)), func(lp, lq []float64, mom []SpinMoments) {
+	err := r.run(opt.Samples, rand.New(rand.NewPCG(opt.Seed, 1)), func(lp, lq []float64, mom []ising.SpinMoments) {
 		d.logp = append(d.logp, lp...)
 		d.logq = append(d.logq, lq...)
 		d.moments = append(d.moments, mom...)
@@ -593,9 +593,9 @@ func SampleIsing(s Sampler, rel *vmc.Relaxation, opt SampleOptions) (IsingEstima
 	}
 
 	chain := NewIndependenceChain(rand.New(rand.NewPCG(opt.Seed, 3)))
-	states := make([]SpinMoments, 0, opt.MCMC)
-	var cur SpinMoments
-	err = r.run(opt.MCMC, rand.New(rand.NewPCG(opt.Seed, 2)), func(lp, lq []float64, mom []SpinMoments) {
+	states := make([]ising.SpinMoments, 0, opt.MCMC)
+	var cur ising.SpinMoments
+	err = r.run(opt.MCMC, rand.New(rand.NewPCG(opt.Seed, 2)), func(lp, lq []float64, mom []ising.SpinMoments) {
 		for k := range lp {
 			if chain.Step(lq[k] - lp[k]) {
 				cur = mom[k]
@@ -626,7 +626,7 @@ type batchRunner struct {
 	logp     []float64
 }
 
-func (r *batchRunner) run(m int, rng *rand.Rand, consume func(logp, logq []float64, mom []SpinMoments)) error {
+func (r *batchRunner) run(m int, rng *rand.Rand, consume func(logp, logq []float64, mom []ising.SpinMoments)) error {
 	full, n := r.x.Dims()
 	for start := 0; start < m; start += full {
 		b := min(full, m-start)
@@ -666,7 +666,7 @@ type spinColumns struct {
 	energy, energyC, energyC2, abs, m2, m4 []float64
 }
 
-func newSpinColumns(moments []SpinMoments, n int, e0 float64) spinColumns {
+func newSpinColumns(moments []ising.SpinMoments, n int, e0 float64) spinColumns {
 	m := len(moments)
 	c := spinColumns{
 		energy:   make([]float64, m),
@@ -700,7 +700,7 @@ func susceptibility(beta float64, n int) func(m []float64) float64 {
 	return func(m []float64) float64 { return beta * float64(n) * (m[1] - m[0]*m[0]) }
 }
 
-func (d *isingDraws) estimate(rel *vmc.Relaxation) (IsingEstimates, error) {
+func (d *isingDraws) estimate(rel *ising.Relaxation) (IsingEstimates, error) {
 	m := len(d.logp)
 	if m < 2 {
 		return IsingEstimates{}, fmt.Errorf("observables: %d samples, need at least 2", m)
@@ -855,7 +855,7 @@ func gpdShape(x []float64) float64 {
 // proposal repeats the current state), with the chain's acceptance rate,
 // for the relaxation rel (which fixes N and β). It returns an error for a
 // chain of fewer than two states.
-func EstimateChain(rel *vmc.Relaxation, states []SpinMoments, acceptance float64) (MCMCEstimates, error) {
+func EstimateChain(rel *ising.Relaxation, states []ising.SpinMoments, acceptance float64) (MCMCEstimates, error) {
 	if err := checkRelaxation(rel); err != nil {
 		return MCMCEstimates{}, err
 	}

@@ -5,10 +5,10 @@ import (
 	"strings"
 
 	"github.com/isingflow/isingflow/flow"
+	"github.com/isingflow/isingflow/ising"
 	"github.com/isingflow/isingflow/lattice"
 	"github.com/isingflow/isingflow/observables"
 	"github.com/isingflow/isingflow/validation"
-	"github.com/isingflow/isingflow/vmc"
 )
 
 // Evaluating a flow on the 4×4 torus at T_c. This one is untrained (φ = 0,
@@ -18,7 +18,7 @@ import (
 func ExampleSampleIsing() {
 	lat, _ := lattice.NewHypercubic(2, 4, lattice.Periodic)
 	T := validation.CriticalTemperature
-	rel, _ := vmc.NewRelaxation(lat, T, vmc.DefaultDelta)
+	rel, _ := ising.NewRelaxation(lat, T, ising.DefaultDelta)
 	f, _ := flow.New(flow.NewShallow(lat.N(), 8, flow.LogCosh, false, nil), 10, 0.1)
 
 	est, err := observables.SampleIsing(f, rel, observables.SampleOptions{Samples: 10000, MCMC: 5000, Seed: 1})

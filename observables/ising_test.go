@@ -12,9 +12,9 @@ import (
 
 	"github.com/isingflow/isingflow/flow"
 	_ "github.com/isingflow/isingflow/internal/blasimpl" // OpenBLAS with -tags openblas
+	"github.com/isingflow/isingflow/ising"
 	"github.com/isingflow/isingflow/lattice"
 	"github.com/isingflow/isingflow/validation"
-	"github.com/isingflow/isingflow/vmc"
 )
 
 // gaussianSampler draws x ~ N(0, Σ) with its exact log-density, row by
@@ -83,7 +83,7 @@ func spinCorrelations(lat *lattice.Lattice, T float64) *mat.SymDense {
 // targetCovariance returns the exact covariance of x under the relaxation's
 // target, K' + K'CK' with C_ij = ⟨s_i s_j⟩ (x given s is N(K's, K')), or
 // just K', the covariance of the Gaussian part, when exact is false.
-func targetCovariance(rel *vmc.Relaxation, exact bool) *mat.SymDense {
+func targetCovariance(rel *ising.Relaxation, exact bool) *mat.SymDense {
 	lat := rel.Lattice()
 	k := lat.Coupling(rel.Beta(), 1)
 	n := rel.N()
@@ -169,7 +169,7 @@ func TestSampleIsingGaussianProposal(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rel, err := vmc.NewRelaxation(lat, tc.T, vmc.DefaultDelta)
+			rel, err := ising.NewRelaxation(lat, tc.T, ising.DefaultDelta)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -209,7 +209,7 @@ func gaussLogCosh(sigma float64) float64 {
 // gaussianContinuousFreeEnergy returns F_var(cont) = E_p[ln p − ln q̃] for
 // p = N(0, Σ) exactly: −N/2 (1 + ln 2π) − ½ ln det Σ + ½ tr(K'⁻¹Σ) −
 // Σ_i E[ln cosh x_i].
-func gaussianContinuousFreeEnergy(rel *vmc.Relaxation, sigma *mat.SymDense) float64 {
+func gaussianContinuousFreeEnergy(rel *ising.Relaxation, sigma *mat.SymDense) float64 {
 	n := rel.N()
 	kp := targetCovariance(rel, false)
 	var ch mat.Cholesky
@@ -233,7 +233,7 @@ func gaussianContinuousFreeEnergy(rel *vmc.Relaxation, sigma *mat.SymDense) floa
 func TestVariationalBound(t *testing.T) {
 	lat, _ := lattice.NewHypercubic(2, 4, lattice.Periodic)
 	T := validation.CriticalTemperature
-	rel, err := vmc.NewRelaxation(lat, T, vmc.DefaultDelta)
+	rel, err := ising.NewRelaxation(lat, T, ising.DefaultDelta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func TestVariationalBound(t *testing.T) {
 func TestIdentityFlow(t *testing.T) {
 	lat, _ := lattice.NewHypercubic(2, 4, lattice.Periodic)
 	T := validation.CriticalTemperature
-	rel, err := vmc.NewRelaxation(lat, T, vmc.DefaultDelta)
+	rel, err := ising.NewRelaxation(lat, T, ising.DefaultDelta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +387,7 @@ func matchedQuadraticFlow(t *testing.T, sigma *mat.SymDense, steps int, eps floa
 func TestQuadraticFlowL4(t *testing.T) {
 	lat, _ := lattice.NewHypercubic(2, 4, lattice.Periodic)
 	T := validation.CriticalTemperature
-	rel, err := vmc.NewRelaxation(lat, T, vmc.DefaultDelta)
+	rel, err := ising.NewRelaxation(lat, T, ising.DefaultDelta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,10 +444,10 @@ func TestParetoTailShape(t *testing.T) {
 	}
 }
 
-func smallRelaxation(t *testing.T) *vmc.Relaxation {
+func smallRelaxation(t *testing.T) *ising.Relaxation {
 	t.Helper()
 	lat, _ := lattice.NewHypercubic(2, 3, lattice.Periodic)
-	rel, err := vmc.NewRelaxation(lat, 3, vmc.DefaultDelta)
+	rel, err := ising.NewRelaxation(lat, 3, ising.DefaultDelta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -624,11 +624,11 @@ func TestSampleIsingBadInput(t *testing.T) {
 	rel := smallRelaxation(t)
 	g := newGaussianSampler(t, targetCovariance(rel, false))
 	lat5, _ := lattice.NewHypercubic(1, 5, lattice.Periodic)
-	rel5, _ := vmc.NewRelaxation(lat5, 2, vmc.DefaultDelta)
+	rel5, _ := ising.NewRelaxation(lat5, 2, ising.DefaultDelta)
 	for _, tc := range []struct {
 		name string
 		s    Sampler
-		rel  *vmc.Relaxation
+		rel  *ising.Relaxation
 		opt  SampleOptions
 	}{
 		{"nil sampler", nil, rel, SampleOptions{Samples: 10}},
@@ -647,7 +647,7 @@ func TestSampleIsingBadInput(t *testing.T) {
 	x := mat.NewDense(10, rel.N(), nil)
 	for _, tc := range []struct {
 		name string
-		rel  *vmc.Relaxation
+		rel  *ising.Relaxation
 		x    *mat.Dense
 		logp []float64
 	}{
@@ -660,7 +660,7 @@ func TestSampleIsingBadInput(t *testing.T) {
 			t.Errorf("EstimateIsing, %s: no error", tc.name)
 		}
 	}
-	if _, err := EstimateChain(rel, make([]SpinMoments, 1), 0.5); err == nil {
+	if _, err := EstimateChain(rel, make([]ising.SpinMoments, 1), 0.5); err == nil {
 		t.Error("EstimateChain accepted a chain of one state")
 	}
 }
@@ -671,7 +671,7 @@ func TestSampleIsingBadInput(t *testing.T) {
 // -tags openblas the matrix products run on OpenBLAS.
 func BenchmarkSampleIsingL16(b *testing.B) {
 	lat, _ := lattice.NewHypercubic(2, 16, lattice.Periodic)
-	rel, err := vmc.NewRelaxation(lat, validation.CriticalTemperature, vmc.DefaultDelta)
+	rel, err := ising.NewRelaxation(lat, validation.CriticalTemperature, ising.DefaultDelta)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/isingflow/isingflow/ising"
 	"github.com/isingflow/isingflow/lattice"
 )
 
@@ -180,10 +181,10 @@ func TestIndependenceMetropolisGaussian(t *testing.T) {
 }
 
 // bruteMoments enumerates the 2^N spin configurations under p(s|x) ∝ exp(sᵀx).
-func bruteMoments(lat *lattice.Lattice, x []float64) SpinMoments {
+func bruteMoments(lat *lattice.Lattice, x []float64) ising.SpinMoments {
 	n := lat.N()
 	var z float64
-	var out SpinMoments
+	var out ising.SpinMoments
 	s := make([]float64, n)
 	for c := 0; c < 1<<n; c++ {
 		lw, m := 0.0, 0.0
@@ -228,7 +229,7 @@ func TestConditionalMomentsAgainstEnumeration(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cm := NewConditionalMoments(lat)
+		cm := ising.NewConditionalMoments(lat)
 		for trial := 0; trial < 3; trial++ {
 			x := make([]float64, lat.N())
 			for i := range x {
@@ -256,7 +257,7 @@ func TestConditionalMomentsAgainstEnumeration(t *testing.T) {
 
 func TestBatchMatchesMoments(t *testing.T) {
 	lat, _ := lattice.NewHypercubic(2, 6, lattice.Periodic)
-	cm := NewConditionalMoments(lat)
+	cm := ising.NewConditionalMoments(lat)
 	rng := rand.New(rand.NewPCG(11, 12))
 	const b = 40
 	x := mat.NewDense(b, lat.N(), nil)
@@ -265,7 +266,7 @@ func TestBatchMatchesMoments(t *testing.T) {
 			x.Set(r, i, rng.NormFloat64())
 		}
 	}
-	dst := make([]SpinMoments, b)
+	dst := make([]ising.SpinMoments, b)
 	cm.Batch(dst, x)
 	for r := range b {
 		if want := cm.Moments(x.RawRowView(r)); dst[r] != want {

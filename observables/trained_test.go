@@ -3,69 +3,55 @@ package observables_test
 import (
 	"context"
 	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/isingflow/isingflow/flow"
 	"github.com/isingflow/isingflow/lattice"
+	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/observables"
 	"github.com/isingflow/isingflow/validation"
-	"github.com/isingflow/isingflow/vmc"
 )
 
-// TestTrainedFlowL4 trains a small flow on the enumerable 4×4 torus at T_c
-// with the ingredients that beat the paper's KL floor — a translation-
-// invariant quadratic part parametrised by its eigenvalues (γ = 10, as
-// isingflow's default), a potential piecewise constant in time (five
-// independent blocks), annealing from 1.5 T_c, a batch of 256 and the
-// path-gradient estimator — to KL/site < 2.5e-4, then checks the variational
-// bound and every importance-weighted and flow-MCMC observable against
-// exact enumeration within 4σ. It guards the whole pipeline: a wrong
-// gradient, objective, estimator or exact value fails it, and so does a
-// change that loses one of the ingredients (measured: this run 0.00010 ±
-// 0.00002 with OpenBLAS, 0.00007 ± 0.00003 in pure Go; with the kernel
-// basis 0.00015 ± 0.00003, with the full gradient 0.00085 ± 0.00007; the
-// paper's potential stalls near 0.02 here; without the blocks, or with a
-// batch of 64, the full-gradient run ends near 0.0017).
+// TestTrainedFlowL4 trains the default model (package model) with the
+// README's L = 4 settings — 64 hidden units, five independent blocks of
+// four RK4 steps of 0.05, a batch of 256, annealing from 1.5 T_c, float64
+// products and the path gradient — on the enumerable 4×4 torus at T_c to
+// KL/site < 2.5e-4, then checks the variational bound and every
+// importance-weighted and flow-MCMC observable against exact enumeration
+// within 4σ. It guards the whole pipeline: a wrong gradient, objective,
+// estimator or exact value fails it, and so does a change that loses one of
+// the ingredients (docs/validation.md has the measured figures).
 func TestTrainedFlowL4(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains a flow (about 6½ minutes on 2 cores in pure Go, 2 with OpenBLAS)")
+		t.Skip("trains a flow (minutes in pure Go)")
 	}
 	lat, _ := lattice.NewHypercubic(2, 4, lattice.Periodic)
 	T := validation.CriticalTemperature
-	rel, err := vmc.NewRelaxation(lat, T, vmc.DefaultDelta)
-	if err != nil {
-		t.Fatal(err)
-	}
 	exact, err := validation.Enumerate(lat, T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(1, 1))
-	blocks := make([]flow.Potential, 5)
-	for k := range blocks {
-		blocks[k] = flow.NewSum(
-			flow.NewSpectralQuadratic(lat.Shape(), 10),
-			flow.NewShallow(lat.N(), 64, flow.LogCosh, false, rng),
-		)
-	}
-	f, err := flow.New(flow.NewPiecewise(blocks...), 20, 0.05)
+	cfg, err := model.Default(lat, T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const steps = 3000
-	tr, err := vmc.NewTrainer(f, rel, vmc.Settings{
-		Steps: steps, Batch: 256, LearningRate: 1e-2, Seed: 1,
-		Schedule:     vmc.Schedule{Total: steps, Final: 0.02},
-		Anneal:       vmc.Anneal{From: 1.5, Fraction: 0.4, Levels: 10},
-		PathGradient: true,
-	})
+	cfg.Hidden, cfg.Blocks, cfg.FlowSteps, cfg.Epsilon = 64, 5, 20, 0.05
+	m, err := cfg.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Run(context.Background(), nil); err != nil {
+	tc := model.DefaultTraining()
+	tc.Iterations, tc.Batch, tc.LR = 3000, 256, 1e-2
+	tc.AnnealFrom, tc.AnnealFrac = 1.5, 0.4
+	tc.Precision = flow.Float64
+	tr, err := m.NewTrainer(&tc)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := tr.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	f, rel := m.Flow, m.Target
 	est, err := observables.SampleIsing(f, rel, observables.SampleOptions{Samples: 20000, MCMC: 20000, Seed: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -78,10 +64,10 @@ func TestTrainedFlowL4(t *testing.T) {
 		t.Errorf("KL/site = %v violates the variational bound", kl)
 	}
 	if kl.Mean > 2.5e-4 {
-		t.Errorf("KL/site = %v, want < 2.5e-4 (0.00007 ± 0.00003 measured in pure Go, 0.00010 with OpenBLAS; 0.00085 with the full gradient)", kl)
+		t.Errorf("KL/site = %v, want < 2.5e-4 (0.00006 ± 0.00002 measured by the README command)", kl)
 	}
 	if est.ESSFraction < 0.98 {
-		t.Errorf("ESS/M = %.3f, want > 0.98 (0.996 measured; 0.966 with the full gradient)", est.ESSFraction)
+		t.Errorf("ESS/M = %.3f, want > 0.98 (0.997 measured by the README command)", est.ESSFraction)
 	}
 	for _, q := range []struct {
 		name  string

@@ -10,9 +10,9 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/isingflow/isingflow/flow"
+	"github.com/isingflow/isingflow/ising"
 	"github.com/isingflow/isingflow/lattice"
 	"github.com/isingflow/isingflow/symmetry"
-	"github.com/isingflow/isingflow/vmc"
 )
 
 // The paper's Ising benchmark: L = 16 periodic, batch 64, 50 RK4 steps,
@@ -108,7 +108,7 @@ func BenchmarkConvMethods(b *testing.B) {
 func trainStep(b *testing.B, p flow.Potential) {
 	lat := benchLattice(b)
 	tc := 2 / math.Log(1+math.Sqrt2)
-	target, err := vmc.NewRelaxation(lat, tc, 0.1)
+	target, err := ising.NewRelaxation(lat, tc, 0.1)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,62 +1,20 @@
 // Package vmc poses and solves the variational problem for the Ising model:
-// a normalised model density p(x) on R^N (a Monge–Ampère flow) is fitted to
-// the continuous relaxation of the Ising Boltzmann distribution, following
-// Zhang, E & Wang, "Monge-Ampère Flow for Generative Modeling",
-// arXiv:1809.10188 (2018).
+// a normalised model density p(x) on R^N (a Monge–Ampère flow, package
+// flow) is fitted to the continuous relaxation of the Ising Boltzmann
+// distribution (package ising), following Zhang, E & Wang, "Monge-Ampère
+// Flow for Generative Modeling", arXiv:1809.10188 (2018).
 //
-// # The target: the Hubbard–Stratonovich relaxation
-//
-// The Ising model E(s) = −J Σ_bonds s_i s_j (J = 1, s_i = ±1) has the
-// Boltzmann weight exp(½ sᵀKs) with K = βA, A the adjacency matrix of the
-// lattice. Shifting K by α = δ − λ_min(K), so that K' = K + αI is positive
-// definite with smallest eigenvalue δ > 0, the Gaussian identity
-//
-//	exp(½ sᵀK's) = [(2π)^N det K']^{−1/2} ∫ dx exp(−½ xᵀK'⁻¹x + sᵀx)
-//
-// turns the sum over spins into an integral over x ∈ R^N of the unnormalised
-// density (Relaxation.LogDensity)
-//
-//	ln q̃(x) = −½ xᵀK'⁻¹x + Σ_i ln cosh x_i,
-//	∇ln q̃(x) = −K'⁻¹x + tanh x,
-//
-// whose normalisation Z_cont = ∫ q̃ gives the Ising partition function exactly
-// (Relaxation.Constant):
-//
-//	ln Z_Ising = ln Z_cont + c,   c = ½N(ln 4 − α − ln 2π) − ½ ln det K'.
-//
-// Given x the spins are independent with ⟨s_i | x⟩ = tanh x_i, and the
-// marginal of s is the Ising distribution at temperature T whatever δ is.
-// The paper takes δ = 0.1 (DefaultDelta).
-//
-// On a periodic lattice K' is diagonal in the plane-wave basis, with
-// eigenvalues βλ(k) + α, λ(k) = Σ_a 2 cos(2πk_a/L_a) (lattice.AdjacencySpectrum),
-// so ln det K' needs no matrix and K'⁻¹x is a d-dimensional FFT, a division
-// and an inverse FFT, O(N log N) per sample. Small periodic lattices, where
-// it is faster, and open lattices use a precomputed dense K'⁻¹ instead.
-//
-// # Free energies
-//
-// For a normalised model density p the variational free energy of the
-// continuous problem bounds the exact one,
-//
-//	F_var(cont) = E_p[ln p(x) − ln q̃(x)] ≥ −ln Z_cont,
-//
-// and the corresponding Ising free energy per site, times β, is
-// βf_var = (F_var(cont) − c)/N (Relaxation.BetaFreeEnergyPerSite), to be
-// compared with the exact βf = −ln Z_Ising/N. Their difference is the
-// Kullback–Leibler divergence KL(p‖q)/N ≥ 0 per site. For the 16×16
-// periodic lattice at T_c with δ = 0.1, −ln Z_cont/N = −2.31592086.
-//
-// # Training
+// For a normalised p the variational free energy of the relaxation bounds
+// the exact one, F_var(cont) = E_p[ln p − ln q̃] ≥ −ln Z_cont, and
+// βf_var − βf = KL(p‖q)/N ≥ 0 per site (see package ising for the
+// constants that turn it into the Ising free energy).
 //
 // FreeEnergy is the batch estimate of F_var(cont) as a flow.Loss, so
 // flow.Flow.Gradient gives its exact reparametrised gradient through the
-// discrete flow. Trainer minimises it with Adam (decoupled weight decay) on
-// a Schedule (linear warm-up, cosine decay), optionally annealing from a
-// higher temperature (Anneal), and reports every step to a Recorder, as
-// gonum's optimize does. A step with a non-finite loss or gradient is
-// rejected and rolled back at half the learning rate. Checkpoint and
-// Restore save and load the whole state — parameters, optimiser moments,
-// random stream, step — as an .npz archive, so a resumed run continues bit
-// for bit.
+// discrete flow. Trainer minimises it in the one training loop of package
+// train (Adam, a warm-up and cosine decay, rollback of non-finite steps,
+// checkpoints that resume bit for bit), optionally annealing from a higher
+// temperature (Anneal), mixing in exact samples (DataSource) and using the
+// path gradient, and reports every step to a Recorder as a Record, one
+// line of a run's JSONL log.
 package vmc

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"time"
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/isingflow/isingflow/flow"
+	"github.com/isingflow/isingflow/ising"
+	"github.com/isingflow/isingflow/train"
 )
 
 // FreeEnergy is the variational objective of the relaxation as a flow.Loss
@@ -24,7 +25,7 @@ import (
 // the per-sample values ln p − ln q̃ of the last evaluation (Values) for error
 // bars and the effective sample size.
 type FreeEnergy struct {
-	Target *Relaxation
+	Target *ising.Relaxation
 
 	lnq    []float64
 	values []float64
@@ -55,19 +56,15 @@ func (f *FreeEnergy) Loss(dy *mat.Dense, dlogp []float64, y *mat.Dense, logp []f
 // evaluation (the slice is reused by the next one).
 func (f *FreeEnergy) Values() []float64 { return f.values }
 
-// Settings of a training run. The zero value of every field but Steps and
-// Batch has a sensible meaning.
+// Settings of a training run: the loop's (train.Settings: steps, learning
+// rate and schedule, Adam's penalties, time limit, checkpoints) and the
+// variational problem's. The zero value of every field but Steps,
+// LearningRate and Batch has a sensible meaning. A Trainer reads them at
+// every step, so they may change between calls.
 type Settings struct {
-	Steps        int      // total optimisation steps
-	Batch        int      // samples per step
-	LearningRate float64  // Adam's base rate
-	Schedule     Schedule // warm-up and decay of the rate
-	WeightDecay  float64  // decoupled weight decay
-	L2           float64  // L2 penalty in the gradient (Adam.L2)
-	Seed         uint64   // seed of the latent samples z
-	// MaxRejected is the number of consecutive non-finite steps after which
-	// training gives up (default 10).
-	MaxRejected int
+	train.Settings
+	Batch int    // samples per step
+	Seed  uint64 // seed of the latent samples z
 	// Anneal, when its From is above 1, trains at higher temperatures first.
 	Anneal Anneal
 	// Data, when not nil, supplies exact samples of the target for the
@@ -173,39 +170,102 @@ type RecorderFunc func(Record) error
 func (fn RecorderFunc) Record(r Record) error { return fn(r) }
 
 // Trainer minimises the variational free energy of a flow against the
-// relaxation with Adam, using the exact gradient of the discrete flow
-// (flow.Flow.Gradient). Its whole state — parameters, optimiser moments,
-// random stream and step counter — is saved by Checkpoint, and a run
-// resumed from a checkpoint continues bit for bit (at the same GOMAXPROCS).
+// relaxation: the objective FreeEnergy on batches z ~ N(0, I), its exact
+// gradient through the discrete flow (flow.Flow.Gradient or PathGradient),
+// optionally annealed and mixed with exact samples, in the loop of package
+// train, whose Trainer it embeds (Step, Optimizer, LearningRateScale,
+// Checkpoint, Restore). The random stream of z is part of every checkpoint,
+// so a resumed run continues bit for bit (at the same GOMAXPROCS).
 type Trainer struct {
-	Flow      *flow.Flow
-	Target    *Relaxation
-	Settings  Settings
-	Optimizer *Adam
+	*train.Trainer
+	Flow     *flow.Flow
+	Target   *ising.Relaxation
+	Settings Settings
 
 	// ExactLnZPerSite, when not nil, returns the exact ln Z_Ising/N at a
 	// temperature, for the KL per site of the records (NaN when unknown).
 	ExactLnZPerSite func(T float64) float64
+	// BeforeStep, when not nil, is called before the evaluation of every
+	// step with its index (models whose potential draws random symmetry
+	// elements restart their stream there, so that a step's draws do not
+	// depend on the steps before).
+	BeforeStep func(step int)
 
-	// Step is the number of steps done; LearningRateScale multiplies the
-	// scheduled rate and is halved at every rejected step.
-	Step              int
-	LearningRateScale float64
+	obj  *objective
+	logw []float64
+}
 
-	pcg        *rand.PCG
-	rng        *rand.Rand
-	objective  FreeEnergy
-	z          *mat.Dense
-	grad       []float64
-	backup     []float64 // parameters and moments before the last update
-	rejected   int
-	start      time.Time
-	logw       []float64
-	hasBackup  bool
-	recorded   bool // a record has been made since the start
-	lastRecord Record
-	data       *mat.Dense
-	dataGrad   []float64
+// objective is the variational free energy as a train.Objective.
+type objective struct {
+	t        *Trainer
+	pcg      *rand.PCG
+	rng      *rand.Rand
+	free     FreeEnergy
+	z        *mat.Dense
+	data     *mat.Dense
+	dataGrad []float64
+}
+
+func (o *objective) Params() []float64 { return o.t.Flow.Potential.Params() }
+
+// Evaluate draws a batch z ~ N(0, I) and returns the batch estimate of the
+// variational free energy at the step's temperature with its gradient.
+func (o *objective) Evaluate(grad []float64, step int) (float64, error) {
+	t := o.t
+	s := &t.Settings
+	if t.BeforeStep != nil {
+		t.BeforeStep(step)
+	}
+	raw := o.z.RawMatrix()
+	for i := range raw.Data {
+		raw.Data[i] = o.rng.NormFloat64()
+	}
+	if err := o.setTemperature(step); err != nil {
+		return 0, err
+	}
+	var loss float64
+	if s.PathGradient {
+		loss = t.Flow.PathGradient(grad, o.z, &o.free)
+	} else {
+		loss = t.Flow.Gradient(grad, nil, o.z, flow.Sampling, &o.free)
+	}
+	if s.Data != nil && step < s.DataSteps {
+		if o.data == nil {
+			o.data = mat.NewDense(s.Batch, t.Flow.Dim(), nil)
+			o.dataGrad = make([]float64, len(grad))
+		}
+		s.Data.Fill(o.data, step)
+		t.Flow.Gradient(o.dataGrad, nil, o.data, flow.Density, flow.LossFunc(meanNLL))
+		floats.Scale(1-s.DataWeight, grad)
+		floats.AddScaled(grad, s.DataWeight, o.dataGrad)
+	}
+	return loss, nil
+}
+
+// MarshalState returns the state of the stream of z.
+func (o *objective) MarshalState() ([]byte, error) { return o.pcg.MarshalBinary() }
+
+// UnmarshalState restores the stream of z.
+func (o *objective) UnmarshalState(b []byte) error { return o.pcg.UnmarshalBinary(b) }
+
+// setTemperature points the objective at the relaxation of the step's
+// temperature (the target's own unless annealing).
+func (o *objective) setTemperature(step int) error {
+	target := o.t.Target
+	T := o.t.Settings.Anneal.Temperature(target.Temperature(), step, o.t.Settings.Steps)
+	if T == target.Temperature() {
+		o.free.Target = target
+		return nil
+	}
+	if o.free.Target != nil && o.free.Target.Temperature() == T {
+		return nil
+	}
+	r, err := ising.NewRelaxation(target.Lattice(), T, target.Delta())
+	if err != nil {
+		return err
+	}
+	o.free.Target = r
+	return nil
 }
 
 // meanNLL is the mean negative log-likelihood of a batch as a flow.Loss in
@@ -223,7 +283,7 @@ func meanNLL(dy *mat.Dense, dlogp []float64, y *mat.Dense, logp []float64) float
 
 // NewTrainer returns a trainer of the flow against the target, starting
 // from the flow's current parameters.
-func NewTrainer(f *flow.Flow, target *Relaxation, s Settings) (*Trainer, error) {
+func NewTrainer(f *flow.Flow, target *ising.Relaxation, s Settings) (*Trainer, error) {
 	if f == nil || target == nil {
 		return nil, errors.New("vmc: NewTrainer needs a flow and a target")
 	}
@@ -236,161 +296,65 @@ func NewTrainer(f *flow.Flow, target *Relaxation, s Settings) (*Trainer, error) 
 	if s.Steps < 0 || s.Batch < 2 {
 		return nil, fmt.Errorf("vmc: need Steps ≥ 0 and Batch ≥ 2, have %d and %d", s.Steps, s.Batch)
 	}
-	if !(s.LearningRate > 0) || math.IsInf(s.LearningRate, 0) {
-		return nil, fmt.Errorf("vmc: learning rate %v must be positive", s.LearningRate)
-	}
 	if s.DataSteps < 0 || !(s.DataWeight >= 0 && s.DataWeight <= 1) {
 		return nil, fmt.Errorf("vmc: need DataSteps ≥ 0 and DataWeight in [0, 1], have %d and %v", s.DataSteps, s.DataWeight)
 	}
-	if s.MaxRejected == 0 {
+	pcg := rand.NewPCG(s.Seed, 0x15_1f_10_3)
+	t := &Trainer{
+		Flow:     f,
+		Target:   target,
+		Settings: s,
+		logw:     make([]float64, s.Batch),
+	}
+	t.obj = &objective{t: t, pcg: pcg, rng: rand.New(pcg), z: mat.NewDense(s.Batch, f.Dim(), nil)}
+	t.obj.free.Target = target
+	loop, err := train.New(t.obj, s.Settings)
+	if err != nil {
+		return nil, fmt.Errorf("vmc: %w", err)
+	}
+	t.Trainer = loop
+	return t, nil
+}
+
+// Run trains until Settings.Steps steps are done, the time limit passes,
+// the context is done, the recorder returns an error, or too many
+// consecutive steps are non-finite (see train.Trainer.Run).
+func (t *Trainer) Run(ctx context.Context, rec Recorder) (*train.Result, error) {
+	t.sync()
+	var r train.Recorder
+	if rec != nil {
+		r = train.RecorderFunc(func(st train.Step) error { return rec.Record(t.record(st)) })
+	}
+	return t.Trainer.Run(ctx, r)
+}
+
+// TrainStep takes one optimisation step (see train.Trainer.TrainStep) and
+// returns its record. A step whose loss or gradient is not finite is rolled
+// back at half the learning rate, and its record has Rejected set.
+func (t *Trainer) TrainStep() (Record, error) {
+	t.sync()
+	st, err := t.Trainer.TrainStep()
+	return t.record(st), err
+}
+
+// sync hands the loop the current settings.
+func (t *Trainer) sync() {
+	s := t.Settings.Settings
+	if s.MaxRejected <= 0 {
 		s.MaxRejected = 10
 	}
-	n := len(f.Potential.Params())
-	pcg := rand.NewPCG(s.Seed, 0x15_1f_10_3)
-	opt := NewAdam(n, s.LearningRate)
-	opt.WeightDecay = s.WeightDecay
-	opt.L2 = s.L2
-	return &Trainer{
-		Flow:              f,
-		Target:            target,
-		Settings:          s,
-		Optimizer:         opt,
-		LearningRateScale: 1,
-		pcg:               pcg,
-		rng:               rand.New(pcg),
-		objective:         FreeEnergy{Target: target},
-		z:                 mat.NewDense(s.Batch, f.Dim(), nil),
-		grad:              make([]float64, n),
-		backup:            make([]float64, 3*n),
-		logw:              make([]float64, s.Batch),
-	}, nil
-}
-
-// Run trains until Settings.Steps steps are done, the context is cancelled,
-// the recorder returns an error, or too many consecutive steps are
-// non-finite.
-func (t *Trainer) Run(ctx context.Context, rec Recorder) error {
-	if t.start.IsZero() {
-		t.start = time.Now()
-	}
-	for t.Step < t.Settings.Steps {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		r, err := t.TrainStep()
-		if rec != nil {
-			if rerr := rec.Record(r); rerr != nil {
-				return rerr
-			}
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// TrainStep takes one optimisation step: it draws a batch z ~ N(0, I),
-// evaluates the variational free energy and its exact gradient, and updates
-// the parameters with Adam. A step whose loss or gradient is not finite is
-// rejected: the parameters and optimiser go back to the state before the
-// previous update, the learning rate is halved, and the returned record has
-// Rejected set. The error is non-nil only when MaxRejected consecutive steps
-// have been rejected.
-func (t *Trainer) TrainStep() (Record, error) {
-	if t.start.IsZero() {
-		t.start = time.Now()
-	}
-	s := t.Settings
-	params := t.Flow.Potential.Params()
-	raw := t.z.RawMatrix()
-	for i := range raw.Data {
-		raw.Data[i] = t.rng.NormFloat64()
-	}
-	if err := t.setTemperature(); err != nil {
-		return Record{Step: t.Step}, err
-	}
-	var loss float64
-	if s.PathGradient {
-		loss = t.Flow.PathGradient(t.grad, t.z, &t.objective)
-	} else {
-		loss = t.Flow.Gradient(t.grad, nil, t.z, flow.Sampling, &t.objective)
-	}
-	if s.Data != nil && t.Step < s.DataSteps {
-		if t.data == nil {
-			t.data = mat.NewDense(s.Batch, t.Flow.Dim(), nil)
-			t.dataGrad = make([]float64, len(t.grad))
-		}
-		s.Data.Fill(t.data, t.Step)
-		t.Flow.Gradient(t.dataGrad, nil, t.data, flow.Density, flow.LossFunc(meanNLL))
-		floats.Scale(1-s.DataWeight, t.grad)
-		floats.AddScaled(t.grad, s.DataWeight, t.dataGrad)
-	}
-	gnorm := floats.Norm(t.grad, 2)
-	lr := s.Schedule.Rate(s.LearningRate, t.Step) * t.LearningRateScale
-	rec := t.record(gnorm, lr)
-	if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(gnorm) || math.IsInf(gnorm, 0) {
-		rec.Rejected = true
-		t.rejected++
-		if t.hasBackup {
-			t.restoreBackup(params)
-		}
-		t.LearningRateScale *= 0.5
-		if t.rejected >= s.MaxRejected {
-			return rec, fmt.Errorf("vmc: %d consecutive steps had a non-finite loss or gradient", t.rejected)
-		}
-		return rec, nil
-	}
-	t.rejected = 0
-	t.saveBackup(params)
-	t.Optimizer.Update(params, t.grad, lr)
-	t.Step++
-	t.lastRecord = rec
-	return rec, nil
-}
-
-// setTemperature points the objective at the relaxation of the step's
-// temperature (the target's own unless annealing).
-func (t *Trainer) setTemperature() error {
-	T := t.Settings.Anneal.Temperature(t.Target.Temperature(), t.Step, t.Settings.Steps)
-	if T == t.Target.Temperature() {
-		t.objective.Target = t.Target
-		return nil
-	}
-	if t.objective.Target != nil && t.objective.Target.Temperature() == T {
-		return nil
-	}
-	r, err := NewRelaxation(t.Target.Lattice(), T, t.Target.Delta())
-	if err != nil {
-		return err
-	}
-	t.objective.Target = r
-	return nil
-}
-
-func (t *Trainer) saveBackup(params []float64) {
-	n := len(params)
-	copy(t.backup[:n], params)
-	copy(t.backup[n:2*n], t.Optimizer.First)
-	copy(t.backup[2*n:], t.Optimizer.Second)
-	t.hasBackup = true
-}
-
-func (t *Trainer) restoreBackup(params []float64) {
-	n := len(params)
-	copy(params, t.backup[:n])
-	copy(t.Optimizer.First, t.backup[n:2*n])
-	copy(t.Optimizer.Second, t.backup[2*n:])
-	t.Optimizer.Step--
-	t.Step--
-	t.hasBackup = false
+	t.Trainer.Settings = s
 }
 
 // record summarises the batch just evaluated.
-func (t *Trainer) record(gnorm, lr float64) Record {
-	v := t.objective.Values()
+func (t *Trainer) record(st train.Step) Record {
+	v := t.obj.free.Values()
+	target := t.obj.free.Target
+	if len(v) == 0 {
+		return Record{Step: st.Step, Temperature: target.Temperature(), GradNorm: st.GradNorm,
+			LearningRate: st.LearningRate, Seconds: st.Seconds, Rejected: st.Rejected, ProcessStart: st.First}
+	}
 	b := float64(len(v))
-	target := t.objective.Target
 	n := float64(target.N())
 	mean, sd := meanStd(v)
 	for i, x := range v {
@@ -400,14 +364,12 @@ func (t *Trainer) record(gnorm, lr float64) Record {
 	fcont := mean / n
 	errCont := sd / math.Sqrt(b) / n
 	betaF := target.BetaFreeEnergyPerSite(mean)
-	first := !t.recorded
-	t.recorded = true
 	lnZ := math.NaN()
 	if t.ExactLnZPerSite != nil {
 		lnZ = t.ExactLnZPerSite(target.Temperature())
 	}
 	return Record{
-		Step:                         t.Step,
+		Step:                         st.Step,
 		Temperature:                  target.Temperature(),
 		ContinuousFreeEnergyPerSite:  fcont,
 		ContinuousFreeEnergyErr:      errCont,
@@ -415,10 +377,11 @@ func (t *Trainer) record(gnorm, lr float64) Record {
 		VariationalFreeEnergyErr:     errCont / beta,
 		KLPerSite:                    betaF + lnZ,
 		ESSFraction:                  essFraction(t.logw),
-		GradNorm:                     gnorm,
-		LearningRate:                 lr,
-		Seconds:                      time.Since(t.start).Seconds(),
-		ProcessStart:                 first,
+		GradNorm:                     st.GradNorm,
+		LearningRate:                 st.LearningRate,
+		Seconds:                      st.Seconds,
+		Rejected:                     st.Rejected,
+		ProcessStart:                 st.First,
 	}
 }
 

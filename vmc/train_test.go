@@ -13,13 +13,16 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/isingflow/isingflow/flow"
+	"github.com/isingflow/isingflow/ising"
 	"github.com/isingflow/isingflow/lattice"
+	"github.com/isingflow/isingflow/train"
+	"github.com/isingflow/isingflow/validation"
 )
 
 func smallTrainer(t *testing.T, p flow.Potential, seed uint64) *Trainer {
 	t.Helper()
 	lat, _ := lattice.NewHypercubic(2, 3, lattice.Periodic)
-	rel, err := NewRelaxation(lat, 2.5, DefaultDelta)
+	rel, err := ising.NewRelaxation(lat, 2.5, ising.DefaultDelta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +33,7 @@ func smallTrainer(t *testing.T, p flow.Potential, seed uint64) *Trainer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := NewTrainer(f, rel, Settings{Steps: 6, Batch: 16, LearningRate: 1e-2, Seed: seed})
+	tr, err := NewTrainer(f, rel, Settings{Settings: train.Settings{Steps: 6, LearningRate: 1e-2}, Batch: 16, Seed: seed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +52,7 @@ func TestTrainingLowersFreeEnergyAndRespectsBound(t *testing.T) {
 			tr.Settings.Steps = 300
 			tr.Settings.PathGradient = path
 			var recs []Record
-			if err := tr.Run(context.Background(), RecorderFunc(func(r Record) error {
+			if _, err := tr.Run(context.Background(), RecorderFunc(func(r Record) error {
 				recs = append(recs, r)
 				return nil
 			})); err != nil {
@@ -63,7 +66,7 @@ func TestTrainingLowersFreeEnergyAndRespectsBound(t *testing.T) {
 			// the 3×3 torus; the last ten batch estimates, averaged, may
 			// fall below it only by their own error (4σ).
 			lat, _ := lattice.NewHypercubic(2, 3, lattice.Periodic)
-			exact := -tr.Target.ContinuousLnZ(enumerateLnZ(lat, tr.Target.Temperature())) / float64(lat.N())
+			exact := -tr.Target.ContinuousLnZ(mustEnumerate(t, lat, tr.Target.Temperature())) / float64(lat.N())
 			var v float64
 			for _, r := range recs[len(recs)-10:] {
 				v += r.ContinuousFreeEnergyErr * r.ContinuousFreeEnergyErr
@@ -90,13 +93,13 @@ func TestResumeIsBitIdentical(t *testing.T) {
 	cfg := testConfig{L: 3, T: 2.5}
 	// Straight through: six steps.
 	a := smallTrainer(t, nil, 7)
-	if err := a.Run(context.Background(), nil); err != nil {
+	if _, err := a.Run(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	// Three steps, checkpoint, a fresh trainer restores and does three more.
 	b := smallTrainer(t, nil, 7)
 	b.Settings.Steps = 3
-	if err := b.Run(context.Background(), nil); err != nil {
+	if _, err := b.Run(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "ck.npz")
@@ -110,7 +113,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 	// The resumed trainer's first record, and only it, marks the start of
 	// its process (its Seconds count from there).
 	var starts []int
-	if err := c.Run(context.Background(), RecorderFunc(func(r Record) error {
+	if _, err := c.Run(context.Background(), RecorderFunc(func(r Record) error {
 		if r.ProcessStart {
 			starts = append(starts, r.Step)
 		}
@@ -158,7 +161,7 @@ func TestRestoreRejectsOtherRuns(t *testing.T) {
 		t.Error("a failed restore changed the parameters")
 	}
 	var cfg testConfig
-	if err := ReadCheckpointConfig(path, &cfg); err != nil || cfg.L != 3 {
+	if err := train.ReadCheckpointConfig(path, &cfg); err != nil || cfg.L != 3 {
 		t.Errorf("ReadCheckpointConfig = %+v, %v", cfg, err)
 	}
 }
@@ -188,7 +191,7 @@ func TestNaNGuardRejectsStepAndRecovers(t *testing.T) {
 	}}
 	tr := smallTrainer(t, p, 5)
 	var recs []Record
-	if err := tr.Run(context.Background(), RecorderFunc(func(r Record) error {
+	if _, err := tr.Run(context.Background(), RecorderFunc(func(r Record) error {
 		recs = append(recs, r)
 		for _, v := range inner.Params() {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -230,7 +233,7 @@ func TestNaNGuardRejectsStepAndRecovers(t *testing.T) {
 	always := &poisoned{Potential: flow.NewShallow(lat.N(), 8, flow.LogCosh, false, nil), poison: func(int) bool { return true }}
 	tr = smallTrainer(t, always, 6)
 	tr.Settings.Steps = 100
-	if err := tr.Run(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "non-finite") {
+	if _, err := tr.Run(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "non-finite") {
 		t.Errorf("always-NaN model: %v", err)
 	}
 }
@@ -286,7 +289,7 @@ func TestTrainerAnnealsAndReportsTemperature(t *testing.T) {
 	lnZ := 0.0
 	tr.ExactLnZPerSite = func(T float64) float64 { lnZ = T; return 0 }
 	var temps []float64
-	if err := tr.Run(context.Background(), RecorderFunc(func(r Record) error {
+	if _, err := tr.Run(context.Background(), RecorderFunc(func(r Record) error {
 		temps = append(temps, r.Temperature)
 		if r.Temperature != lnZ {
 			t.Errorf("KL at step %d used the exact value at T = %v, trained at %v", r.Step, lnZ, r.Temperature)
@@ -301,4 +304,14 @@ func TestTrainerAnnealsAndReportsTemperature(t *testing.T) {
 			t.Fatalf("temperatures %v, want %v", temps, want)
 		}
 	}
+}
+
+// mustEnumerate returns the exact ln Z_Ising of lat at T by enumeration.
+func mustEnumerate(t *testing.T, lat *lattice.Lattice, T float64) float64 {
+	t.Helper()
+	e, err := validation.Enumerate(lat, T)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.LnZ
 }

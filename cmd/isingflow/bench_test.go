@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/isingflow/isingflow/flow"
-	"github.com/isingflow/isingflow/vmc"
+	"github.com/isingflow/isingflow/model"
 )
 
 // BenchmarkDefaultTrainStep is one optimisation step of the default
@@ -17,11 +17,11 @@ import (
 // L = 32, where the quadratic part's N×N products outweigh the network's.
 func BenchmarkDefaultTrainStep(b *testing.B) {
 	for _, prec := range []flow.Precision{flow.Float64, flow.Float32} {
-		for _, gradient := range []string{gradientFull, gradientPath} {
+		for _, gradient := range []string{model.GradientFull, model.GradientPath} {
 			b.Run("L16/"+prec.String()+"/"+gradient, func(b *testing.B) { benchDefaultTrainStep(b, "16", prec, gradient) })
 		}
 	}
-	b.Run("L32/float32/path", func(b *testing.B) { benchDefaultTrainStep(b, "32", flow.Float32, gradientPath) })
+	b.Run("L32/float32/path", func(b *testing.B) { benchDefaultTrainStep(b, "32", flow.Float32, model.GradientPath) })
 }
 
 func benchDefaultTrainStep(b *testing.B, size string, prec flow.Precision, gradient string) {
@@ -34,15 +34,15 @@ func benchDefaultTrainStep(b *testing.B, size string, prec flow.Precision, gradi
 	if err := a.settle(fs); err != nil {
 		b.Fatal(err)
 	}
-	m, err := a.mc.build()
+	m, err := a.mc.Build()
 	if err != nil {
 		b.Fatal(err)
 	}
-	tr, err := vmc.NewTrainer(m.flow, m.target, a.tc.settings())
+	tr, err := m.NewTrainer(&a.tc)
 	if err != nil {
 		b.Fatal(err)
 	}
-	flow.SetPrecision(m.flow.Potential, prec)
+	flow.SetPrecision(m.Flow.Potential, prec)
 	for b.Loop() {
 		if _, err := tr.TrainStep(); err != nil {
 			b.Fatal(err)

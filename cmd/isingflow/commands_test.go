@@ -14,6 +14,7 @@ import (
 
 	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/internal/runio"
+	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/validation"
 )
 
@@ -189,8 +190,8 @@ func TestNearestTemperature(t *testing.T) {
 // TestDrawSamplesSpins checks the spins drawn given x against their exact
 // conditional law: Σ(s_i − tanh x_i) has mean 0 and variance Σ(1 − tanh²x_i).
 func TestDrawSamplesSpins(t *testing.T) {
-	cfg := modelConfig{L: 6, Dim: 2, T: 2.5, Delta: 0.1, Potential: potentialDense, Hidden: 4, FlowSteps: 2, Epsilon: 0.5, InitSeed: 3}
-	m, err := cfg.build()
+	cfg := model.Config{L: 6, Dim: 2, T: 2.5, Delta: 0.1, Potential: model.PotentialDense, Hidden: 4, FlowSteps: 2, Epsilon: 0.5, InitSeed: 3}
+	m, err := cfg.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +216,7 @@ func TestDrawSamplesSpins(t *testing.T) {
 		if got, want := s.magnetization[k], mag/float64(s.sites); got != want {
 			t.Fatalf("sample %d: magnetization %v, want %v", k, got, want)
 		}
-		if got, want := s.energy[k], m.lat.Energy(conf, 1); got != want {
+		if got, want := s.energy[k], m.Lattice.Energy(conf, 1); got != want {
 			t.Fatalf("sample %d: energy %v, want %v", k, got, want)
 		}
 	}
@@ -224,9 +225,9 @@ func TestDrawSamplesSpins(t *testing.T) {
 	}
 	// ln w = ln q̃ − ln p, from the target and the flow.
 	logq := make([]float64, n)
-	m.target.LogDensity(logq, s.x)
+	m.Target.LogDensity(logq, s.x)
 	logp := make([]float64, n)
-	m.flow.LogDensity(logp, s.x)
+	m.Flow.LogDensity(logp, s.x)
 	for k := range n {
 		if got, want := s.logw[k], logq[k]-s.logp[k]; math.Abs(got-want) > 1e-12*max(1, math.Abs(want)) {
 			t.Fatalf("sample %d: ln w = %v, want %v", k, got, want)
@@ -331,12 +332,12 @@ func TestSampleFiles(t *testing.T) {
 // temperatures: no anneal and a short learning-rate warm-up, unless the
 // flags say otherwise.
 func TestWarmSettings(t *testing.T) {
-	base := trainConfig{Iterations: 1700, Warmup: 0, AnnealFrom: 1.2, LR: 1e-3}
+	base := model.Training{Iterations: 1700, Warmup: 0, AnnealFrom: 1.2, LR: 1e-3}
 	for _, tt := range []struct {
 		name               string
 		warm               int
 		changed            []string
-		base               trainConfig
+		base               model.Training
 		iterations, warmup int
 		annealFrom         float64
 	}{
@@ -344,7 +345,7 @@ func TestWarmSettings(t *testing.T) {
 		{"short", 100, nil, base, 100, 25, 1},
 		{"no warm steps", 0, nil, base, 0, 0, 1},
 		{"as --iterations", -1, nil, base, 1700, 50, 1},
-		{"explicit warmup", 300, []string{"warmup"}, trainConfig{Iterations: 1700, Warmup: 7, AnnealFrom: 1.2}, 300, 7, 1},
+		{"explicit warmup", 300, []string{"warmup"}, model.Training{Iterations: 1700, Warmup: 7, AnnealFrom: 1.2}, 300, 7, 1},
 		{"explicit anneal", 300, []string{"anneal-from"}, base, 300, 50, 1.2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -369,7 +370,7 @@ func TestScanWarmStart(t *testing.T) {
 	runOK(t, append([]string{"scan", "-L", "4", "-T", "2.5,3", "--iterations", "10", "--warm-iterations", "0", "--out", dir}, tinyModel...)...)
 	read := func(T string) map[string][]float64 {
 		var meta any
-		a, err := runio.ReadCheckpoint(filepath.Join(dir, T, checkpointFile), &meta)
+		a, err := runio.ReadCheckpoint(filepath.Join(dir, T, model.CheckpointFile), &meta)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -388,12 +389,12 @@ func TestScanWarmStart(t *testing.T) {
 		}
 	}
 	// The first temperature trained from the initial parameters.
-	cfg := modelConfig{L: 4, Dim: 2, T: 2.5, Delta: 0.1, Potential: potentialDense, Hidden: 8, FlowSteps: 4, Epsilon: 0.1, InitSeed: 1}
-	m, err := cfg.build()
+	cfg := model.Config{L: 4, Dim: 2, T: 2.5, Delta: 0.1, Potential: model.PotentialDense, Hidden: 8, FlowSteps: 4, Epsilon: 0.1, InitSeed: 1}
+	m, err := cfg.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if slices.Equal(m.flow.Potential.Params(), first["params"]) {
+	if slices.Equal(m.Flow.Potential.Params(), first["params"]) {
 		t.Error("the first temperature did not train")
 	}
 	var table []map[string]any

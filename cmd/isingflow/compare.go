@@ -18,6 +18,7 @@ import (
 
 	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/internal/runio"
+	"github.com/isingflow/isingflow/model"
 )
 
 // Files written by isingflow compare.
@@ -87,7 +88,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 // runSummary is one run of a comparison.
 type runSummary struct {
 	name                 string
-	cfg                  runConfig
+	cfg                  model.RunConfig
 	steps                int
 	seconds              float64 // training time
 	kl, klErr, ess, absM float64
@@ -103,23 +104,23 @@ type curvePoint struct {
 
 func summariseRun(dir string, window int) (runSummary, error) {
 	s := runSummary{name: filepath.Base(filepath.Clean(dir))}
-	b, err := os.ReadFile(filepath.Join(dir, configFile))
+	b, err := os.ReadFile(filepath.Join(dir, model.ConfigFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return s, usagef("%s is not an isingflow run directory (no %s)", dir, configFile)
+		return s, usagef("%s is not an isingflow run directory (no %s)", dir, model.ConfigFile)
 	}
 	if err != nil {
 		return s, err
 	}
 	if err := json.Unmarshal(b, &s.cfg); err != nil {
-		return s, usagef("%s: %v", filepath.Join(dir, configFile), err)
+		return s, usagef("%s: %v", filepath.Join(dir, model.ConfigFile), err)
 	}
-	b, err = os.ReadFile(filepath.Join(dir, resultFile))
+	b, err = os.ReadFile(filepath.Join(dir, model.ResultFile))
 	if err != nil {
-		return s, usagef("%s has no %s (the run did not finish its evaluation)", dir, resultFile)
+		return s, usagef("%s has no %s (the run did not finish its evaluation)", dir, model.ResultFile)
 	}
 	var res map[string]any
 	if err := json.Unmarshal(b, &res); err != nil {
-		return s, usagef("%s: %v", filepath.Join(dir, resultFile), err)
+		return s, usagef("%s: %v", filepath.Join(dir, model.ResultFile), err)
 	}
 	num := func(k string) float64 {
 		if v, ok := res[k].(float64); ok {
@@ -128,27 +129,25 @@ func summariseRun(dir string, window int) (runSummary, error) {
 		return math.NaN()
 	}
 	s.kl, s.klErr, s.ess, s.absM = num("kl_per_site"), num("kl_per_site_err"), num("ess_fraction"), num("abs_magnetization")
-	recs, err := readTrainLog(filepath.Join(dir, trainLogFile))
+	recs, err := model.ReadLog(dir)
 	if err != nil {
 		return s, usagef("%v", err)
 	}
 	var sum, n float64
 	var last curvePoint
-	clock := trainingClock(recs)
+	clock := model.TrainingClock(recs)
 	for i, r := range recs {
-		if rej, _ := r["rejected"].(bool); rej {
+		if r.Rejected {
 			continue
 		}
-		step, _ := r["step"].(float64)
 		sec := clock[i]
-		s.steps, s.seconds = int(step)+1, sec
-		kl, ok := r["kl_per_site"].(float64)
-		if !ok {
+		s.steps, s.seconds = r.Step+1, sec
+		if math.IsNaN(r.KLPerSite) {
 			continue
 		}
-		sum += kl
+		sum += r.KLPerSite
 		n++
-		last = curvePoint{step: int(step), seconds: sec}
+		last = curvePoint{step: r.Step, seconds: sec}
 		if int(n) == window {
 			last.kl = sum / n
 			s.curve = append(s.curve, last)
@@ -156,27 +155,6 @@ func summariseRun(dir string, window int) (runSummary, error) {
 		}
 	}
 	return s, nil
-}
-
-// trainingClock returns, for each record of a training log, the training
-// time up to it over all the processes that wrote the log: each process
-// counts its "seconds" from zero, so where one starts (processStarts) the
-// previous process's last value is carried over. A record without the
-// field keeps the time of the one before.
-func trainingClock(recs []map[string]any) []float64 {
-	clock := make([]float64, len(recs))
-	var offset, prev float64
-	for i, r := range recs {
-		if i > 0 && processStarts(recs, i) {
-			offset += prev
-			prev = 0
-		}
-		if sec, ok := r["seconds"].(float64); ok {
-			prev = sec
-		}
-		clock[i] = offset + prev
-	}
-	return clock
 }
 
 func summaryRows(sums []runSummary) [][]string {
@@ -192,22 +170,22 @@ func summaryRows(sums []runSummary) [][]string {
 		}
 		gradient := t.Gradient
 		if gradient == "" {
-			gradient = gradientFull // written before --gradient existed
+			gradient = model.GradientFull // written before --gradient existed
 		}
 		basis, scale := "", ""
 		if m.Quadratic && !m.Open {
-			basis = basisKernel
-			if m.QuadraticBasis == basisSpectral {
-				basis, scale = basisSpectral, f(m.spectralScale())
+			basis = model.BasisKernel
+			if m.QuadraticBasis == model.BasisSpectral {
+				basis, scale = model.BasisSpectral, f(m.SpectralScale())
 			}
 		}
 		hidden, channels := strconv.Itoa(m.Hidden), "" // the size that the potential has
-		if m.Potential == potentialSymmetric {
+		if m.Potential == model.PotentialSymmetric {
 			hidden, channels = "", strconv.Itoa(m.Channels)
 		}
 		rows = append(rows, []string{s.name, strconv.Itoa(m.L), strconv.FormatFloat(m.T, 'g', -1, 64),
 			potential, hidden, channels,
-			strconv.Itoa(m.blocks()), strconv.Itoa(m.FlowSteps), f(m.Epsilon), strconv.FormatBool(m.Quadratic),
+			strconv.Itoa(m.NumBlocks()), strconv.Itoa(m.FlowSteps), f(m.Epsilon), strconv.FormatBool(m.Quadratic),
 			basis, scale, strconv.Itoa(t.Batch), f(t.LR), f(t.FinalLR), f(t.AnnealFrom), f(t.AnnealFrac),
 			strconv.Itoa(t.DataSteps), t.Precision.String(), gradient,
 			strconv.Itoa(s.steps), f(s.seconds), f(s.kl), f(s.klErr), f(s.ess), f(s.absM)})

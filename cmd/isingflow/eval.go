@@ -3,7 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
-	"path/filepath"
+
+	"github.com/isingflow/isingflow/model"
 )
 
 func runEval(args []string, stdout, stderr io.Writer) error {
@@ -21,26 +22,26 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err := ev.validate(); err != nil {
 		return err
 	}
-	m, rc, err := loadRun(*dir)
+	run, err := loadRun(*dir)
 	if err != nil {
 		return err
 	}
-	ref, err := exactReference(m.cfg.geometry(), m.lat, m.cfg.Delta)
+	m := run.Model
+	ref, err := exactReference(geometryOf(&m.Config), m.Lattice, m.Config.Delta)
 	if err != nil {
 		return err
 	}
 	// The training log's last line gives the steps and the training time
-	// of the last process, whose first record is marked (processStarts).
+	// of the last process, whose first record is marked.
 	steps, firstStep, seconds := 0, 0, 0.0
-	if recs, err := readTrainLog(filepath.Join(*dir, trainLogFile)); err == nil && len(recs) > 0 {
+	if recs, err := model.ReadLog(*dir); err == nil && len(recs) > 0 {
 		last := recs[len(recs)-1]
-		if s, ok := last["step"].(float64); ok {
-			steps = int(s) + 1
+		steps, seconds = last.Step+1, last.Seconds
+		if i := model.LastProcessStart(recs); i > 0 {
+			firstStep = recs[i].Step
 		}
-		seconds, _ = last["seconds"].(float64)
-		firstStep = lastProcessStart(recs)
 	}
-	fmt.Fprintf(stderr, "isingflow: evaluating %s (%s)\n", *dir, rc.Model.describe())
+	fmt.Fprintf(stderr, "isingflow: evaluating %s (%s)\n", *dir, m.Config.Describe())
 	res, err := evaluate(m, &ev, stderr)
 	if err != nil {
 		return err
@@ -56,33 +57,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// lastProcessStart returns the step at which the last process that wrote
-// the training log started (see processStarts), or 0.
-func lastProcessStart(recs []map[string]any) int {
-	for i := len(recs) - 1; i > 0; i-- {
-		if processStarts(recs, i) {
-			step, _ := recs[i]["step"].(float64)
-			return int(step)
-		}
+// loadRun loads a run directory; anything wrong with it is a usage error.
+func loadRun(dir string) (*model.Run, error) {
+	r, err := model.Load(dir)
+	if err != nil {
+		return nil, usagef("%v", err)
 	}
-	return 0
-}
-
-// processStarts reports whether recs[i] is the first record of a process
-// (each process counts its "seconds" from its own start): marked so by
-// the trainer (vmc.Record.ProcessStart), or, in a log written before the
-// mark existed, where the seconds fall below the record before.
-func processStarts(recs []map[string]any, i int) bool {
-	if start, _ := recs[i]["process_start"].(bool); start {
-		return true
-	}
-	if i == 0 {
-		return false
-	}
-	cur, ok := recs[i]["seconds"].(float64)
-	if !ok {
-		return false
-	}
-	prev, _ := recs[i-1]["seconds"].(float64)
-	return cur < prev
+	return r, nil
 }

@@ -7,9 +7,9 @@ import (
 	"math"
 	"text/tabwriter"
 
+	"github.com/isingflow/isingflow/ising"
 	"github.com/isingflow/isingflow/lattice"
 	"github.com/isingflow/isingflow/validation"
-	"github.com/isingflow/isingflow/vmc"
 )
 
 // maxEnumerationSites is the largest lattice the exact command enumerates.
@@ -90,7 +90,7 @@ func exactReference(g *geometry, lat *lattice.Lattice, delta float64) (*exactRep
 		r.Magnetization4, r.Binder = ptr(e.Magnetization4), ptr(e.Binder)
 		r.Susceptibility = ptr(e.Susceptibility)
 	}
-	rel, err := vmc.NewRelaxation(lat, T, delta)
+	rel, err := ising.NewRelaxation(lat, T, delta)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +106,7 @@ func runExact(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("exact", stderr)
 	var g geometry
 	g.register(fs)
-	delta := fs.Float64("delta", vmc.DefaultDelta, "shift δ of the Hubbard-Stratonovich relaxation")
+	delta := fs.Float64("delta", ising.DefaultDelta, "shift δ of the Hubbard-Stratonovich relaxation")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the table")
 	if err := parseFlags(fs, args); err != nil {
 		return err

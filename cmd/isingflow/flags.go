@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/isingflow/isingflow/lattice"
+	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/validation"
 )
 
@@ -84,3 +85,8 @@ func (g *geometry) lattice() (*lattice.Lattice, error) {
 
 // isSquareTorus reports whether Kaufman's exact solution applies.
 func (g *geometry) isSquareTorus() bool { return g.dim == 2 && !g.open }
+
+// geometryOf returns the lattice flags of a model configuration.
+func geometryOf(c *model.Config) *geometry {
+	return &geometry{L: c.L, dim: c.Dim, open: c.Open, T: temperature(c.T)}
+}

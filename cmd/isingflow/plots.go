@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -13,6 +10,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/observables"
 )
 
@@ -22,46 +20,21 @@ const (
 	logWeightPlotFile = "logweights.png"
 )
 
-// readTrainLog reads the JSONL training log of a run.
-func readTrainLog(path string) ([]map[string]any, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var recs []map[string]any
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<16), 1<<20)
-	for sc.Scan() {
-		var r map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
-		}
-		recs = append(recs, r)
-	}
-	return recs, sc.Err()
-}
-
 // writePlots draws the training curve with the exact line and the
 // histogram of the evaluation's log-weights into the run directory.
-func writePlots(dir string, m *model, ref *exactReport, est *observables.IsingEstimates) error {
-	recs, err := readTrainLog(filepath.Join(dir, trainLogFile))
+func writePlots(dir string, m *model.Model, ref *exactReport, est *observables.IsingEstimates) error {
+	recs, err := model.ReadLog(dir)
 	if err != nil {
 		return err
 	}
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s, T = %.4g: variational free energy per site", m.lat, m.cfg.T)
+	p.Title.Text = fmt.Sprintf("%s, T = %.4g: variational free energy per site", m.Lattice, m.Config.T)
 	p.X.Label.Text = "training step"
 	p.Y.Label.Text = "f_var (batch estimate)"
 	var pts plotter.XYs
 	for _, r := range recs {
-		if rej, _ := r["rejected"].(bool); rej {
-			continue
-		}
-		s, ok1 := r["step"].(float64)
-		f, ok2 := r["variational_free_energy_per_site"].(float64)
-		if ok1 && ok2 {
-			pts = append(pts, plotter.XY{X: s, Y: f})
+		if !r.Rejected && !math.IsNaN(r.VariationalFreeEnergyPerSite) {
+			pts = append(pts, plotter.XY{X: float64(r.Step), Y: r.VariationalFreeEnergyPerSite})
 		}
 	}
 	if len(pts) > 0 {

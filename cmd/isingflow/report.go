@@ -7,17 +7,15 @@ import (
 	"math"
 	"text/tabwriter"
 
+	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/observables"
 )
-
-// version is recorded in run directories.
-const version = "0.1.0"
 
 // report is the result of training and evaluating one model: the
 // estimates beside the exact values. Its JSON form is one flat object (the
 // keys are listed in the README).
 type report struct {
-	cfg          modelConfig
+	cfg          model.Config
 	ref          *exactReport
 	est          *observables.IsingEstimates
 	steps        int
@@ -31,15 +29,17 @@ type report struct {
 	// warmStartT is the temperature whose trained flow this run started
 	// from, in a scan; nil for a flow trained from its initialisation.
 	warmStartT *float64
+	// params are the trained parameters (a scan warm-starts from them).
+	params []float64
 }
 
 // newReport returns the report of a flow trained for steps steps, the last
 // process from firstStep (0 unless resumed) in trainSeconds.
-func newReport(m *model, ref *exactReport, est *observables.IsingEstimates, firstStep, steps int, trainSeconds float64) *report {
+func newReport(m *model.Model, ref *exactReport, est *observables.IsingEstimates, firstStep, steps int, trainSeconds float64) *report {
 	if ref.LnZPerSite != nil {
 		est.SetExactLnZPerSite(*ref.LnZPerSite)
 	}
-	return &report{cfg: m.cfg, ref: ref, est: est, firstStep: firstStep, steps: steps, trainSeconds: trainSeconds}
+	return &report{cfg: m.Config, ref: ref, est: est, firstStep: firstStep, steps: steps, trainSeconds: trainSeconds}
 }
 
 // MarshalJSON flattens the estimates and the exact values into one object.
@@ -124,7 +124,7 @@ func (r *report) print(w io.Writer) {
 	case r.firstStep > 0:
 		training = fmt.Sprintf("%d training steps, the last %d in %.0f s (resumed at step %d)", r.steps, r.steps-r.firstStep, r.trainSeconds, r.firstStep)
 	}
-	fmt.Fprintf(w, "%s; %s; %d samples, ESS/M = %.3g\n\n", r.cfg.describe(), training, e.Samples, e.ESSFraction)
+	fmt.Fprintf(w, "%s; %s; %d samples, ESS/M = %.3g\n\n", r.cfg.Describe(), training, e.Samples, e.ESSFraction)
 	finite := "exact (" + ref.FiniteLatticeMethod + ")"
 	if ref.FiniteLatticeMethod == "" {
 		finite = "exact (finite L)"

@@ -16,6 +16,7 @@ import (
 
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/lattice"
+	"github.com/isingflow/isingflow/model"
 )
 
 // samplesPrefix is the default name of the sample files in a run directory.
@@ -44,12 +45,13 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if *wolff && *n < minExactPerGroup {
 		return usagef("-n %d: --wolff compares the distributions of |m| and needs at least %d samples", *n, minExactPerGroup)
 	}
-	m, _, err := loadRun(*dir)
+	run, err := loadRun(*dir)
 	if err != nil {
 		return err
 	}
-	if int64(*n)*int64(m.lat.N()) > 1<<28 {
-		return usagef("-n %d: %d samples of %d sites are too many for one file", *n, *n, m.lat.N())
+	m := run.Model
+	if int64(*n)*int64(m.Lattice.N()) > 1<<28 {
+		return usagef("-n %d: %d samples of %d sites are too many for one file", *n, *n, m.Lattice.N())
 	}
 	prefix := *out
 	if prefix == "" {
@@ -58,17 +60,17 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 
 	s := drawSamples(m, *n, *seed)
 	npzPath := prefix + ".npz"
-	if err := writeSamplesNPZ(npzPath, m.lat, s); err != nil {
+	if err := writeSamplesNPZ(npzPath, m.Lattice, s); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%d samples of the %s lattice at T = %.6g: x, spins s ~ p(s|x), ln p, ln w in %s\n",
-		*n, m.lat, m.cfg.T, npzPath)
-	if m.lat.Dim() != 2 {
-		fmt.Fprintf(stdout, "no picture: the %d-dimensional lattice has no 2D image (the spins are in the .npz file)\n", m.lat.Dim())
+		*n, m.Lattice, m.Config.T, npzPath)
+	if m.Lattice.Dim() != 2 {
+		fmt.Fprintf(stdout, "no picture: the %d-dimensional lattice has no 2D image (the spins are in the .npz file)\n", m.Lattice.Dim())
 	} else {
 		pngPath := prefix + ".png"
 		shown := min(*n, maxSamplePNG)
-		if err := writeSpinPNG(pngPath, m.lat, s.spins[:shown*m.lat.N()], shown); err != nil {
+		if err := writeSpinPNG(pngPath, m.Lattice, s.spins[:shown*m.Lattice.N()], shown); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%d spin configurations (black: s = +1, white: s = −1) in %s\n", shown, pngPath)
@@ -87,22 +89,22 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	flowAbs := absValues(s.magnetization)
-	wolffAbs, err := wolffAbsMagnetization(m.lat, m.cfg.T, *n, *seed)
+	wolffAbs, err := wolffAbsMagnetization(m.Lattice, m.Config.T, *n, *seed)
 	if err != nil {
 		return err
 	}
 	if err := printMagnetizationPercentiles(stdout, flowAbs, wolffAbs); err != nil {
 		return err
 	}
-	kl, klErr, groups, err := magnetizationKL(flowAbs, wolffAbs, m.lat.N())
+	kl, klErr, groups, err := magnetizationKL(flowAbs, wolffAbs, m.Lattice.N())
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "KL(p‖q) of the distribution of |m| alone: %.3f ± %.3f nats (%d groups of values), %.5f per site: a lower bound on the flow's KL/site\n",
-		kl, klErr, groups, kl/float64(m.lat.N()))
+		kl, klErr, groups, kl/float64(m.Lattice.N()))
 	plotPath := prefix + "_magnetization.png"
-	title := fmt.Sprintf("%s, T = %.4g: |m| of %d samples", m.lat, m.cfg.T, *n)
-	if err := plotMagnetization(plotPath, title, m.lat.N(), flowAbs, wolffAbs); err != nil {
+	title := fmt.Sprintf("%s, T = %.4g: |m| of %d samples", m.Lattice, m.Config.T, *n)
+	if err := plotMagnetization(plotPath, title, m.Lattice.N(), flowAbs, wolffAbs); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "histograms of |m| in %s\n", plotPath)
@@ -121,9 +123,9 @@ type spinSamples struct {
 
 // drawSamples draws n samples of the model's flow in batches and, for each,
 // the spins s_i = ±1 independently with P(s_i = +1 | x) = (1 + tanh x_i)/2.
-func drawSamples(m *model, n int, seed uint64) *spinSamples {
+func drawSamples(m *model.Model, n int, seed uint64) *spinSamples {
 	const batch = 256
-	sites := m.lat.N()
+	sites := m.Lattice.N()
 	s := &spinSamples{
 		n: n, sites: sites,
 		x:             mat.NewDense(n, sites, nil),
@@ -133,14 +135,14 @@ func drawSamples(m *model, n int, seed uint64) *spinSamples {
 		energy:        make([]float64, n),
 		magnetization: make([]float64, n),
 	}
-	m.reseed(randomStreamEval + 2)
+	m.Reseed(model.StreamSamples)
 	xrng := rand.New(rand.NewPCG(seed, 0x5a3e1))
 	srng := rand.New(rand.NewPCG(seed, 0x5a3e2))
 	for lo := 0; lo < n; lo += batch {
 		hi := min(lo+batch, n)
 		xb := s.x.Slice(lo, hi, 0, sites).(*mat.Dense)
-		m.flow.Sample(xb, s.logp[lo:hi], xrng)
-		m.target.LogDensity(s.logw[lo:hi], xb)
+		m.Flow.Sample(xb, s.logp[lo:hi], xrng)
+		m.Target.LogDensity(s.logw[lo:hi], xb)
 	}
 	for k := range s.logw {
 		s.logw[k] -= s.logp[k]
@@ -158,7 +160,7 @@ func drawSamples(m *model, n int, seed uint64) *spinSamples {
 			conf[i] = float64(v)
 			sum += conf[i]
 		}
-		s.energy[k] = m.lat.Energy(conf, 1)
+		s.energy[k] = m.Lattice.Energy(conf, 1)
 		s.magnetization[k] = sum / float64(sites)
 	}
 	return s

@@ -8,7 +8,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/internal/runio"
+	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/observables"
 	"github.com/isingflow/isingflow/validation"
 )
@@ -130,10 +130,10 @@ func parseTemperatureRange(s, item string, one func(string) (float64, error)) ([
 func scanRunDir(T float64) string { return fmt.Sprintf("T%.6f", T) }
 
 // defaultScanDir names a scan by its lattice, temperatures and model.
-func defaultScanDir(m *modelConfig, t *trainConfig, ts []float64) string {
+func defaultScanDir(m *model.Config, t *model.Training, ts []float64) string {
 	return filepath.Join("runs", fmt.Sprintf("scan_%s_T%s-%s_n%d_%s",
-		latticeTag(m), strconv.FormatFloat(ts[0], 'g', 6, 64), strconv.FormatFloat(ts[len(ts)-1], 'g', 6, 64),
-		len(ts), modelTag(m, t)))
+		model.LatticeTag(m), strconv.FormatFloat(ts[0], 'g', 6, 64), strconv.FormatFloat(ts[len(ts)-1], 'g', 6, 64),
+		len(ts), model.Tag(m, t)))
 }
 
 // warmStartWarmup is the longest learning-rate warm-up of a warm-started
@@ -151,7 +151,7 @@ const warmStartWarmup = 50
 // that one step took a flow that was within KL/site 0.007 of the next
 // temperature to 1.0, from which 300 steps recovered only a paramagnetic
 // flow (docs/ablation.md); the warm-up lets the moments form first.
-func warmSettings(tc trainConfig, warm int, changed func(flag string) bool) trainConfig {
+func warmSettings(tc model.Training, warm int, changed func(flag string) bool) model.Training {
 	w := tc
 	if warm >= 0 {
 		w.Iterations = warm
@@ -171,9 +171,9 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	fs.IntVarP(&g.L, "L", "L", 16, "linear size of the lattice (L^d sites)")
 	temps := fs.StringP("T", "T", "", "temperatures (required): a comma-separated list of temperatures (a number or Tc) and ranges START:STOP:STEP, e.g. 2.0:3.0:0.1 or Tc,2.3:3.0:0.1,2.2:2.0:-0.1; each after the first is warm-started from the nearest one already trained")
 	g.registerShape(fs)
-	var mc modelConfig
+	var mc model.Config
 	registerModel(fs, &mc)
-	var tc trainConfig
+	var tc model.Training
 	registerTraining(fs, &tc)
 	warm := fs.Int("warm-iterations", -1, fmt.Sprintf("optimisation steps at every temperature after the first, warm-started, with a learning-rate warm-up of min(%d, steps/4) unless --warmup is given (-1: as --iterations)", warmStartWarmup))
 	var ev evalFlags
@@ -193,8 +193,8 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := tc.validate(); err != nil {
-		return err
+	if err := tc.Validate(); err != nil {
+		return usagef("%v", err)
 	}
 	if *warm < -1 {
 		return usagef("--warm-iterations %d: must not be negative (or -1)", *warm)
@@ -209,9 +209,11 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	mc.L, mc.Dim, mc.Open, mc.T = g.L, g.dim, g.open, ts[0]
 	// Build the first model now, so that bad model flags fail before any
 	// directory is made.
-	m, err := mc.build()
-	if err != nil {
+	if _, err := g.lattice(); err != nil {
 		return err
+	}
+	if _, err := mc.Build(); err != nil {
+		return usagef("%v", err)
 	}
 	dir := *out
 	if dir == "" {
@@ -230,15 +232,13 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	var trained [][]float64 // the trained parameters of ts[:i]
 	for i, T := range ts {
 		from := -1
+		var init []float64
 		if i > 0 {
 			mc.T = T
-			if m, err = mc.build(); err != nil {
-				return err
-			}
 			// Warm start: the nearest trained temperature's parameters,
 			// fresh Adam.
 			from = nearestTemperature(ts[:i], T)
-			copy(m.flow.Potential.Params(), trained[from])
+			init = trained[from]
 		}
 		fmt.Fprintf(stderr, "isingflow scan: T = %.6g (%d of %d)", T, i+1, len(ts))
 		if from >= 0 {
@@ -249,8 +249,8 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 		if i > 0 {
 			settings = &warmTC
 		}
-		r, err := trainAndEvaluate(ctx, m, settings, runOptions{
-			dir: filepath.Join(dir, scanRunDir(T)), every: rf.every, limit: rf.limit, eval: &ev,
+		r, err := trainAndEvaluate(ctx, model.RunConfig{Model: mc, Training: *settings}, runOptions{
+			dir: filepath.Join(dir, scanRunDir(T)), every: rf.every, limit: rf.limit, eval: &ev, init: init,
 		}, stderr)
 		if err != nil {
 			return err
@@ -262,7 +262,7 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 		if err := writeScanTable(dir, reports); err != nil {
 			return err
 		}
-		trained = append(trained, slices.Clone(m.flow.Potential.Params()))
+		trained = append(trained, r.params)
 		if ctx.Err() != nil {
 			fmt.Fprintf(stderr, "isingflow scan: interrupted at T = %.6g; the scan stops here\n", T)
 			break
@@ -309,7 +309,7 @@ func printScan(w io.Writer, reports []*report) {
 		return
 	}
 	r0 := reports[0]
-	fmt.Fprintf(w, "Monge-Ampère flow temperature scan, %s lattice, δ = %g; %s\n", r0.ref.Lattice, r0.cfg.Delta, r0.cfg.describe())
+	fmt.Fprintf(w, "Monge-Ampère flow temperature scan, %s lattice, δ = %g; %s\n", r0.ref.Lattice, r0.cfg.Delta, r0.cfg.Describe())
 	method := r0.ref.FiniteLatticeMethod
 	if method == "" {
 		method = "none"
@@ -370,9 +370,9 @@ type exactCurves struct {
 // hi: Kaufman's energy and specific heat on the square torus, the enumerated
 // ones (and ⟨|m|⟩) on small lattices, and Onsager's infinite-lattice values
 // in two dimensions.
-func scanCurves(mc *modelConfig, lo, hi float64) (*exactCurves, error) {
+func scanCurves(mc *model.Config, lo, hi float64) (*exactCurves, error) {
 	const points = 241
-	g := mc.geometry()
+	g := geometryOf(mc)
 	lat, err := g.lattice()
 	if err != nil {
 		return nil, err
@@ -439,7 +439,7 @@ func scanCurves(mc *modelConfig, lo, hi float64) (*exactCurves, error) {
 // writeScanPlot draws the energy, the specific heat, ⟨|m|⟩ and the KL
 // divergence per site against T, the estimates with error bars beside the
 // exact curves, in a 2×2 grid with one legend below.
-func writeScanPlot(path string, mc *modelConfig, reports []*report) error {
+func writeScanPlot(path string, mc *model.Config, reports []*report) error {
 	if len(reports) == 0 {
 		return nil
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/isingflow/isingflow/flow"
 	"github.com/isingflow/isingflow/internal/runio"
-	"github.com/isingflow/isingflow/vmc"
+	"github.com/isingflow/isingflow/optim"
 )
 
 // Files of a run directory.
@@ -98,7 +98,7 @@ type trainer struct {
 	cfg  config
 	st   state
 	m    *model
-	adam *vmc.Adam
+	adam *optim.Adam
 	pcg  *rand.PCG
 	rng  *rand.Rand
 	perm []int
@@ -114,7 +114,7 @@ func newTrainer(cfg config, data string) (*trainer, error) {
 		cfg:  cfg,
 		st:   state{Config: cfg, Data: data, LRScale: 1},
 		m:    m,
-		adam: vmc.NewAdam(len(m.potential.Params()), cfg.LearningRate),
+		adam: optim.NewAdam(len(m.potential.Params()), cfg.LearningRate),
 		pcg:  pcg,
 		rng:  rand.New(pcg),
 	}, nil

@@ -1,4 +1,4 @@
-package vmc
+package ising
 
 import (
 	"fmt"
@@ -77,7 +77,7 @@ func TestNewRelaxationErrors(t *testing.T) {
 	} {
 		if _, err := NewRelaxation(tc.lat, tc.T, tc.delta); err == nil {
 			t.Errorf("%s: no error", tc.name)
-		} else if err.Error()[:4] != "vmc:" {
+		} else if err.Error()[:6] != "ising:" {
 			t.Errorf("%s: error %q does not name the package", tc.name, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package vmc
+package optim
 
 import (
 	"math"

@@ -1,4 +1,4 @@
-package observables
+package ising
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package vmc
+package ising
 
 import (
 	"errors"
@@ -81,22 +81,22 @@ func NewRelaxation(lat *lattice.Lattice, T, delta float64) (*Relaxation, error) 
 
 func newRelaxation(lat *lattice.Lattice, T, delta float64, method inverseMethod) (*Relaxation, error) {
 	if lat == nil {
-		return nil, errors.New("vmc: relaxation: nil lattice")
+		return nil, errors.New("ising: relaxation: nil lattice")
 	}
 	if !(T > 0) || math.IsInf(T, 1) {
-		return nil, fmt.Errorf("vmc: relaxation: temperature %v, need a finite T > 0", T)
+		return nil, fmt.Errorf("ising: relaxation: temperature %v, need a finite T > 0", T)
 	}
 	if !(delta > 0) || math.IsInf(delta, 1) {
-		return nil, fmt.Errorf("vmc: relaxation: shift δ = %v, need a finite δ > 0", delta)
+		return nil, fmt.Errorf("ising: relaxation: shift δ = %v, need a finite δ > 0", delta)
 	}
 	periodic := lat.Boundary() == lattice.Periodic
 	n := lat.N()
 	useFFT := periodic && (method == fftInverse || (method == autoInverse && n >= fftMinSites))
 	if method == fftInverse && !periodic {
-		return nil, fmt.Errorf("vmc: relaxation: FFT inverse needs a periodic lattice, have %v", lat)
+		return nil, fmt.Errorf("ising: relaxation: FFT inverse needs a periodic lattice, have %v", lat)
 	}
 	if !useFFT && n > maxDenseSites {
-		return nil, fmt.Errorf("vmc: relaxation: %v has %d sites, too many for a dense K'⁻¹ (at most %d); use periodic boundaries", lat, n, maxDenseSites)
+		return nil, fmt.Errorf("ising: relaxation: %v has %d sites, too many for a dense K'⁻¹ (at most %d); use periodic boundaries", lat, n, maxDenseSites)
 	}
 
 	beta := 1 / T
@@ -152,11 +152,11 @@ func choleskyInverse(lat *lattice.Lattice, beta, alpha float64) (*mat.Dense, err
 	k := shiftedCoupling(lat, beta, alpha)
 	var ch mat.Cholesky
 	if !ch.Factorize(k) {
-		return nil, fmt.Errorf("vmc: relaxation: shifted coupling of %v is not positive definite", lat)
+		return nil, fmt.Errorf("ising: relaxation: shifted coupling of %v is not positive definite", lat)
 	}
 	var inv mat.SymDense
 	if err := ch.InverseTo(&inv); err != nil {
-		return nil, fmt.Errorf("vmc: relaxation: inverting the shifted coupling of %v: %w", lat, err)
+		return nil, fmt.Errorf("ising: relaxation: inverting the shifted coupling of %v: %w", lat, err)
 	}
 	d := mat.NewDense(lat.N(), lat.N(), nil)
 	d.Copy(&inv)
@@ -230,7 +230,7 @@ func (r *Relaxation) BetaFreeEnergyPerSite(fCont float64) float64 {
 func (r *Relaxation) LogDensity(dst []float64, x *mat.Dense) {
 	rows := r.checkBatch(x, "x")
 	if len(dst) != rows {
-		panic(fmt.Sprintf("vmc: LogDensity: len(dst) = %d, want %d", len(dst), rows))
+		panic(fmt.Sprintf("ising: LogDensity: len(dst) = %d, want %d", len(dst), rows))
 	}
 	y := r.workspace(rows)
 	r.ApplyInverseCoupling(y, x)
@@ -243,7 +243,7 @@ func (r *Relaxation) LogDensity(dst []float64, x *mat.Dense) {
 func (r *Relaxation) LogDensityGrad(dst []float64, grad, x *mat.Dense) {
 	rows := r.checkBatch(x, "x")
 	if dst != nil && len(dst) != rows {
-		panic(fmt.Sprintf("vmc: LogDensityGrad: len(dst) = %d, want %d", len(dst), rows))
+		panic(fmt.Sprintf("ising: LogDensityGrad: len(dst) = %d, want %d", len(dst), rows))
 	}
 	r.ApplyInverseCoupling(grad, x)
 	r.finish(dst, grad, x, grad)
@@ -295,10 +295,10 @@ func (r *Relaxation) finish(dst []float64, grad, x, y *mat.Dense) {
 func (r *Relaxation) ApplyInverseCoupling(dst, x *mat.Dense) {
 	rows := r.checkBatch(x, "x")
 	if dr, dc := dst.Dims(); dr != rows || dc != r.n {
-		panic(fmt.Sprintf("vmc: destination is %d×%d, want %d×%d", dr, dc, rows, r.n))
+		panic(fmt.Sprintf("ising: destination is %d×%d, want %d×%d", dr, dc, rows, r.n))
 	}
 	if dst == x {
-		panic("vmc: ApplyInverseCoupling: dst and x are the same matrix")
+		panic("ising: ApplyInverseCoupling: dst and x are the same matrix")
 	}
 	if r.useFFT {
 		r.fft.applyRows(dst, x)
@@ -311,7 +311,7 @@ func (r *Relaxation) ApplyInverseCoupling(dst, x *mat.Dense) {
 func (r *Relaxation) checkBatch(x *mat.Dense, name string) int {
 	rows, cols := x.Dims()
 	if cols != r.n {
-		panic(fmt.Sprintf("vmc: %s has %d columns, want N = %d", name, cols, r.n))
+		panic(fmt.Sprintf("ising: %s has %d columns, want N = %d", name, cols, r.n))
 	}
 	return rows
 }

@@ -1,4 +1,4 @@
-package vmc_test
+package ising_test
 
 import (
 	"fmt"
@@ -6,9 +6,9 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/isingflow/isingflow/ising"
 	"github.com/isingflow/isingflow/lattice"
 	"github.com/isingflow/isingflow/validation"
-	"github.com/isingflow/isingflow/vmc"
 )
 
 // The paper's cross-check: the exact normalisation of the relaxed target on
@@ -19,7 +19,7 @@ func ExampleNewRelaxation() {
 		log.Fatal(err)
 	}
 	Tc := validation.CriticalTemperature
-	r, err := vmc.NewRelaxation(lat, Tc, vmc.DefaultDelta)
+	r, err := ising.NewRelaxation(lat, Tc, ising.DefaultDelta)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func ExampleRelaxation_LogDensityGrad() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	r, err := vmc.NewRelaxation(lat, 2.5, vmc.DefaultDelta)
+	r, err := ising.NewRelaxation(lat, 2.5, ising.DefaultDelta)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package model
 
 import (
 	"encoding/json"
@@ -20,59 +20,48 @@ import (
 // the steps.
 func TestModelBlocks(t *testing.T) {
 	old := []byte(`{"L":4,"dim":2,"open":false,"T":2.5,"delta":0.1,"potential":"dense","hidden":8,"quadratic":true,"flow_steps":6,"epsilon":0.1,"init_seed":1}`)
-	var c1 modelConfig
+	var c1 Config
 	if err := json.Unmarshal(old, &c1); err != nil {
 		t.Fatal(err)
 	}
-	m1, err := c1.build()
+	m1, err := c1.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := m1.flow.Potential.(flow.TimeDependent); ok || c1.blocks() != 1 {
-		t.Errorf("a configuration without blocks built a time-dependent potential (blocks() = %d)", c1.blocks())
+	if _, ok := m1.Flow.Potential.(flow.TimeDependent); ok || c1.NumBlocks() != 1 {
+		t.Errorf("a configuration without blocks built a time-dependent potential (blocks() = %d)", c1.NumBlocks())
 	}
 	if b, _ := json.Marshal(c1); strings.Contains(string(b), "blocks") {
 		t.Errorf("K = 1 written with a blocks key: %s", b)
 	}
 
 	c3 := c1
-	if err := (blocksFlag{&c3}).Set("3"); err != nil {
-		t.Fatal(err)
-	}
-	m3, err := c3.build()
+	c3.Blocks = 3
+	m3, err := c3.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pw, ok := m3.flow.Potential.(*flow.Piecewise)
+	pw, ok := m3.Flow.Potential.(*flow.Piecewise)
 	if !ok || pw.Intervals() != 3 {
-		t.Fatalf("--blocks 3 built %T", m3.flow.Potential)
+		t.Fatalf("--blocks 3 built %T", m3.Flow.Potential)
 	}
-	p1 := m1.flow.Potential.Params()
+	p1 := m1.Flow.Potential.Params()
 	if !slices.Equal(pw.BlockParams(0), p1) {
 		t.Error("block 0 of K = 3 differs from the K = 1 potential")
 	}
 	if slices.Equal(pw.BlockParams(1), pw.BlockParams(0)) {
 		t.Error("blocks 0 and 1 start with the same parameters")
 	}
-	if got := c3.describe(); !strings.Contains(got, "6 RK4 steps of 0.1 in 3 independent blocks") {
+	if got := c3.Describe(); !strings.Contains(got, "6 RK4 steps of 0.1 in 3 independent blocks") {
 		t.Errorf("describe() = %q", got)
 	}
-	if got := modelTag(&c3, &trainConfig{Batch: 64, Seed: 1}); !strings.Contains(got, "_H8q_K3_S6_") {
+	if got := Tag(&c3, &Training{Batch: 64, Seed: 1}); !strings.Contains(got, "_H8q_K3_S6_") {
 		t.Errorf("modelTag = %q", got)
 	}
 
-	f := blocksFlag{&c3}
-	if err := f.Set("1"); err != nil || c3.Blocks != 0 || f.String() != "1" {
-		t.Errorf("--blocks 1: Blocks = %d, String %q, error %v", c3.Blocks, f.String(), err)
-	}
-	for _, bad := range []string{"0", "-2", "x", "1.5"} {
-		if err := f.Set(bad); err == nil {
-			t.Errorf("--blocks %s accepted", bad)
-		}
-	}
 	c4 := c1
 	c4.Blocks = 4
-	if err := c4.validate(); err == nil || !strings.Contains(err.Error(), "--blocks 4: must divide --flow-steps 6") {
+	if err := c4.Validate(); err == nil || !strings.Contains(err.Error(), "--blocks 4: must divide --flow-steps 6") {
 		t.Errorf("4 blocks of 6 steps: %v", err)
 	}
 }
@@ -82,33 +71,33 @@ func TestModelBlocks(t *testing.T) {
 // and keeps the random draws of the other parameters; random is the
 // paper's initialisation and stored as absent.
 func TestModelInit(t *testing.T) {
-	base := modelConfig{L: 4, Dim: 2, T: 2.5, Delta: 0.1, Potential: potentialDense, Hidden: 32, FlowSteps: 2, Epsilon: 0.1, InitSeed: 1}
-	build := func(c *modelConfig) *flow.Shallow {
+	base := Config{L: 4, Dim: 2, T: 2.5, Delta: 0.1, Potential: PotentialDense, Hidden: 32, FlowSteps: 2, Epsilon: 0.1, InitSeed: 1}
+	build := func(c *Config) *flow.Shallow {
 		t.Helper()
-		m, err := c.build()
+		m, err := c.Build()
 		if err != nil {
 			t.Fatal(err)
 		}
-		switch p := m.flow.Potential.(type) {
+		switch p := m.Flow.Potential.(type) {
 		case *flow.Shallow:
 			return p
 		case flow.Wrapper:
 			return p.Inner().(*flow.Shallow)
 		}
-		t.Fatalf("built %T", m.flow.Potential)
+		t.Fatalf("built %T", m.Flow.Potential)
 		return nil
 	}
-	for _, pot := range []string{potentialDense, potentialRandom} {
+	for _, pot := range []string{PotentialDense, PotentialRandom} {
 		paper, ms := base, base
 		paper.Potential, ms.Potential = pot, pot
-		paper.Init, ms.Init = initRandom, initMultiscale
+		paper.Init, ms.Init = InitRandom, InitMultiscale
 		sp, sm := build(&paper), build(&ms)
 		if paper.Init != "" {
 			t.Errorf("--init random stored as %q, want absent", paper.Init)
 		}
 		ap, bp, wp := sp.Weights()
 		am, bm, wm := sm.Weights()
-		lat, err := base.geometry().lattice()
+		lat, err := base.Lattice()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,8 +128,8 @@ func TestModelInit(t *testing.T) {
 		}
 	}
 	sym := base
-	sym.Potential, sym.Channels, sym.Init = potentialSymmetric, 1, initMultiscale
-	if err := sym.validate(); err == nil || !strings.Contains(err.Error(), "--init multiscale: only for the dense and random potentials") {
+	sym.Potential, sym.Channels, sym.Init = PotentialSymmetric, 1, InitMultiscale
+	if err := sym.Validate(); err == nil || !strings.Contains(err.Error(), "--init multiscale: only for the dense and random potentials") {
 		t.Errorf("symmetric potential with --init multiscale: %v", err)
 	}
 }
@@ -154,20 +143,20 @@ func TestMultiscaleNote(t *testing.T) {
 		init      string
 		want      string // "" for no note
 	}{
-		{16, 512, potentialDense, initMultiscale, ""}, // 425 blocks: all fit
-		{16, 425, potentialDense, initMultiscale, ""},
-		{16, 424, potentialDense, initMultiscale, "the 424 hidden units start as the coarsest 424 of the lattice's 425 multiscale blocks; the finest 1, single sites among them, are left out (--hidden 425 or more"},
-		{32, 512, potentialDense, initMultiscale, "the 512 hidden units start as the coarsest 512 of the lattice's 1705 multiscale blocks; the finest 1193,"},
-		{32, 512, potentialRandom, initMultiscale, "--hidden 1705 or more holds them all"},
-		{32, 2048, potentialDense, initMultiscale, ""},
-		{32, 512, potentialDense, "", ""}, // the paper's random rows
+		{16, 512, PotentialDense, InitMultiscale, ""}, // 425 blocks: all fit
+		{16, 425, PotentialDense, InitMultiscale, ""},
+		{16, 424, PotentialDense, InitMultiscale, "the 424 hidden units start as the coarsest 424 of the lattice's 425 multiscale blocks; the finest 1, single sites among them, are left out (--hidden 425 or more"},
+		{32, 512, PotentialDense, InitMultiscale, "the 512 hidden units start as the coarsest 512 of the lattice's 1705 multiscale blocks; the finest 1193,"},
+		{32, 512, PotentialRandom, InitMultiscale, "--hidden 1705 or more holds them all"},
+		{32, 2048, PotentialDense, InitMultiscale, ""},
+		{32, 512, PotentialDense, "", ""}, // the paper's random rows
 	} {
-		c := modelConfig{L: tc.L, Dim: 2, T: 2.269, Delta: 0.1, Potential: tc.potential, Hidden: tc.hidden, Init: tc.init}
-		lat, err := c.geometry().lattice()
+		c := Config{L: tc.L, Dim: 2, T: 2.269, Delta: 0.1, Potential: tc.potential, Hidden: tc.hidden, Init: tc.init}
+		lat, err := c.Lattice()
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := c.multiscaleNote(lat)
+		got := c.MultiscaleNote(lat)
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("L = %d, H = %d, %s, init %q: note %q, want one containing %q", tc.L, tc.hidden, tc.potential, tc.init, got, tc.want)
 		}
@@ -180,15 +169,15 @@ func TestMultiscaleNote(t *testing.T) {
 // its parameter — ten times the γ = 1 matrix for the same parameters.
 func TestModelSpectralScale(t *testing.T) {
 	old := []byte(`{"L":4,"dim":2,"open":false,"T":2.5,"delta":0.1,"potential":"dense","hidden":8,"quadratic":true,"quadratic_basis":"spectral","flow_steps":6,"epsilon":0.1,"init_seed":1}`)
-	matrix := func(c modelConfig) *mat.Dense {
+	matrix := func(c Config) *mat.Dense {
 		t.Helper()
-		m, err := c.build()
+		m, err := c.Build()
 		if err != nil {
 			t.Fatal(err)
 		}
-		q, ok := m.flow.Potential.(*flow.Sum).Terms[0].(*flow.CirculantQuadratic)
+		q, ok := m.Flow.Potential.(*flow.Sum).Terms[0].(*flow.CirculantQuadratic)
 		if !ok || !q.Spectral() {
-			t.Fatalf("the quadratic part is %T, spectral %v", m.flow.Potential.(*flow.Sum).Terms[0], ok && q.Spectral())
+			t.Fatalf("the quadratic part is %T, spectral %v", m.Flow.Potential.(*flow.Sum).Terms[0], ok && q.Spectral())
 		}
 		for i := range q.Params() {
 			q.Params()[i] = math.Cos(float64(i)) // fixed, non-symmetric parameters
@@ -197,27 +186,27 @@ func TestModelSpectralScale(t *testing.T) {
 		q.Matrix(S)
 		return S
 	}
-	var c1 modelConfig
+	var c1 Config
 	if err := json.Unmarshal(old, &c1); err != nil {
 		t.Fatal(err)
 	}
-	if c1.spectralScale() != 1 {
-		t.Fatalf("spectralScale() = %g for a run without the key, want 1", c1.spectralScale())
+	if c1.SpectralScale() != 1 {
+		t.Fatalf("spectralScale() = %g for a run without the key, want 1", c1.SpectralScale())
 	}
 	S1 := matrix(c1)
 	c10 := c1
-	if err := (scaleFlag{&c10}).Set("10"); err != nil {
-		t.Fatal(err)
-	}
+	c10.QuadraticScale = 10
 	S10 := matrix(c10)
 	var want mat.Dense
 	want.Scale(10, S1)
 	if !mat.EqualApprox(S10, &want, 1e-12) || mat.Norm(S1, 2) == 0 {
 		t.Errorf("γ = 10 does not scale S̄ by 10")
 	}
-	for _, bad := range []string{"0", "-2", "+Inf", "NaN", "x"} {
-		if err := (scaleFlag{&c10}).Set(bad); err == nil {
-			t.Errorf("--quadratic-scale %s accepted", bad)
+	for _, bad := range []float64{-2, math.Inf(1), math.NaN()} {
+		c := c10
+		c.QuadraticScale = bad
+		if err := c.Validate(); err == nil {
+			t.Errorf("quadratic scale %v accepted", bad)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package vmc
+package optim
 
 import (
 	"fmt"
@@ -45,7 +45,7 @@ func NewAdam(n int, lr float64) *Adam {
 // rate lr (the caller's schedule; pass a.LearningRate for a constant rate).
 func (a *Adam) Update(params, grad []float64, lr float64) {
 	if len(params) != len(a.First) || len(grad) != len(a.First) {
-		panic(fmt.Sprintf("vmc: Adam for %d parameters given %d and %d", len(a.First), len(params), len(grad)))
+		panic(fmt.Sprintf("optim: Adam for %d parameters given %d and %d", len(a.First), len(params), len(grad)))
 	}
 	a.Step++
 	c1 := 1 - math.Pow(a.Beta1, float64(a.Step))

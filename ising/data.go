@@ -1,4 +1,4 @@
-package vmc
+package ising
 
 import (
 	"fmt"
@@ -23,7 +23,7 @@ import (
 func (r *Relaxation) FieldGivenSpins(dst, spins *mat.Dense, rng *rand.Rand) {
 	rows := r.checkBatch(spins, "spins")
 	if dr, dc := dst.Dims(); dr != rows || dc != r.n {
-		panic(fmt.Sprintf("vmc: FieldGivenSpins: destination is %d×%d, want %d×%d", dr, dc, rows, r.n))
+		panic(fmt.Sprintf("ising: FieldGivenSpins: destination is %d×%d, want %d×%d", dr, dc, rows, r.n))
 	}
 	if r.sqrt == nil {
 		r.sqrt = newSqrtCoupling(r.lat, r.beta, r.alpha, r.eig)
@@ -63,7 +63,7 @@ func newSqrtCoupling(lat *lattice.Lattice, beta, alpha float64, eig []float64) *
 	c.kp = shiftedCoupling(lat, beta, alpha)
 	var ch mat.Cholesky
 	if !ch.Factorize(c.kp) {
-		panic("vmc: shifted coupling is not positive definite")
+		panic("ising: shifted coupling is not positive definite")
 	}
 	c.chol = mat.NewTriDense(lat.N(), mat.Lower, nil)
 	ch.LTo(c.chol)

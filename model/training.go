@@ -1,0 +1,210 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/isingflow/isingflow/flow"
+	"github.com/isingflow/isingflow/ising"
+	"github.com/isingflow/isingflow/lattice"
+	"github.com/isingflow/isingflow/optim"
+	"github.com/isingflow/isingflow/train"
+	"github.com/isingflow/isingflow/validation"
+	"github.com/isingflow/isingflow/vmc"
+)
+
+// Estimators of the free energy's gradient (Training.Gradient).
+const (
+	GradientFull = "full" // the reparametrised gradient of the whole objective, the paper's
+	GradientPath = "path" // without ∂ln p/∂θ at fixed x (vmc.Settings.PathGradient)
+)
+
+// Training holds the optimisation settings of a run; it is the "training"
+// object of a run directory's config.json.
+type Training struct {
+	Iterations  int     `json:"iterations"`
+	Batch       int     `json:"batch"`
+	LR          float64 `json:"lr"`
+	Warmup      int     `json:"warmup"`
+	FinalLR     float64 `json:"final_lr_fraction"`
+	WeightDecay float64 `json:"weight_decay"`
+	L2          float64 `json:"l2,omitempty"`
+	Kinetic     float64 `json:"kinetic"`
+	Seed        uint64  `json:"seed"`
+	AnnealFrom  float64 `json:"anneal_from"`
+	AnnealFrac  float64 `json:"anneal_fraction"`
+	AnnealSteps int     `json:"anneal_levels"`
+	DataSteps   int     `json:"data_steps,omitempty"`
+	DataWeight  float64 `json:"data_weight,omitempty"`
+	// Precision of the training step's matrix products; the evaluation is
+	// always float64.
+	Precision flow.Precision `json:"precision,omitempty"`
+	// Gradient is the estimator of the objective's gradient: GradientFull
+	// (also "", in configurations written before the choice existed) or
+	// GradientPath.
+	Gradient string `json:"gradient,omitempty"`
+}
+
+// DefaultTraining returns the training settings that the ablation chose
+// (docs/ablation.md): 1700 Adam steps of 64 samples at a rate of 10⁻³
+// decaying to 2 % on a cosine, annealed from 1.2 T over the first quarter
+// in ten levels, float32 products and the path gradient.
+func DefaultTraining() Training {
+	return Training{
+		Iterations:  1700,
+		Batch:       64,
+		LR:          1e-3,
+		FinalLR:     0.02,
+		Seed:        1,
+		AnnealFrom:  1.2,
+		AnnealFrac:  0.25,
+		AnnealSteps: 10,
+		DataWeight:  0.5,
+		Precision:   flow.Float32,
+		Gradient:    GradientPath,
+	}
+}
+
+// Validate checks the settings; its errors name the command-line flag of
+// the field.
+func (t *Training) Validate() error {
+	switch {
+	case t.Iterations < 0:
+		return fmt.Errorf("--iterations %d: must not be negative", t.Iterations)
+	case t.Batch < 2:
+		return fmt.Errorf("--batch %d: need at least 2", t.Batch)
+	case !(t.LR > 0) || math.IsInf(t.LR, 0):
+		return fmt.Errorf("--lr %v: must be positive", t.LR)
+	case t.Warmup < 0:
+		return fmt.Errorf("--warmup %d: must not be negative", t.Warmup)
+	case !(t.FinalLR >= 0 && t.FinalLR <= 1):
+		return fmt.Errorf("--final-lr %v: must lie in [0, 1]", t.FinalLR)
+	case !(t.WeightDecay >= 0) || math.IsInf(t.WeightDecay, 0):
+		return fmt.Errorf("--weight-decay %v: must not be negative", t.WeightDecay)
+	case !(t.L2 >= 0) || math.IsInf(t.L2, 0):
+		return fmt.Errorf("--l2 %v: must not be negative", t.L2)
+	case !(t.Kinetic >= 0) || math.IsInf(t.Kinetic, 0):
+		return fmt.Errorf("--kinetic %v: must not be negative", t.Kinetic)
+	case !(t.AnnealFrom >= 1) || math.IsInf(t.AnnealFrom, 0):
+		return fmt.Errorf("--anneal-from %v: must be at least 1", t.AnnealFrom)
+	case !(t.AnnealFrac > 0 && t.AnnealFrac <= 1):
+		return fmt.Errorf("--anneal-fraction %v: must lie in (0, 1]", t.AnnealFrac)
+	case t.AnnealSteps < 1:
+		return fmt.Errorf("--anneal-levels %d: must be positive", t.AnnealSteps)
+	case t.Gradient != GradientFull && t.Gradient != GradientPath:
+		return fmt.Errorf("--gradient %q: want %s or %s", t.Gradient, GradientFull, GradientPath)
+	case t.DataSteps < 0:
+		return fmt.Errorf("--data-steps %d: must not be negative", t.DataSteps)
+	case !(t.DataWeight >= 0 && t.DataWeight <= 1):
+		return fmt.Errorf("--data-weight %v: must lie in [0, 1]", t.DataWeight)
+	}
+	return nil
+}
+
+// Settings returns the settings of vmc.Trainer for these flags (without a
+// data source, a time limit or checkpoints, which NewTrainer adds).
+func (t *Training) Settings() vmc.Settings {
+	return vmc.Settings{
+		Settings: train.Settings{
+			Steps:        t.Iterations,
+			LearningRate: t.LR,
+			Schedule:     optim.Schedule{Warmup: t.Warmup, Total: t.Iterations, Final: t.FinalLR},
+			WeightDecay:  t.WeightDecay,
+			L2:           t.L2,
+		},
+		Batch:        t.Batch,
+		Seed:         t.Seed,
+		Anneal:       vmc.Anneal{From: t.AnnealFrom, Fraction: t.AnnealFrac, Levels: t.AnnealSteps},
+		DataSteps:    t.DataSteps,
+		DataWeight:   t.DataWeight,
+		PathGradient: t.Gradient == GradientPath,
+	}
+}
+
+// NewTrainer returns the trainer of the model with the settings t (checked
+// by vmc.NewTrainer; Training.Validate checks them all): the
+// exact ln Z for the records' KL per site where a reference exists, exact
+// Wolff samples when DataSteps > 0, the transport cost's weight on the
+// flow, and the random potential's streams restarted at every step.
+func (m *Model) NewTrainer(t *Training) (*vmc.Trainer, error) {
+	if t.Precision != flow.Float64 && m.Config.Potential == PotentialSymmetric {
+		return nil, fmt.Errorf("--precision %v: only the dense and random potentials have float32 products", t.Precision)
+	}
+	s := t.Settings()
+	if t.DataSteps > 0 {
+		s.Data = &WolffData{Lattice: m.Lattice, Target: m.Target, Seed: t.Seed}
+	}
+	tr, err := vmc.NewTrainer(m.Flow, m.Target, s)
+	if err != nil {
+		return nil, err
+	}
+	m.Flow.KineticWeight = t.Kinetic
+	tr.ExactLnZPerSite = exactLnZPerSite(&m.Config, m.Lattice)
+	tr.BeforeStep = func(step int) { m.Reseed(uint64(step)) }
+	return tr, nil
+}
+
+// wolffThermalize is the number of sweeps a fresh Wolff chain runs before
+// its first configuration is used.
+const wolffThermalize = 50
+
+// WolffData is a vmc.DataSource of exact samples of the relaxation: Ising
+// configurations from a Wolff chain, one sweep apart, each turned into a
+// field x ~ N(K's, K'). Each step starts a fresh chain seeded by (Seed,
+// step), so a step's batch does not depend on the steps before it.
+type WolffData struct {
+	Lattice *lattice.Lattice
+	Target  *ising.Relaxation
+	Seed    uint64
+
+	spins *mat.Dense
+}
+
+// Fill implements vmc.DataSource.
+func (d *WolffData) Fill(x *mat.Dense, step int) {
+	rows, n := x.Dims()
+	if d.spins == nil || d.spins.RawMatrix().Rows != rows {
+		d.spins = mat.NewDense(rows, n, nil)
+	}
+	chain, err := validation.NewWolffSampler(d.Lattice, d.Target.Temperature(), wolffThermalize, d.Seed^uint64(step)*0x9e3779b97f4a7c15)
+	if err != nil {
+		panic(err) // the lattice and temperature were validated
+	}
+	for b := range rows {
+		chain.Sample(d.spins.RawRowView(b))
+	}
+	rng := rand.New(rand.NewPCG(d.Seed, uint64(step)))
+	d.Target.FieldGivenSpins(x, d.spins, rng)
+}
+
+// exactLnZPerSite returns the exact ln Z/N of the lattice as a function of
+// temperature (Kaufman on the square torus, enumeration for small
+// lattices), or nil when there is none.
+func exactLnZPerSite(c *Config, lat *lattice.Lattice) func(T float64) float64 {
+	if c.IsSquareTorus() {
+		return func(T float64) float64 {
+			k, err := validation.Kaufman(c.L, c.L, T)
+			if err != nil {
+				return math.NaN()
+			}
+			return k.LnZPerSite
+		}
+	}
+	if lat.N() <= validation.MaxEnumerationSites {
+		dos, err := validation.NewDensityOfStates(lat)
+		if err != nil {
+			return nil
+		}
+		return func(T float64) float64 {
+			e, err := dos.Thermal(T)
+			if err != nil {
+				return math.NaN()
+			}
+			return e.LnZPerSite
+		}
+	}
+	return nil
+}
