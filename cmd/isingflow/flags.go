@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/lattice"
 	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/validation"
@@ -55,6 +56,7 @@ func (g *geometry) register(fs *pflag.FlagSet) {
 	fs.IntVarP(&g.L, "L", "L", 16, "linear size of the lattice (L^d sites)")
 	fs.VarP(&g.T, "T", "T", "temperature in units of J (a number, or Tc = 2/ln(1+√2))")
 	g.registerShape(fs)
+	cli.Group(fs, "lattice")
 }
 
 // registerShape adds the lattice flags other than -L and -T (for commands

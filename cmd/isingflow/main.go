@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/isingflow/isingflow/internal/cli"
+	"github.com/isingflow/isingflow/internal/provenance"
 )
 
 const programName = "isingflow"
@@ -31,6 +32,7 @@ const programName = "isingflow"
 func program() *cli.Program {
 	return &cli.Program{
 		Name:    programName,
+		Version: func() string { return programName + " " + provenance.Collect(nil).String() },
 		Default: "train",
 		Subcommands: []cli.Subcommand{
 			{Name: "train", Summary: "train a flow at one temperature, evaluate it, print the table (the default)", Run: runTrain},

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/isingflow/isingflow/flow"
+	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/lattice"
 	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/validation"
@@ -104,13 +105,13 @@ func registerModel(fs *pflag.FlagSet, c *model.Config) {
 		panic(err)
 	}
 	fs.Float64Var(&c.Delta, "delta", d.Delta, "shift δ of the Hubbard-Stratonovich relaxation")
-	fs.StringVar(&c.Potential, "potential", d.Potential, "potential φ: dense (the paper's), symmetric (exactly invariant) or random (dense at a random symmetry element)")
+	fs.StringVar(&c.Potential, "potential", d.Potential, "potential φ: dense (the paper's), symmetric or random")
 	fs.IntVar(&c.Hidden, "hidden", d.Hidden, "hidden units of the dense and random potentials")
 	fs.IntVar(&c.Channels, "channels", d.Channels, "kernels of the symmetric potential")
 	fs.StringVar(&c.RandomGroup, "random-group", model.RandomGroupIsing, "group of the random potential's draws: ising or reference")
-	fs.StringVar(&c.Init, "init", d.Init, "initial rows of the dense potential: multiscale (block spins) or random (the paper's)")
+	fs.StringVar(&c.Init, "init", d.Init, "initial rows of the dense potential: multiscale or random")
 	fs.BoolVar(&c.Quadratic, "quadratic", d.Quadratic, "add a learnable quadratic part ½xᵀSx to the potential")
-	fs.StringVar(&c.QuadraticBasis, "quadratic-basis", d.QuadraticBasis, "parameters of the quadratic part on a torus: spectral (eigenvalues) or kernel")
+	fs.StringVar(&c.QuadraticBasis, "quadratic-basis", d.QuadraticBasis, "parameters of the quadratic part: spectral (eigenvalues) or kernel")
 	c.QuadraticScale = d.QuadraticScale
 	fs.Var(scaleFlag{c}, "quadratic-scale", "scale γ of the spectral basis (eigenvalue = γ × parameter)")
 	fs.IntVar(&c.FlowSteps, "flow-steps", d.FlowSteps, "RK4 steps of the flow")
@@ -118,4 +119,5 @@ func registerModel(fs *pflag.FlagSet, c *model.Config) {
 	fs.Var(blocksFlag{c}, "blocks", "independent potentials in time, each for flow-steps/blocks RK4 steps")
 	fs.Float64Var(&c.Epsilon, "epsilon", d.Epsilon, "RK4 step size ε")
 	fs.Uint64Var(&c.InitSeed, "init-seed", d.InitSeed, "seed of the initial parameters")
+	cli.Group(fs, "model")
 }

@@ -32,7 +32,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	n := fs.IntP("n", "n", 16, "number of samples")
 	seed := fs.Uint64("seed", 1, "seed of the samples x and of the spins s ~ p(s|x)")
 	out := fs.String("out", "", "prefix of the output files PREFIX.png and PREFIX.npz (default: RUN/samples)")
-	wolff := fs.Bool("wolff", false, "also draw as many configurations from an exact Wolff chain and compare the distributions of |m|: percentiles, and histograms in PREFIX_magnetization.png")
+	wolff := fs.Bool("wolff", false, "compare |m| with as many configurations of an exact Wolff chain (PREFIX_magnetization.png)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

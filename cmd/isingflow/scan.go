@@ -169,19 +169,22 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("scan", stderr)
 	var g geometry
 	fs.IntVarP(&g.L, "L", "L", 16, "linear size of the lattice (L^d sites)")
-	temps := fs.StringP("T", "T", "", "temperatures (required): a comma-separated list of temperatures (a number or Tc) and ranges START:STOP:STEP, e.g. 2.0:3.0:0.1 or Tc,2.3:3.0:0.1,2.2:2.0:-0.1; each after the first is warm-started from the nearest one already trained")
+	temps := fs.StringP("T", "T", "", "temperatures (required): T values (or Tc) and ranges START:STOP:STEP")
 	g.registerShape(fs)
+	cli.Group(fs, "lattice")
 	var mc model.Config
 	registerModel(fs, &mc)
 	var tc model.Training
 	registerTraining(fs, &tc)
-	warm := fs.Int("warm-iterations", -1, fmt.Sprintf("optimisation steps at every temperature after the first, warm-started, with a learning-rate warm-up of min(%d, steps/4) unless --warmup is given (-1: as --iterations)", warmStartWarmup))
+	warm := fs.Int("warm-iterations", -1, "steps at each warm-started temperature (-1: as --iterations)")
+	cli.Group(fs, "training")
 	var ev evalFlags
 	ev.register(fs)
 	out := fs.String("out", "", "scan directory (default: runs/scan_ named by the lattice, the temperatures and the model)")
 	var rf runFlags
 	rf.register(fs)
 	asJSON := fs.Bool("json", false, "print the results as a JSON array, one object per temperature")
+	cli.Group(fs, "run and output")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

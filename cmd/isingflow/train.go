@@ -39,7 +39,8 @@ func (e *evalFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&e.mcmc, "mcmc", 0, "proposals of flow-MCMC (independence Metropolis-Hastings); 0 runs no chain")
 	fs.Uint64Var(&e.seed, "eval-seed", 2, "seed of the evaluation samples")
 	fs.IntVar(&e.batch, "eval-batch", 512, "samples drawn per batch in the evaluation")
-	fs.IntVar(&e.logdet, "logdet-check", 0, "compare ln p from the integrated Laplacian with the exact log-determinant of the discrete RK4 map on this many samples (costly: about N training steps per sample)")
+	fs.IntVar(&e.logdet, "logdet-check", 0, "samples on which to check ln p against the exact log-determinant of the RK4 map (costly)")
+	cli.Group(fs, "evaluation")
 }
 
 func (e *evalFlags) validate() error {
@@ -66,7 +67,7 @@ func registerTraining(fs *pflag.FlagSet, t *model.Training) {
 	fs.IntVar(&t.Batch, "batch", d.Batch, "samples per optimisation step")
 	fs.Float64Var(&t.LR, "lr", d.LR, "Adam learning rate")
 	fs.IntVar(&t.Warmup, "warmup", d.Warmup, "steps of linear learning-rate warm-up")
-	fs.Float64Var(&t.FinalLR, "final-lr", d.FinalLR, "learning rate at the last step as a fraction of --lr (cosine decay; 1: constant)")
+	fs.Float64Var(&t.FinalLR, "final-lr", d.FinalLR, "final learning rate as a fraction of --lr (cosine decay; 1: constant)")
 	fs.Float64Var(&t.WeightDecay, "weight-decay", d.WeightDecay, "decoupled weight decay of Adam")
 	fs.Float64Var(&t.L2, "l2", d.L2, "L2 penalty added to the gradient before Adam's moments")
 	fs.Float64Var(&t.Kinetic, "kinetic", d.Kinetic, "weight of the transport-cost regulariser ½∫|∇φ|²dt")
@@ -79,6 +80,7 @@ func registerTraining(fs *pflag.FlagSet, t *model.Training) {
 	fs.StringVar(&t.Gradient, "gradient", d.Gradient, "estimator of the free energy's gradient: path or full (the paper's)")
 	fs.IntVar(&t.DataSteps, "data-steps", d.DataSteps, "first steps that also fit exact Wolff samples of the target (forward KL)")
 	fs.Float64Var(&t.DataWeight, "data-weight", d.DataWeight, "weight of the forward-KL gradient during --data-steps")
+	cli.Group(fs, "training")
 }
 
 // runFlags are the bookkeeping flags of training runs, shared by train and
@@ -90,7 +92,7 @@ type runFlags struct {
 
 func (r *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&r.every, "checkpoint-every", 100, "write a checkpoint every this many steps (and at the end)")
-	fs.DurationVar(&r.limit, "time-limit", 16*time.Minute, "stop training after this long (in a scan, at each temperature) and evaluate; 0 means no limit")
+	fs.DurationVar(&r.limit, "time-limit", 16*time.Minute, "stop training after this long (in a scan: per temperature; 0: none)")
 }
 
 func (r *runFlags) validate() error {
@@ -139,6 +141,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	var rf runFlags
 	rf.register(fs)
 	asJSON := fs.Bool("json", false, "print the results as one JSON object")
+	cli.Group(fs, "run and output")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -45,6 +45,8 @@ type Program struct {
 	// missing; empty means a subcommand is required.
 	Default     string
 	Subcommands []Subcommand
+	// Version, when not nil, returns what "NAME --version" prints.
+	Version func() string
 }
 
 // Run executes the command line and returns the exit status. Errors are
@@ -52,10 +54,14 @@ type Program struct {
 func (p *Program) Run(args []string, stdout, stderr io.Writer) int {
 	cmd, rest := p.Default, args
 	if len(args) > 0 {
-		// "help" lists the subcommands; so do -h and --help when there is
-		// no default subcommand to take them.
-		if a := args[0]; a == "help" || (p.Default == "" && (a == "-h" || a == "--help")) {
+		// "help", -h and --help list the subcommands; "SUBCOMMAND --help"
+		// gives a subcommand's flags.
+		switch a := args[0]; {
+		case a == "help" || a == "-h" || a == "--help":
 			p.PrintUsage(stdout)
+			return ExitOK
+		case p.Version != nil && (a == "version" || a == "--version"):
+			fmt.Fprintln(stdout, p.Version())
 			return ExitOK
 		}
 		if !strings.HasPrefix(args[0], "-") {
@@ -71,8 +77,14 @@ func (p *Program) Run(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		err := sc.Run(rest, stdout, stderr)
+		var help helpRequest
 		switch {
-		case err == nil, errors.Is(err, pflag.ErrHelp):
+		case err == nil:
+			return ExitOK
+		case errors.As(err, &help):
+			help.print(stdout)
+			return ExitOK
+		case errors.Is(err, pflag.ErrHelp):
 			return ExitOK
 		}
 		fmt.Fprintf(stderr, "%s %s: %v\n", p.Name, cmd, err)
@@ -97,11 +109,62 @@ func (p *Program) PrintUsage(w io.Writer) {
 	for _, sc := range p.Subcommands {
 		fmt.Fprintf(w, "  %-7s %s\n", sc.Name, sc.Summary)
 	}
-	fmt.Fprintf(w, "\nRun \"%s SUBCOMMAND --help\" for its flags.\n", p.Name)
+	fmt.Fprintf(w, "\nRun \"%s SUBCOMMAND --help\" for its flags", p.Name)
+	if p.Version != nil {
+		fmt.Fprintf(w, ", \"%s --version\" for the version", p.Name)
+	}
+	fmt.Fprintln(w, ".")
+}
+
+// groupAnnotation is the pflag annotation that names a flag's group.
+const groupAnnotation = "cli_group"
+
+// Group puts every flag of fs that is not yet in a group into the group
+// name: a subcommand's --help lists its flags by group, in the order the
+// groups were made.
+func Group(fs *pflag.FlagSet, name string) {
+	fs.VisitAll(func(f *pflag.Flag) {
+		if _, ok := f.Annotations[groupAnnotation]; !ok {
+			_ = fs.SetAnnotation(f.Name, groupAnnotation, []string{name})
+		}
+	})
+}
+
+// helpRequest is the error ParseFlags returns for --help: the program
+// prints the flag set's usage on stdout and exits with status 0.
+type helpRequest struct{ fs *pflag.FlagSet }
+
+func (h helpRequest) Error() string { return "help requested" }
+func (h helpRequest) Unwrap() error { return pflag.ErrHelp }
+
+// print writes the usage: the flags by group, ungrouped flags last.
+func (h helpRequest) print(w io.Writer) {
+	fmt.Fprintf(w, "usage of %s:\n", h.fs.Name())
+	var order []string
+	groups := map[string]*pflag.FlagSet{}
+	h.fs.VisitAll(func(f *pflag.Flag) {
+		name := "options"
+		if g, ok := f.Annotations[groupAnnotation]; ok && len(g) > 0 {
+			name = g[0]
+		}
+		if groups[name] == nil {
+			groups[name] = pflag.NewFlagSet(name, pflag.ContinueOnError)
+			groups[name].SortFlags = false
+			order = append(order, name)
+		}
+		groups[name].AddFlag(f)
+	})
+	for _, name := range order {
+		if len(order) > 1 {
+			fmt.Fprintf(w, "\n%s:\n", name)
+		}
+		fmt.Fprint(w, groups[name].FlagUsages())
+	}
 }
 
 // NewFlagSet returns the flag set of a subcommand: it reports errors
-// instead of exiting and prints its usage to stderr.
+// instead of exiting (its writer is unused: Program.Run prints --help on
+// stdout).
 func NewFlagSet(program, name string, stderr io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(program+" "+name, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -110,8 +173,9 @@ func NewFlagSet(program, name string, stderr io.Writer) *pflag.FlagSet {
 }
 
 // ParseFlags parses args, turning every flag error into a UsageError and
-// rejecting stray positional arguments. --help prints the flags and returns
-// pflag.ErrHelp (exit status 0).
+// rejecting stray positional arguments. --help returns an error that wraps
+// pflag.ErrHelp, on which Program.Run prints the flags on stdout (exit
+// status 0).
 func ParseFlags(fs *pflag.FlagSet, args []string) error {
 	return parseFlags(fs, args, false)
 }
@@ -123,18 +187,14 @@ func ParseFlagsAndArgs(fs *pflag.FlagSet, args []string) error {
 }
 
 func parseFlags(fs *pflag.FlagSet, args []string, positional bool) error {
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage of %s:\n", fs.Name())
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() {}
 	// pflag prints the error and the usage itself; silence it and report one line.
 	out := fs.Output()
 	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
 	fs.SetOutput(out)
 	if errors.Is(err, pflag.ErrHelp) {
-		fs.Usage()
-		return err
+		return helpRequest{fs}
 	}
 	if err != nil {
 		return UsageError{err.Error()}

@@ -51,3 +51,41 @@ func TestExitStatuses(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpOnStdout checks that every way of asking for help prints on
+// stdout with status 0: the subcommands for the program (even with a
+// default subcommand), the grouped flags for a subcommand.
+func TestHelpOnStdout(t *testing.T) {
+	p := testProgram("ok")
+	p.Subcommands = append(p.Subcommands, Subcommand{Name: "grouped", Summary: "grouped flags", Run: func(args []string, _, _ io.Writer) error {
+		fs := NewFlagSet("prog", "grouped", io.Discard)
+		fs.Int("size", 1, "the size")
+		Group(fs, "lattice")
+		fs.Int("steps", 2, "the steps")
+		Group(fs, "training")
+		return ParseFlags(fs, args)
+	}})
+	p.Version = func() string { return "prog v1.2.3" }
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"usage: prog [SUBCOMMAND]", "grouped flags", `"prog SUBCOMMAND --help"`, `"prog --version"`}},
+		{[]string{"-h"}, []string{"subcommands:"}},
+		{[]string{"help"}, []string{"subcommands:"}},
+		{[]string{"ok", "--help"}, []string{"usage of prog ok:", "-n, --n int"}},
+		{[]string{"grouped", "--help"}, []string{"lattice:\n      --size int", "training:\n      --steps int"}},
+		{[]string{"--version"}, []string{"prog v1.2.3\n"}},
+		{[]string{"version"}, []string{"prog v1.2.3\n"}},
+	} {
+		var out, errb bytes.Buffer
+		if got := p.Run(tc.args, &out, &errb); got != ExitOK || errb.Len() > 0 {
+			t.Errorf("%q: status %d, stderr %q", tc.args, got, errb.String())
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%q: stdout %q lacks %q", tc.args, out.String(), w)
+			}
+		}
+	}
+}
