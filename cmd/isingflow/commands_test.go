@@ -15,7 +15,7 @@ import (
 	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/model"
-	"github.com/isingflow/isingflow/validation"
+	"github.com/isingflow/isingflow/scan"
 )
 
 // tinyModel are the flags of a model that trains in a fraction of a second.
@@ -103,86 +103,6 @@ func TestTrainJSONAgreesWithExact(t *testing.T) {
 		}
 		if kl < 0 {
 			t.Errorf("%v: kl_per_site = %v < 0", geom, kl)
-		}
-	}
-}
-
-func TestParseTemperatures(t *testing.T) {
-	tc := validation.CriticalTemperature
-	for _, test := range []struct {
-		in   string
-		want []float64
-	}{
-		{"2.0:3.0:0.1", []float64{2, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6, 2.7, 2.8, 2.9, 3}},
-		{"2:3:0.25", []float64{2, 2.25, 2.5, 2.75, 3}},
-		{"2:2.9:0.25", []float64{2, 2.25, 2.5, 2.75}},
-		{"3:2:-0.5", []float64{3, 2.5, 2}},
-		{"2:2:0.1", []float64{2}},
-		{"1:1.0000000001:0.1", []float64{1}},
-		{"2.0,2.269,2.5", []float64{2, 2.269, 2.5}},
-		{"2, Tc ,2.5", []float64{2, tc, 2.5}},
-		{"Tc:2.5:0.1", []float64{tc, tc + 0.1, tc + 0.2}},
-		{"2.1:Tc:0.1", []float64{2.1, 2.2}},
-		{"tc", []float64{tc}},
-		{"0.1:0.3:0.1", []float64{0.1, 0.2, 0.3}},
-		{"Tc,2.3:2.5:0.1,2.2:2.0:-0.1", []float64{tc, 2.3, 2.4, 2.5, 2.2, 2.1, 2}},
-		{"3, 2:2.5:0.25 ,1.5", []float64{3, 2, 2.25, 2.5, 1.5}},
-	} {
-		got, err := parseTemperatures(test.in)
-		if err != nil {
-			t.Errorf("%q: unexpected error %v", test.in, err)
-			continue
-		}
-		if len(got) != len(test.want) {
-			t.Errorf("%q: got %v, want %v", test.in, got, test.want)
-			continue
-		}
-		for i := range got {
-			if math.Abs(got[i]-test.want[i]) > 1e-11 {
-				t.Errorf("%q: got %v, want %v", test.in, got, test.want)
-				break
-			}
-		}
-		if got[0] != test.want[0] {
-			t.Errorf("%q: the first temperature %v is not exactly %v", test.in, got[0], test.want[0])
-		}
-		if test.in == "2.0:3.0:0.1" && (got[3] != 2.3 || got[10] != 3) {
-			t.Errorf("%q: not rounded: %v", test.in, got)
-		}
-	}
-	for _, bad := range []string{
-		"", "abc", "2:3", "2:3:0", "2:3:-0.1", "3:2:0.1", "2:3:x", "0:1:0.5", "-1,2", "2,2", "2,2.0000001",
-		"1:2:1e-6", "2,,3", "2:3:NaN", "2:Inf:1",
-		"2:3:0.5,2.5", "2:3:0.5,", "2,3:2:0.1", "2:3:0.1:1", "Tc,Tc:3:0.1",
-	} {
-		if ts, err := parseTemperatures(bad); err == nil {
-			t.Errorf("%q: no error, got %v", bad, ts)
-		} else if _, ok := err.(usageError); !ok {
-			t.Errorf("%q: %v is not a usage error", bad, err)
-		}
-	}
-}
-
-// TestNearestTemperature checks the choice of a scan's warm start: the
-// nearest temperature trained, the latest of equally near ones.
-func TestNearestTemperature(t *testing.T) {
-	tc := validation.CriticalTemperature
-	for _, tt := range []struct {
-		trained []float64
-		T       float64
-		want    int
-	}{
-		{[]float64{2.0}, 2.1, 0},
-		{[]float64{2.0, 2.1, 2.2}, 2.3, 2},
-		{[]float64{3.0, 2.9, 2.8}, 2.7, 2},
-		{[]float64{tc, 2.3, 2.4, 2.5}, 2.2, 0},
-		{[]float64{tc, 2.3, 2.4, 2.5, 2.2}, 2.1, 4},
-		{[]float64{2.0, 3.0}, 2.5, 1},
-		{[]float64{3.0, 2.0}, 2.5, 1},
-		{[]float64{2.0, 2.6, 2.2}, 2.4, 2},
-	} {
-		if got := nearestTemperature(tt.trained, tt.T); got != tt.want {
-			t.Errorf("nearest of %v to %v: index %d, want %d", tt.trained, tt.T, got, tt.want)
 		}
 	}
 }
@@ -328,39 +248,6 @@ func TestSampleFiles(t *testing.T) {
 	}
 }
 
-// TestWarmSettings checks the training settings of a scan's warm-started
-// temperatures: no anneal and a short learning-rate warm-up, unless the
-// flags say otherwise.
-func TestWarmSettings(t *testing.T) {
-	base := model.Training{Iterations: 1700, Warmup: 0, AnnealFrom: 1.2, LR: 1e-3}
-	for _, tt := range []struct {
-		name               string
-		warm               int
-		changed            []string
-		base               model.Training
-		iterations, warmup int
-		annealFrom         float64
-	}{
-		{"defaults", 300, nil, base, 300, 50, 1},
-		{"short", 100, nil, base, 100, 25, 1},
-		{"no warm steps", 0, nil, base, 0, 0, 1},
-		{"as --iterations", -1, nil, base, 1700, 50, 1},
-		{"explicit warmup", 300, []string{"warmup"}, model.Training{Iterations: 1700, Warmup: 7, AnnealFrom: 1.2}, 300, 7, 1},
-		{"explicit anneal", 300, []string{"anneal-from"}, base, 300, 50, 1.2},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			w := warmSettings(tt.base, tt.warm, func(f string) bool { return slices.Contains(tt.changed, f) })
-			if w.Iterations != tt.iterations || w.Warmup != tt.warmup || w.AnnealFrom != tt.annealFrom {
-				t.Errorf("got iterations %d, warm-up %d, anneal from %g; want %d, %d, %g",
-					w.Iterations, w.Warmup, w.AnnealFrom, tt.iterations, tt.warmup, tt.annealFrom)
-			}
-			if w.LR != tt.base.LR {
-				t.Errorf("learning rate %g, want %g", w.LR, tt.base.LR)
-			}
-		})
-	}
-}
-
 // TestScanWarmStart checks that each temperature of a scan starts from the
 // previous one's parameters with a fresh optimiser: with no steps at the
 // second temperature its checkpoint holds the first's trained parameters
@@ -398,7 +285,7 @@ func TestScanWarmStart(t *testing.T) {
 		t.Error("the first temperature did not train")
 	}
 	var table []map[string]any
-	b, err := os.ReadFile(filepath.Join(dir, scanTableFile))
+	b, err := os.ReadFile(filepath.Join(dir, scan.TableFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,15 +3,18 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"time"
 
 	"github.com/isingflow/isingflow/model"
+	"github.com/isingflow/isingflow/scan"
 )
 
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", stderr)
 	dir := fs.String("run", "", "run directory written by \"isingflow train\" (required)")
-	var ev evalFlags
-	ev.register(fs)
+	var ev scan.Evaluation
+	registerEvaluation(fs, &ev)
 	asJSON := fs.Bool("json", false, "print the results as one JSON object")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -19,7 +22,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *dir == "" {
 		return usagef("--run DIR is required")
 	}
-	if err := ev.validate(); err != nil {
+	if err := validateEvaluation(&ev); err != nil {
 		return err
 	}
 	run, err := loadRun(*dir)
@@ -27,10 +30,6 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	m := run.Model
-	ref, err := exactReference(geometryOf(&m.Config), m.Lattice, m.Config.Delta)
-	if err != nil {
-		return err
-	}
 	// The training log's last line gives the steps and the training time
 	// of the last process, whose first record is marked.
 	steps, firstStep, seconds := 0, 0, 0.0
@@ -42,18 +41,22 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stderr, "isingflow: evaluating %s (%s)\n", *dir, m.Config.Describe())
-	res, err := evaluate(m, &ev, stderr)
+	start := time.Now()
+	ev.Progress = evaluationProgress(stderr, ev, &start)
+	est, gap, err := scan.Evaluate(m, ev)
 	if err != nil {
 		return err
 	}
-	report := newReport(m, ref, res, firstStep, steps, seconds)
-	if report.logdetGap, err = logDetCheck(m, &ev, stderr); err != nil {
+	res, err := scan.NewResult(m, run.Config.Training, est, ev.Seed)
+	if err != nil {
 		return err
 	}
+	res.Steps, res.FirstStep, res.Seconds, res.LogDetGap = steps, firstStep, seconds, gap
+	res.Provenance.CommandLine = os.Args
 	if *asJSON {
-		return writeJSON(stdout, report)
+		return writeJSON(stdout, res)
 	}
-	report.print(stdout)
+	printResult(stdout, res)
 	return nil
 }
 

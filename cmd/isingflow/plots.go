@@ -11,7 +11,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/isingflow/isingflow/model"
-	"github.com/isingflow/isingflow/observables"
+	"github.com/isingflow/isingflow/scan"
 )
 
 // Plot files of a run directory.
@@ -22,13 +22,14 @@ const (
 
 // writePlots draws the training curve with the exact line and the
 // histogram of the evaluation's log-weights into the run directory.
-func writePlots(dir string, m *model.Model, ref *exactReport, est *observables.IsingEstimates) error {
+func writePlots(dir string, res *scan.Result) error {
+	ref, est := res.Exact, res.Estimates
 	recs, err := model.ReadLog(dir)
 	if err != nil {
 		return err
 	}
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s, T = %.4g: variational free energy per site", m.Lattice, m.Config.T)
+	p.Title.Text = fmt.Sprintf("%s, T = %.4g: variational free energy per site", ref.Lattice, res.Config.T)
 	p.X.Label.Text = "training step"
 	p.Y.Label.Text = "f_var (batch estimate)"
 	var pts plotter.XYs

@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 
 	"gonum.org/v1/plot"
@@ -23,146 +22,22 @@ import (
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/observables"
+	"github.com/isingflow/isingflow/scan"
 	"github.com/isingflow/isingflow/validation"
 )
 
 // Files of a scan directory; each temperature's run directory is a
-// subdirectory named by scanRunDir.
+// subdirectory named by scan.RunDir.
 const (
 	scanTableFile = "scan.json"
 	scanPlotFile  = "scan.png"
 )
-
-// maxScanTemperatures bounds the number of temperatures of a scan.
-const maxScanTemperatures = 1000
-
-// parseTemperatures reads the temperatures of a scan: a comma-separated
-// list whose items are a temperature (a number or Tc) or a range
-// START:STOP:STEP (STOP included within rounding, STEP of either sign), e.g.
-// 2.0:3.0:0.1 or Tc,2.3:3.0:0.1,2.2:2.0:-0.1.
-func parseTemperatures(s string) ([]float64, error) {
-	one := func(v string) (float64, error) {
-		var t temperature
-		if err := t.Set(strings.TrimSpace(v)); err != nil {
-			return 0, usagef("-T %q: %v", s, err)
-		}
-		return float64(t), nil
-	}
-	var ts []float64
-	for _, item := range strings.Split(s, ",") {
-		if !strings.Contains(item, ":") {
-			t, err := one(item)
-			if err != nil {
-				return nil, err
-			}
-			ts = append(ts, t)
-		} else {
-			r, err := parseTemperatureRange(s, item, one)
-			if err != nil {
-				return nil, err
-			}
-			ts = append(ts, r...)
-		}
-		if len(ts) > maxScanTemperatures {
-			return nil, usagef("-T %q: more than %d temperatures", s, maxScanTemperatures)
-		}
-	}
-	seen := map[string]bool{}
-	for _, t := range ts {
-		d := scanRunDir(t)
-		if seen[d] {
-			return nil, usagef("-T %q: the temperature %.6f appears twice", s, t)
-		}
-		seen[d] = true
-	}
-	return ts, nil
-}
-
-// parseTemperatureRange reads one range START:STOP:STEP of the scan s,
-// its end points read by one.
-func parseTemperatureRange(s, item string, one func(string) (float64, error)) ([]float64, error) {
-	parts := strings.Split(item, ":")
-	if len(parts) != 3 {
-		return nil, usagef("-T %q: %q: want a range START:STOP:STEP or a temperature", s, item)
-	}
-	start, err := one(parts[0])
-	if err != nil {
-		return nil, err
-	}
-	stop, err := one(parts[1])
-	if err != nil {
-		return nil, err
-	}
-	step, err := strconv.ParseFloat(strings.TrimSpace(parts[2]), 64)
-	if err != nil || step == 0 || math.IsInf(step, 0) || math.IsNaN(step) {
-		return nil, usagef("-T %q: the step %q must be a non-zero number", s, parts[2])
-	}
-	// Count the points, STOP included when within 1e-6 steps of the grid.
-	r := (stop - start) / step
-	if r < -1e-6 {
-		return nil, usagef("-T %q: a step of %v never reaches %v from %v", s, step, stop, start)
-	}
-	if r > maxScanTemperatures {
-		return nil, usagef("-T %q: more than %d temperatures", s, maxScanTemperatures)
-	}
-	n := int(math.Floor(r+1e-6)) + 1
-	ts := make([]float64, 0, n)
-	for i := range n {
-		t := start + float64(i)*step
-		switch {
-		case i == 0:
-			t = start
-		case math.Abs(t-stop) < 1e-6*math.Abs(step):
-			t = stop
-		default:
-			t = math.Round(t*1e12) / 1e12 // 2.3, not 2.3000000000000003
-		}
-		if !(t > 0) {
-			return nil, usagef("-T %q: the temperature %v is not positive", s, t)
-		}
-		ts = append(ts, t)
-	}
-	return ts, nil
-}
-
-// scanRunDir names the run directory of one temperature inside a scan
-// directory.
-func scanRunDir(T float64) string { return fmt.Sprintf("T%.6f", T) }
 
 // defaultScanDir names a scan by its lattice, temperatures and model.
 func defaultScanDir(m *model.Config, t *model.Training, ts []float64) string {
 	return filepath.Join("runs", fmt.Sprintf("scan_%s_T%s-%s_n%d_%s",
 		model.LatticeTag(m), strconv.FormatFloat(ts[0], 'g', 6, 64), strconv.FormatFloat(ts[len(ts)-1], 'g', 6, 64),
 		len(ts), model.Tag(m, t)))
-}
-
-// warmStartWarmup is the longest learning-rate warm-up of a warm-started
-// temperature (see warmSettings).
-const warmStartWarmup = 50
-
-// warmSettings returns the training settings of the warm-started
-// temperatures of a scan: tc with warm steps (unless warm is -1), without
-// annealing, and with a linear learning-rate warm-up over
-// min(warmStartWarmup, steps/4) steps, unless the flags named by changed
-// set those explicitly. A warm start begins from the flow of the
-// neighbouring temperature, which is what annealing would provide. Its
-// optimiser is fresh, and the first step of a fresh Adam moves every
-// parameter by the full learning rate whatever its gradient: at L = 16
-// that one step took a flow that was within KL/site 0.007 of the next
-// temperature to 1.0, from which 300 steps recovered only a paramagnetic
-// flow (docs/ablation.md); the warm-up lets the moments form first.
-func warmSettings(tc model.Training, warm int, changed func(flag string) bool) model.Training {
-	w := tc
-	if warm >= 0 {
-		w.Iterations = warm
-	}
-	if !changed("anneal-from") {
-		w.AnnealFrom = 1
-	}
-	if !changed("warmup") {
-		w.Warmup = min(warmStartWarmup, w.Iterations/4)
-	}
-	return w
 }
 
 func runScan(args []string, stdout, stderr io.Writer) error {
@@ -178,8 +53,8 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	registerTraining(fs, &tc)
 	warm := fs.Int("warm-iterations", -1, "steps at each warm-started temperature (-1: as --iterations)")
 	cli.Group(fs, "training")
-	var ev evalFlags
-	ev.register(fs)
+	var ev scan.Evaluation
+	registerEvaluation(fs, &ev)
 	out := fs.String("out", "", "scan directory (default: runs/scan_ named by the lattice, the temperatures and the model)")
 	var rf runFlags
 	rf.register(fs)
@@ -192,9 +67,9 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	if *temps == "" {
 		return usagef("-T is required: a range START:STOP:STEP (e.g. 2.0:3.0:0.1) or a list T1,T2,...")
 	}
-	ts, err := parseTemperatures(*temps)
+	ts, err := scan.ParseTemperatures(*temps)
 	if err != nil {
-		return err
+		return usagef("%v", err)
 	}
 	if err := tc.Validate(); err != nil {
 		return usagef("%v", err)
@@ -202,8 +77,8 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	if *warm < -1 {
 		return usagef("--warm-iterations %d: must not be negative (or -1)", *warm)
 	}
-	warmTC := warmSettings(tc, *warm, fs.Changed)
-	if err := ev.validate(); err != nil {
+	warmTC := scan.WarmSettings(tc, *warm, fs.Changed)
+	if err := validateEvaluation(&ev); err != nil {
 		return err
 	}
 	if err := rf.validate(); err != nil {
@@ -231,45 +106,32 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := cli.StopContext(context.Background())
 	defer stop()
-	var reports []*report
-	var trained [][]float64 // the trained parameters of ts[:i]
-	for i, T := range ts {
-		from := -1
-		var init []float64
-		if i > 0 {
-			mc.T = T
-			// Warm start: the nearest trained temperature's parameters,
-			// fresh Adam.
-			from = nearestTemperature(ts[:i], T)
-			init = trained[from]
-		}
-		fmt.Fprintf(stderr, "isingflow scan: T = %.6g (%d of %d)", T, i+1, len(ts))
-		if from >= 0 {
-			fmt.Fprintf(stderr, ", warm start from T = %.6g", ts[from])
+	var reports []*scan.Result
+	opt := pointOptions(runOptions{every: rf.every, limit: rf.limit, eval: ev}, stderr)
+	started := opt.Started
+	opt.Started = func(r *model.Run) {
+		fmt.Fprintf(stderr, "isingflow scan: T = %.6g (%d of %d)", r.Config.Model.T, len(reports)+1, len(ts))
+		if len(reports) > 0 {
+			fmt.Fprintf(stderr, ", warm start from T = %.6g", ts[scan.NearestTemperature(ts[:len(reports)], r.Config.Model.T)])
 		}
 		fmt.Fprintln(stderr)
-		settings := &tc
-		if i > 0 {
-			settings = &warmTC
-		}
-		r, err := trainAndEvaluate(ctx, model.RunConfig{Model: mc, Training: *settings}, runOptions{
-			dir: filepath.Join(dir, scanRunDir(T)), every: rf.every, limit: rf.limit, eval: &ev, init: init,
-		}, stderr)
-		if err != nil {
-			return err
-		}
-		if from >= 0 {
-			r.warmStartT = &ts[from]
-		}
+		started(r)
+	}
+	_, err = scan.Chain(ctx, model.RunConfig{Model: mc, Training: tc}, warmTC, ts, dir, opt, func(i int, _ *float64, r *scan.Result) {
 		reports = append(reports, r)
-		if err := writeScanTable(dir, reports); err != nil {
-			return err
+		if err := writePlots(filepath.Join(dir, scan.RunDir(r.Config.T)), r); err != nil {
+			fmt.Fprintf(stderr, "isingflow: plots: %v\n", err)
 		}
-		trained = append(trained, r.params)
 		if ctx.Err() != nil {
-			fmt.Fprintf(stderr, "isingflow scan: interrupted at T = %.6g; the scan stops here\n", T)
-			break
+			fmt.Fprintf(stderr, "isingflow scan: interrupted at T = %.6g; the scan stops here\n", r.Config.T)
 		}
+	})
+	var bad *scan.ConfigError
+	if errors.As(err, &bad) {
+		return usagef("%v", bad.Err)
+	}
+	if err != nil {
+		return err
 	}
 	if err := writeScanPlot(filepath.Join(dir, scanPlotFile), &mc, reports); err != nil {
 		fmt.Fprintf(stderr, "isingflow scan: plot: %v\n", err)
@@ -282,38 +144,16 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// nearestTemperature returns the index in trained of the temperature
-// nearest T, the latest of equally near ones: the flow a scan warm-starts T
-// from. Along a monotone scan that is the previous temperature; a scan
-// Tc,2.3:3.0:0.1,2.2:2.0:-0.1 goes out from T_c on both sides.
-func nearestTemperature(trained []float64, T float64) int {
-	best := -1
-	for i, t := range trained {
-		if best < 0 || math.Abs(t-T) <= math.Abs(trained[best]-T) {
-			best = i
-		}
-	}
-	return best
-}
-
-func writeScanTable(dir string, reports []*report) error {
-	b, err := json.MarshalIndent(reports, "", "  ")
-	if err != nil {
-		return err
-	}
-	return runio.WriteBytesAtomic(filepath.Join(dir, scanTableFile), append(b, '\n'))
-}
-
 // printScan prints one line per temperature, in the order trained: the
 // temperature its flow was warm-started from and the estimates beside the
 // exact finite-lattice values.
-func printScan(w io.Writer, reports []*report) {
+func printScan(w io.Writer, reports []*scan.Result) {
 	if len(reports) == 0 {
 		return
 	}
 	r0 := reports[0]
-	fmt.Fprintf(w, "Monge-Ampère flow temperature scan, %s lattice, δ = %g; %s\n", r0.ref.Lattice, r0.cfg.Delta, r0.cfg.Describe())
-	method := r0.ref.FiniteLatticeMethod
+	fmt.Fprintf(w, "Monge-Ampère flow temperature scan, %s lattice, δ = %g; %s\n", r0.Exact.Lattice, r0.Config.Delta, r0.Config.Describe())
+	method := r0.Exact.FiniteLatticeMethod
 	if method == "" {
 		method = "none"
 	}
@@ -321,20 +161,20 @@ func printScan(w io.Writer, reports []*report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "T\tfrom\tf_var\tKL/N\tu\texact u\tc\texact c\t<|m|>\texact <|m|>\tESS/M\t")
 	for _, r := range reports {
-		e, ref := r.est, r.ref
+		e, ref := r.Estimates, r.Exact
 		from := "—"
-		if r.warmStartT != nil {
-			from = strconv.FormatFloat(*r.warmStartT, 'g', 6, 64)
+		if r.WarmStartT != nil {
+			from = strconv.FormatFloat(*r.WarmStartT, 'g', 6, 64)
 		}
-		fmt.Fprintf(tw, "%.6g\t%s\t%v\t%v\t%v\t%s\t%v\t%s\t%v\t%s\t%.3g\t\n", r.cfg.T, from,
+		fmt.Fprintf(tw, "%.6g\t%s\t%v\t%v\t%v\t%s\t%v\t%s\t%v\t%s\t%.3g\t\n", r.Config.T, from,
 			e.VariationalFreeEnergyPerSite, e.KLPerSite, e.EnergyPerSite, fmtShort(ref.EnergyPerSite),
 			e.SpecificHeatPerSite, fmtShort(ref.SpecificHeatPerSite),
 			e.AbsMagnetization, fmtShort(ref.AbsMagnetization), e.ESSFraction)
 	}
 	tw.Flush()
 	for _, r := range reports {
-		if n := len(r.est.Warnings); n > 0 {
-			fmt.Fprintf(w, "\nWARNING at T = %.6g: %s", r.cfg.T, r.est.Warnings[0])
+		if n := len(r.Estimates.Warnings); n > 0 {
+			fmt.Fprintf(w, "\nWARNING at T = %.6g: %s", r.Config.T, r.Estimates.Warnings[0])
 			if n > 1 {
 				fmt.Fprintf(w, " (and %d more warnings in its result.json)", n-1)
 			}
@@ -370,68 +210,49 @@ type exactCurves struct {
 }
 
 // scanCurves computes the exact curves of the scan's lattice between lo and
-// hi: Kaufman's energy and specific heat on the square torus, the enumerated
-// ones (and ⟨|m|⟩) on small lattices, and Onsager's infinite-lattice values
-// in two dimensions.
+// hi (validation.Exact.Curves): the finite lattice's energy and specific
+// heat (Kaufman on the square torus, enumeration on small lattices), the
+// enumerated ⟨|m|⟩, and Onsager's infinite-lattice values in two
+// dimensions.
 func scanCurves(mc *model.Config, lo, hi float64) (*exactCurves, error) {
 	const points = 241
-	g := geometryOf(mc)
-	lat, err := g.lattice()
+	lat, err := mc.Lattice()
 	if err != nil {
 		return nil, err
 	}
-	grid := make([]float64, points)
-	for i := range grid {
-		grid[i] = lo + (hi-lo)*float64(i)/float64(points-1)
+	x, err := validation.NewExact(lat)
+	if err != nil {
+		return nil, err
 	}
-	if tc := validation.CriticalTemperature; tc > lo && tc < hi {
-		grid = append(grid, tc)
-		for i := len(grid) - 1; i > 0 && grid[i] < grid[i-1]; i-- {
-			grid[i], grid[i-1] = grid[i-1], grid[i]
-		}
+	refs, err := x.Curves(lo, hi, points)
+	if err != nil {
+		return nil, err
 	}
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	c := &exactCurves{}
-	var dos *validation.DensityOfStates
-	if lat.N() <= maxEnumerationSites {
-		if dos, err = validation.NewDensityOfStates(lat); err != nil {
-			return nil, err
-		}
-	}
-	switch {
-	case g.isSquareTorus():
+	switch x.Method() {
+	case validation.MethodKaufman:
 		c.method = "Kaufman"
-	case dos != nil:
+	case validation.MethodEnumeration:
 		c.method = "enumeration"
 	}
-	for _, T := range grid {
-		if g.isSquareTorus() {
-			k, err := validation.Kaufman(g.L, g.L, T)
-			if err != nil {
-				return nil, err
-			}
-			c.energy = append(c.energy, plotter.XY{X: T, Y: k.EnergyPerSite})
-			c.heat = append(c.heat, plotter.XY{X: T, Y: k.SpecificHeatPerSite})
+	for _, r := range refs {
+		T := r.T
+		if r.Method != validation.MethodNone {
+			c.energy = append(c.energy, plotter.XY{X: T, Y: r.EnergyPerSite})
+			c.heat = append(c.heat, plotter.XY{X: T, Y: r.SpecificHeatPerSite})
 		}
-		if dos != nil {
-			e, err := dos.Thermal(T)
-			if err != nil {
-				return nil, err
-			}
-			if !g.isSquareTorus() {
-				c.energy = append(c.energy, plotter.XY{X: T, Y: e.EnergyPerSite})
-				c.heat = append(c.heat, plotter.XY{X: T, Y: e.SpecificHeatPerSite})
-			}
-			c.absMag = append(c.absMag, plotter.XY{X: T, Y: e.AbsMagnetization})
+		if r.Moments {
+			c.absMag = append(c.absMag, plotter.XY{X: T, Y: r.AbsMagnetization})
 		}
-		if g.dim == 2 {
-			if v := validation.OnsagerEnergyPerSite(T); finite(v) {
+		if r.Onsager {
+			if v := r.OnsagerEnergyPerSite; finite(v) {
 				c.onsagerU = append(c.onsagerU, plotter.XY{X: T, Y: v})
 			}
-			if v := validation.OnsagerSpecificHeatPerSite(T); finite(v) {
+			if v := r.OnsagerSpecificHeatPerSite; finite(v) {
 				c.onsagerC = append(c.onsagerC, plotter.XY{X: T, Y: v})
 			}
-			if v := validation.SpontaneousMagnetization(T); finite(v) {
+			if v := r.OnsagerMagnetization; finite(v) {
 				c.onsM = append(c.onsM, plotter.XY{X: T, Y: v})
 			}
 		}
@@ -442,13 +263,13 @@ func scanCurves(mc *model.Config, lo, hi float64) (*exactCurves, error) {
 // writeScanPlot draws the energy, the specific heat, ⟨|m|⟩ and the KL
 // divergence per site against T, the estimates with error bars beside the
 // exact curves, in a 2×2 grid with one legend below.
-func writeScanPlot(path string, mc *model.Config, reports []*report) error {
+func writeScanPlot(path string, mc *model.Config, reports []*scan.Result) error {
 	if len(reports) == 0 {
 		return nil
 	}
-	lo, hi := reports[0].cfg.T, reports[0].cfg.T
+	lo, hi := reports[0].Config.T, reports[0].Config.T
 	for _, r := range reports {
-		lo, hi = min(lo, r.cfg.T), max(hi, r.cfg.T)
+		lo, hi = min(lo, r.Config.T), max(hi, r.Config.T)
 	}
 	pad := 0.05 * (hi - lo)
 	if pad == 0 {
@@ -459,25 +280,25 @@ func writeScanPlot(path string, mc *model.Config, reports []*report) error {
 	if err != nil {
 		return err
 	}
-	lat := reports[0].ref.Lattice
+	lat := reports[0].Exact.Lattice
 
 	type series struct {
 		name  string
-		get   func(*report) observables.Estimate
+		get   func(*scan.Result) observables.Estimate
 		glyph draw.GlyphDrawer
 		color int
 		shift float64 // in units of the T range, so that the series do not hide each other
 	}
 	importance := func(f func(*observables.IsingEstimates) observables.Estimate) series {
-		return series{"flow, importance-weighted", func(r *report) observables.Estimate { return f(r.est) },
+		return series{"flow, importance-weighted", func(r *scan.Result) observables.Estimate { return f(r.Estimates) },
 			draw.CircleGlyph{}, 0, 0}
 	}
 	chain := func(f func(*observables.MCMCEstimates) observables.Estimate) series {
-		return series{"flow-MCMC", func(r *report) observables.Estimate {
-			if r.est.MCMC == nil {
+		return series{"flow-MCMC", func(r *scan.Result) observables.Estimate {
+			if r.Estimates.MCMC == nil {
 				return observables.Estimate{Mean: math.NaN()}
 			}
-			return f(r.est.MCMC)
+			return f(r.Estimates.MCMC)
 		}, draw.BoxGlyph{}, 1, 0.008}
 	}
 	type panel struct {
@@ -557,7 +378,7 @@ func writeScanPlot(path string, mc *model.Config, reports []*report) error {
 		for _, set := range pn.data {
 			var pts errorPoints
 			for _, r := range reports {
-				pts.add(r.cfg.T+set.shift*(hi-lo), set.get(r))
+				pts.add(r.Config.T+set.shift*(hi-lo), set.get(r))
 			}
 			if len(pts.XYs) == 0 {
 				continue

@@ -3,58 +3,43 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"math"
-	"math/rand/v2"
-	"path/filepath"
-	"slices"
+	"os"
 	"time"
 
 	"github.com/spf13/pflag"
-	"gonum.org/v1/gonum/mat"
 
 	"github.com/isingflow/isingflow/flow"
 	"github.com/isingflow/isingflow/internal/blasimpl"
 	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/model"
-	"github.com/isingflow/isingflow/observables"
+	"github.com/isingflow/isingflow/scan"
 	"github.com/isingflow/isingflow/train"
 	"github.com/isingflow/isingflow/vmc"
 )
 
-// evalFlags are the settings of the evaluation after training (and of
-// "isingflow eval").
-type evalFlags struct {
-	samples int
-	mcmc    int
-	seed    uint64
-	batch   int
-	logdet  int
-}
-
-func (e *evalFlags) register(fs *pflag.FlagSet) {
-	fs.IntVar(&e.samples, "samples", 10000, "samples of the trained flow for the importance-weighted estimates")
-	fs.IntVar(&e.mcmc, "mcmc", 0, "proposals of flow-MCMC (independence Metropolis-Hastings); 0 runs no chain")
-	fs.Uint64Var(&e.seed, "eval-seed", 2, "seed of the evaluation samples")
-	fs.IntVar(&e.batch, "eval-batch", 512, "samples drawn per batch in the evaluation")
-	fs.IntVar(&e.logdet, "logdet-check", 0, "samples on which to check ln p against the exact log-determinant of the RK4 map (costly)")
+// registerEvaluation adds the flags of the evaluation after training (and
+// of "isingflow eval"), with the defaults of scan.DefaultEvaluation.
+func registerEvaluation(fs *pflag.FlagSet, e *scan.Evaluation) {
+	d := scan.DefaultEvaluation()
+	fs.IntVar(&e.Samples, "samples", d.Samples, "samples of the trained flow for the importance-weighted estimates")
+	fs.IntVar(&e.MCMC, "mcmc", d.MCMC, "proposals of flow-MCMC (independence Metropolis-Hastings); 0 runs no chain")
+	fs.Uint64Var(&e.Seed, "eval-seed", d.Seed, "seed of the evaluation samples")
+	fs.IntVar(&e.Batch, "eval-batch", d.Batch, "samples drawn per batch in the evaluation")
+	fs.IntVar(&e.LogDetCheck, "logdet-check", d.LogDetCheck, "samples on which to check ln p against the exact log-determinant of the RK4 map (costly)")
 	cli.Group(fs, "evaluation")
 }
 
-func (e *evalFlags) validate() error {
-	if e.samples < 2 {
-		return usagef("--samples %d: need at least 2", e.samples)
+// validateEvaluation checks the evaluation flags.
+func validateEvaluation(e *scan.Evaluation) error {
+	if e.Batch < 1 {
+		return usagef("--eval-batch %d: must be positive", e.Batch)
 	}
-	if e.mcmc < 0 || e.mcmc == 1 {
-		return usagef("--mcmc %d: need 0 (no chain) or at least 2 proposals", e.mcmc)
-	}
-	if e.batch < 1 {
-		return usagef("--eval-batch %d: must be positive", e.batch)
-	}
-	if e.logdet < 0 || e.logdet == 1 {
-		return usagef("--logdet-check %d: need 0 (no check) or at least 2 samples", e.logdet)
+	if err := e.Validate(); err != nil {
+		return usagef("%v", err)
 	}
 	return nil
 }
@@ -111,14 +96,14 @@ type trainArgs struct {
 	g  geometry
 	mc model.Config
 	tc model.Training
-	ev evalFlags
+	ev scan.Evaluation
 }
 
 func (a *trainArgs) register(fs *pflag.FlagSet) {
 	a.g.register(fs)
 	registerModel(fs, &a.mc)
 	registerTraining(fs, &a.tc)
-	a.ev.register(fs)
+	registerEvaluation(fs, &a.ev)
 }
 
 // settle completes the model configuration from the parsed flags and
@@ -129,7 +114,7 @@ func (a *trainArgs) settle(fs *pflag.FlagSet) error {
 	if err := a.tc.Validate(); err != nil {
 		return usagef("%v", err)
 	}
-	return a.ev.validate()
+	return validateEvaluation(&a.ev)
 }
 
 func runTrain(args []string, stdout, stderr io.Writer) error {
@@ -163,15 +148,15 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := cli.StopContext(context.Background())
 	defer stop()
-	report, err := trainAndEvaluate(ctx, model.RunConfig{Model: a.mc, Training: a.tc},
-		runOptions{dir: dir, resume: *resume, every: rf.every, limit: rf.limit, eval: &a.ev}, stderr)
+	res, err := trainAndEvaluate(ctx, model.RunConfig{Model: a.mc, Training: a.tc},
+		runOptions{dir: dir, resume: *resume, every: rf.every, limit: rf.limit, eval: a.ev}, stderr)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(stdout, report)
+		return writeJSON(stdout, res)
 	}
-	report.print(stdout)
+	printResult(stdout, res)
 	fmt.Fprintf(stdout, "\nrun directory: %s (checkpoint, train.jsonl, result.json, plots)\n", dir)
 	return nil
 }
@@ -183,46 +168,35 @@ type runOptions struct {
 	resume bool          // continue the run in dir from its checkpoint
 	every  int           // checkpoint every this many steps
 	limit  time.Duration // stop training after this long; 0 means no limit
-	eval   *evalFlags    // the evaluation after training
-	init   []float64     // parameters to start from instead of the initialisation (a warm start)
+	eval   scan.Evaluation
 }
 
-// trainAndEvaluate is one run: it creates (or resumes) the run directory,
-// trains, evaluates the trained flow, writes result.json and the plots,
-// and returns the report. "isingflow train" makes one run, "isingflow
-// scan" one per temperature.
-func trainAndEvaluate(ctx context.Context, rc model.RunConfig, opt runOptions, stderr io.Writer) (*report, error) {
-	var r *model.Run
-	var err error
-	if opt.resume {
-		if r, err = model.Resume(opt.dir, rc); err != nil {
-			return nil, usagef("--resume: %v", err)
-		}
-	} else {
-		if r, err = model.Create(opt.dir, rc); err != nil {
-			return nil, usagef("%v", err)
-		}
-		if opt.init != nil {
-			copy(r.Model.Flow.Potential.Params(), opt.init)
-		}
-	}
-	m, mc, tr := r.Model, &r.Config.Model, r.Trainer
-	ref, err := exactReference(geometryOf(mc), m.Lattice, mc.Delta)
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(stderr, "isingflow: %s lattice, T = %.6g, δ = %g; %s (%d parameters); BLAS: %s; elementwise: %s\n",
-		m.Lattice, mc.T, mc.Delta, mc.Describe(), len(m.Flow.Potential.Params()), blasimpl.Name(), flow.Elementwise())
-	if note := mc.MultiscaleNote(m.Lattice); note != "" {
-		fmt.Fprintf(stderr, "isingflow: note: %s\n", note)
-	}
-	total := r.Config.Training.Iterations
-	fmt.Fprintf(stderr, "isingflow: run directory %s, training from step %d to %d\n", opt.dir, tr.Step, total)
-
-	bar := runio.NewProgress(stderr, total, "training")
+// pointOptions returns the options of scan.Point with the progress reports
+// of a training run on stderr: the model, a progress bar (or a line every
+// 30 s when stderr is not a terminal), rejected steps, why training ended,
+// the evaluation's progress and time.
+func pointOptions(opt runOptions, stderr io.Writer) scan.Options {
+	var bar *runio.Progress
+	var total int
+	var evalStart time.Time
 	terminal := runio.IsTerminal(stderr)
 	nextReport := time.Now().Add(30 * time.Second)
-	res, err := r.Train(ctx, model.TrainOptions{CheckpointEvery: opt.every, Duration: opt.limit, Record: func(rec vmc.Record) error {
+	o := scan.Options{
+		Dir: opt.dir, Resume: opt.resume, CheckpointEvery: opt.every, Duration: opt.limit, Evaluation: opt.eval,
+		CommandLine: os.Args,
+	}
+	o.Started = func(r *model.Run) {
+		m, mc := r.Model, &r.Config.Model
+		fmt.Fprintf(stderr, "isingflow: %s lattice, T = %.6g, δ = %g; %s (%d parameters); BLAS: %s; elementwise: %s\n",
+			m.Lattice, mc.T, mc.Delta, mc.Describe(), len(m.Flow.Potential.Params()), blasimpl.Name(), flow.Elementwise())
+		if note := mc.MultiscaleNote(m.Lattice); note != "" {
+			fmt.Fprintf(stderr, "isingflow: note: %s\n", note)
+		}
+		total = r.Config.Training.Iterations
+		fmt.Fprintf(stderr, "isingflow: run directory %s, training from step %d to %d\n", r.Dir, r.Trainer.Step, total)
+		bar = runio.NewProgress(stderr, total, "training")
+	}
+	o.Record = func(rec vmc.Record) error {
 		if rec.Rejected {
 			fmt.Fprintf(stderr, "isingflow: step %d rejected (non-finite loss or gradient): rolled back, learning rate now %.3g\n",
 				rec.Step, rec.LearningRate*0.5)
@@ -234,97 +208,61 @@ func trainAndEvaluate(ctx context.Context, rc model.RunConfig, opt runOptions, s
 			nextReport = time.Now().Add(30 * time.Second)
 		}
 		return nil
-	}})
-	bar.Finish()
-	if err != nil {
-		return nil, err
 	}
-	switch res.Status {
-	case train.StatusTimeLimit:
-		fmt.Fprintf(stderr, "isingflow: time limit reached after %d steps; evaluating\n", tr.Step)
-	case train.StatusInterrupted:
-		fmt.Fprintf(stderr, "isingflow: interrupted after %d steps; checkpoint written, evaluating\n", tr.Step)
+	o.Trained = func(res *train.Result) {
+		bar.Finish()
+		switch res.Status {
+		case train.StatusTimeLimit:
+			fmt.Fprintf(stderr, "isingflow: time limit reached after %d steps; evaluating\n", res.Steps)
+		case train.StatusInterrupted:
+			fmt.Fprintf(stderr, "isingflow: interrupted after %d steps; checkpoint written, evaluating\n", res.Steps)
+		}
+		evalStart = time.Now()
 	}
-
-	est, err := evaluate(m, opt.eval, stderr)
-	if err != nil {
-		return nil, err
-	}
-	report := newReport(m, ref, est, res.FirstStep, tr.Step, res.Seconds)
-	report.params = slices.Clone(m.Flow.Potential.Params())
-	if report.logdetGap, err = logDetCheck(m, opt.eval, stderr); err != nil {
-		return nil, err
-	}
-	if err := writeResult(opt.dir, report); err != nil {
-		return nil, err
-	}
-	if err := writePlots(opt.dir, m, ref, est); err != nil {
-		fmt.Fprintf(stderr, "isingflow: plots: %v\n", err)
-	}
-	return report, nil
+	o.Evaluation.Progress = evaluationProgress(stderr, opt.eval, &evalStart)
+	return o
 }
 
-// evaluate draws the evaluation samples of the trained flow.
-func evaluate(m *model.Model, ev *evalFlags, stderr io.Writer) (*observables.IsingEstimates, error) {
-	m.Reseed(model.StreamEvaluation)
-	start := time.Now()
-	bar := runio.NewProgress(stderr, ev.samples+ev.mcmc, "sampling")
-	res, err := observables.SampleIsing(m.Flow, m.Target, observables.SampleOptions{
-		Samples: ev.samples, Batch: ev.batch, MCMC: ev.mcmc, Seed: ev.seed,
-		Progress: func(done, total int) { bar.Set(done, "sampling") },
-	})
-	bar.Finish()
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(stderr, "isingflow: %d samples evaluated in %.1f s\n", ev.samples+ev.mcmc, time.Since(start).Seconds())
-	return &res, nil
-}
-
-// logDetCheck measures, on ev.logdet fresh samples, the difference per
-// site between the log-density the flow reports (integrated Laplacian) and
-// the exact log-density of its discrete RK4 map. The estimators trust the
-// former; the difference must be small against their error bars (a
-// training run can learn to exploit it). It returns nil when not asked for.
-func logDetCheck(m *model.Model, ev *evalFlags, stderr io.Writer) (*observables.Estimate, error) {
-	if ev.logdet == 0 {
-		return nil, nil
-	}
-	m.Reseed(model.StreamLogDetGap)
-	start := time.Now()
-	n := m.Lattice.N()
-	z := mat.NewDense(ev.logdet, n, nil)
-	rng := rand.New(rand.NewPCG(ev.seed, 0x109de7))
-	for i := range ev.logdet {
-		for j := range n {
-			z.Set(i, j, rng.NormFloat64())
+// evaluationProgress returns a progress report of an evaluation that
+// prints its time when it is done.
+func evaluationProgress(stderr io.Writer, e scan.Evaluation, start *time.Time) func(done, total int) {
+	var bar *runio.Progress
+	return func(done, total int) {
+		if bar == nil {
+			bar = runio.NewProgress(stderr, total, "sampling")
+		}
+		bar.Set(done, "sampling")
+		if done >= total {
+			bar.Finish()
+			bar = nil
+			fmt.Fprintf(stderr, "isingflow: %d samples evaluated in %.1f s\n", total, time.Since(*start).Seconds())
 		}
 	}
-	gap := make([]float64, ev.logdet)
-	m.Flow.LogDetGap(gap, z, flow.Sampling)
-	var mean, ss float64
-	for _, g := range gap {
-		mean += g / float64(n)
+}
+
+// trainAndEvaluate is one run (scan.Point) with its progress on stderr and
+// its plots: "isingflow train" makes one, "isingflow scan" one per
+// temperature.
+func trainAndEvaluate(ctx context.Context, rc model.RunConfig, opt runOptions, stderr io.Writer) (*scan.Result, error) {
+	res, err := scan.Point(ctx, rc, pointOptions(opt, stderr))
+	var bad *scan.ConfigError
+	if errors.As(err, &bad) {
+		if opt.resume {
+			return nil, usagef("--resume: %v", bad.Err)
+		}
+		return nil, usagef("%v", bad.Err)
 	}
-	mean /= float64(len(gap))
-	for _, g := range gap {
-		ss += (g/float64(n) - mean) * (g/float64(n) - mean)
+	if err != nil {
+		return nil, err
 	}
-	e := observables.Estimate{Mean: mean, Err: math.Sqrt(ss / float64(len(gap)-1) / float64(len(gap)))}
-	fmt.Fprintf(stderr, "isingflow: log-determinant check on %d samples in %.1f s\n", ev.logdet, time.Since(start).Seconds())
-	return &e, nil
+	if err := writePlots(opt.dir, res); err != nil {
+		fmt.Fprintf(stderr, "isingflow: plots: %v\n", err)
+	}
+	return res, nil
 }
 
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-func writeResult(dir string, r *report) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return runio.WriteBytesAtomic(filepath.Join(dir, model.ResultFile), append(b, '\n'))
 }
