@@ -13,6 +13,7 @@ import (
 	"github.com/isingflow/isingflow/flow"
 	_ "github.com/isingflow/isingflow/internal/blasimpl" // OpenBLAS with -tags openblas
 	"github.com/isingflow/isingflow/lattice"
+	"github.com/isingflow/isingflow/stats"
 	"github.com/isingflow/isingflow/validation"
 	"github.com/isingflow/isingflow/vmc"
 )
@@ -106,7 +107,7 @@ func targetCovariance(rel *vmc.Relaxation, exact bool) *mat.SymDense {
 
 type exactCheck struct {
 	name  string
-	got   Estimate
+	got   stats.Estimate
 	exact float64
 }
 
