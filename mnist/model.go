@@ -2,12 +2,12 @@ package mnist
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/isingflow/isingflow/flow"
+	"github.com/isingflow/isingflow/stats"
 )
 
 // NegLogLikelihood is the maximum-likelihood loss of a flow integrated in
@@ -129,7 +129,7 @@ func (e *Evaluator) ensure(b, d int) *mat.Dense {
 
 // Summary is the negative log-likelihood of a set of images averaged over
 // the images, with one standard error of the mean (sample standard
-// deviation over √N): in nats per image in logit space (the paper's Table 1)
+// deviation over √N, stats.MeanErr): in nats per image in logit space (the paper's Table 1)
 // and in bits per dimension of the 8-bit images (BitsPerDim of each image,
 // then averaged). Errors are zero for fewer than two images.
 type Summary struct {
@@ -151,33 +151,16 @@ func Summarize(nll, logJac []float64, d int) Summary {
 	for i := range nll {
 		bits[i] = BitsPerDim(nll[i], logJac[i], d)
 	}
-	s := Summary{Images: len(nll)}
-	s.NLL, s.NLLErr = MeanStdErr(nll)
-	s.BitsPerDim, s.BitsPerDimErr = MeanStdErr(bits)
-	return s
+	e, b := stats.MeanErr(nll), stats.MeanErr(bits)
+	return Summary{Images: len(nll), NLL: e.Mean, NLLErr: e.Err, BitsPerDim: b.Mean, BitsPerDimErr: b.Err}
 }
 
-// MeanStdErr returns the mean of x and its standard error √(s²/n), s² the
-// unbiased sample variance (two passes, so a large common offset such as
-// the ~10³ nats of an MNIST NLL costs no precision). The error is zero for
-// fewer than two values; the mean is NaN for none.
+// MeanStdErr returns the mean of x and its standard error.
+//
+// Deprecated: use stats.MeanErr, which this forwards to.
 func MeanStdErr(x []float64) (mean, stdErr float64) {
-	n := len(x)
-	if n == 0 {
-		return math.NaN(), 0
-	}
-	for _, v := range x {
-		mean += v
-	}
-	mean /= float64(n)
-	if n < 2 {
-		return mean, 0
-	}
-	var ss float64
-	for _, v := range x {
-		ss += (v - mean) * (v - mean)
-	}
-	return mean, math.Sqrt(ss / float64(n-1) / float64(n))
+	e := stats.MeanErr(x)
+	return e.Mean, e.Err
 }
 
 // SampleImages draws n images of rows×cols pixels from the flow: z ~ N(0, I)

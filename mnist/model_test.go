@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/isingflow/isingflow/flow"
+	"github.com/isingflow/isingflow/stats"
 )
 
 // fakeImages returns n random images of rows×cols pixels, mostly dark with
@@ -82,15 +83,14 @@ func TestEvaluatorZeroPotential(t *testing.T) {
 	for n := range nll {
 		bits = append(bits, (nll[n]-logJac[n]+float64(im.Dim())*math.Log(256))/(float64(im.Dim())*math.Ln2))
 	}
-	mb, eb := MeanStdErr(bits)
-	if s.Images != im.N || math.Abs(s.BitsPerDim-mb) > 1e-12 || math.Abs(s.BitsPerDimErr-eb) > 1e-12 {
-		t.Errorf("summary %+v, want bits/dim %v ± %v", s, mb, eb)
+	b := stats.MeanErr(bits)
+	if s.Images != im.N || math.Abs(s.BitsPerDim-b.Mean) > 1e-12 || math.Abs(s.BitsPerDimErr-b.Err) > 1e-12 {
+		t.Errorf("summary %+v, want bits/dim %v", s, b)
 	}
 	// The map nats → bits/dim is affine per image, but the Jacobian varies
 	// from image to image, so the errors convert only approximately; the
 	// means must agree with the mean Jacobian exactly.
-	mj, _ := MeanStdErr(logJac)
-	if want := BitsPerDim(s.NLL, mj, im.Dim()); math.Abs(s.BitsPerDim-want) > 1e-12 {
+	if want := BitsPerDim(s.NLL, stats.MeanErr(logJac).Mean, im.Dim()); math.Abs(s.BitsPerDim-want) > 1e-12 {
 		t.Errorf("mean bits/dim %v, want %v", s.BitsPerDim, want)
 	}
 }
@@ -160,26 +160,6 @@ func TestNegLogLikelihoodGradient(t *testing.T) {
 		if math.Abs(grad[i]-fd) > 1e-6*math.Max(1, math.Abs(fd)) {
 			t.Errorf("∂L/∂θ[%d] = %v, finite difference %v", i, grad[i], fd)
 		}
-	}
-}
-
-func TestMeanStdErr(t *testing.T) {
-	for _, tc := range []struct {
-		x         []float64
-		mean, err float64
-	}{
-		{[]float64{5}, 5, 0},
-		{[]float64{1, 3}, 2, 1},                    // s² = 2, √(2/2)
-		{[]float64{1, 2, 3, 4}, 2.5, 0.6454972244}, // s² = 5/3, √(5/12)
-		{[]float64{1e9 + 1, 1e9 + 3}, 1e9 + 2, 1},  // large offset
-	} {
-		m, e := MeanStdErr(tc.x)
-		if math.Abs(m-tc.mean) > 1e-9 || math.Abs(e-tc.err) > 1e-9 {
-			t.Errorf("MeanStdErr(%v) = %v, %v; want %v, %v", tc.x, m, e, tc.mean, tc.err)
-		}
-	}
-	if m, e := MeanStdErr(nil); !math.IsNaN(m) || e != 0 {
-		t.Errorf("MeanStdErr(nil) = %v, %v", m, e)
 	}
 }
 

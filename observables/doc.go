@@ -3,21 +3,21 @@
 //
 // Samples x_k ~ p of the trained flow carry log importance weights
 // ln w_k = ln q̃(x_k) − ln p(x_k) against the unnormalised target q̃. From
-// them the package computes
+// them, with the estimators of package stats, the package computes
 //
 //   - the importance-sampled partition function ln Ẑ = ln((1/M) Σ w_k), by
-//     log-sum-exp, with its delta-method error (LogMeanExp, LogPartition);
-//   - the effective sample size ESS = (Σw)²/Σw² (EffectiveSampleSize);
+//     log-sum-exp, with its delta-method error (stats.Weighted.LogPartition);
+//   - the effective sample size ESS = (Σw)²/Σw² and a fitted Pareto tail of
+//     the weights (ParetoTailShape), which say whether to trust them;
 //   - self-normalised averages ⟨O⟩ = Σ w_k O_k / Σ w_k with delta-method
 //     errors, and smooth functions of several averages (specific heat,
 //     Binder cumulant, susceptibility) with jackknife errors over blocks
-//     (WeightedMean, Weighted.Jackknife);
-//   - Markov-chain statistics: binning errors and the integrated
-//     autocorrelation time with Sokal's automatic window (Chain);
+//     (stats.Weighted.Mean, stats.Weighted.Jackknife);
 //   - flow-MCMC: independence Metropolis–Hastings with the flow as the
 //     proposal, accepting x' with probability min(1, w(x')/w(x)), which is
 //     asymptotically exact whatever the flow's quality
-//     (IndependenceMetropolis).
+//     (IndependenceMetropolis), with errors from the integrated
+//     autocorrelation time (stats.ChainMean).
 //
 // For the Ising relaxation the spins are independent given x, with
 // ⟨s_i|x⟩ = t_i = tanh x_i, so every spin observable used here has an exact
@@ -36,6 +36,6 @@
 // warnings a user must see (low ESS, a heavy weight tail by the Pareto k̂ of
 // ParetoTailShape, a stuck chain). EstimateChain analyses a flow-MCMC chain.
 //
-// Every estimate is an Estimate: a mean and the standard error of the mean,
-// printed as "−1.4531 ± 0.0004".
+// Every estimate is a stats.Estimate: a mean and the standard error of the
+// mean, printed as "−1.4531 ± 0.0004".
 package observables

@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/isingflow/isingflow/ising"
+	"github.com/isingflow/isingflow/stats"
 )
 
 // Thresholds of the warnings that EstimateIsing and SampleIsing attach to
@@ -87,27 +88,27 @@ type IsingEstimates struct {
 	LogWeightSD float64 // standard deviation of ln w over the samples, in nats
 	ParetoShape float64 // k̂ of the largest weights' tail (ParetoTailShape)
 
-	ContinuousFreeEnergyPerSite      Estimate // F_var(cont)/N = mean(ln p − ln q̃)/N
-	VariationalBetaFreeEnergyPerSite Estimate // βf_var = (F_var(cont) − c)/N
-	VariationalFreeEnergyPerSite     Estimate // f_var = T·βf_var ≥ f
+	ContinuousFreeEnergyPerSite      stats.Estimate // F_var(cont)/N = mean(ln p − ln q̃)/N
+	VariationalBetaFreeEnergyPerSite stats.Estimate // βf_var = (F_var(cont) − c)/N
+	VariationalFreeEnergyPerSite     stats.Estimate // f_var = T·βf_var ≥ f
 	// KLPerSite is KL(p‖q)/N = βf_var − βf in nats per site. It needs the
 	// exact ln Z: NaN until SetExactLnZPerSite is called.
-	KLPerSite         Estimate
-	LnZPerSite        Estimate // importance-sampled ln Z_Ising/N = (ln Ẑ_cont + c)/N
-	FreeEnergyPerSite Estimate // importance-sampled f = −T·LnZPerSite
+	KLPerSite         stats.Estimate
+	LnZPerSite        stats.Estimate // importance-sampled ln Z_Ising/N = (ln Ẑ_cont + c)/N
+	FreeEnergyPerSite stats.Estimate // importance-sampled f = −T·LnZPerSite
 
-	EnergyPerSite       Estimate // ⟨E⟩/N
-	SpecificHeatPerSite Estimate // β²(⟨E²⟩ − ⟨E⟩²)/N
-	AbsMagnetization    Estimate // ⟨|m|⟩
+	EnergyPerSite       stats.Estimate // ⟨E⟩/N
+	SpecificHeatPerSite stats.Estimate // β²(⟨E²⟩ − ⟨E⟩²)/N
+	AbsMagnetization    stats.Estimate // ⟨|m|⟩
 	// FlowAbsMagnetization is ⟨|m|⟩ over the model's own samples, without
 	// the weights: where the flow puts its mass. Beside the target's ⟨|m|⟩
 	// it shows the reverse KL's collapse onto ordered states, which the
 	// weighted estimate hides when the ESS is small.
-	FlowAbsMagnetization Estimate
-	MagnetizationSq      Estimate // ⟨m²⟩
-	Magnetization4       Estimate // ⟨m⁴⟩
-	Binder               Estimate // U = 1 − ⟨m⁴⟩/(3⟨m²⟩²)
-	Susceptibility       Estimate // χ = βN(⟨m²⟩ − ⟨|m|⟩²)
+	FlowAbsMagnetization stats.Estimate
+	MagnetizationSq      stats.Estimate // ⟨m²⟩
+	Magnetization4       stats.Estimate // ⟨m⁴⟩
+	Binder               stats.Estimate // U = 1 − ⟨m⁴⟩/(3⟨m²⟩²)
+	Susceptibility       stats.Estimate // χ = βN(⟨m²⟩ − ⟨|m|⟩²)
 
 	// Warnings are sentences a user must see, such as an effective sample
 	// size too small for the estimates to be trusted. Empty when all is
@@ -127,7 +128,7 @@ type IsingEstimates struct {
 // whose states are distributed as the normalised target whatever the
 // flow's quality. The observables are chain averages of the exact
 // conditional moments of every state, in chain order: plain averages with
-// errors from the integrated autocorrelation time (ChainMean), and the
+// errors from the integrated autocorrelation time (stats.ChainMean), and the
 // specific heat, Binder cumulant and susceptibility with jackknife errors
 // over Blocks contiguous blocks of at least 50 τ_int states each. A chain
 // shorter than 1000 τ_int (fewer than 20 such blocks) carries a warning:
@@ -142,13 +143,13 @@ type MCMCEstimates struct {
 	TauIntAbsMagnetization float64 // τ_int of the chain of E[|m| | x]
 	Blocks                 int     // jackknife blocks
 
-	EnergyPerSite       Estimate
-	SpecificHeatPerSite Estimate
-	AbsMagnetization    Estimate
-	MagnetizationSq     Estimate
-	Magnetization4      Estimate
-	Binder              Estimate
-	Susceptibility      Estimate
+	EnergyPerSite       stats.Estimate
+	SpecificHeatPerSite stats.Estimate
+	AbsMagnetization    stats.Estimate
+	MagnetizationSq     stats.Estimate
+	Magnetization4      stats.Estimate
+	Binder              stats.Estimate
+	Susceptibility      stats.Estimate
 
 	Warnings []string
 }
@@ -156,12 +157,12 @@ type MCMCEstimates struct {
 // NamedEstimate is an estimate with its JSON key.
 type NamedEstimate struct {
 	Key string
-	Estimate
+	stats.Estimate
 }
 
 type namedPtr struct {
 	key string
-	e   *Estimate
+	e   *stats.Estimate
 }
 
 func (e *IsingEstimates) fields() []namedPtr {
@@ -214,8 +215,8 @@ func (c *MCMCEstimates) Fields() []NamedEstimate { return named(c.fields()) }
 // SetExactLnZPerSite records the exact ln Z_Ising/N (Kaufman, enumeration)
 // and sets KLPerSite = βf_var + ln Z/N = KL(p‖q)/N ≥ 0, whose error is that
 // of βf_var. It returns KLPerSite.
-func (e *IsingEstimates) SetExactLnZPerSite(lnZPerSite float64) Estimate {
-	e.KLPerSite = Estimate{
+func (e *IsingEstimates) SetExactLnZPerSite(lnZPerSite float64) stats.Estimate {
+	e.KLPerSite = stats.Estimate{
 		Mean: e.VariationalBetaFreeEnergyPerSite.Mean + lnZPerSite,
 		Err:  e.VariationalBetaFreeEnergyPerSite.Err,
 	}
@@ -648,18 +649,6 @@ func (r *batchRunner) run(m int, rng *rand.Rand, consume func(logp, logq []float
 	return nil
 }
 
-// meanSD returns the mean and the sample standard deviation of v.
-func meanSD(v []float64) (mean, sd float64) {
-	for _, x := range v {
-		mean += x
-	}
-	mean /= float64(len(v))
-	for _, x := range v {
-		sd += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(sd / float64(len(v)-1))
-}
-
 // spinColumns are the conditional moments of a run of samples as columns,
 // the energy centred on e0 (to keep the variance free of cancellation).
 type spinColumns struct {
@@ -715,9 +704,9 @@ func (d *isingDraws) estimate(rel *ising.Relaxation) (IsingEstimates, error) {
 		v[k] = d.logp[k] - d.logq[k]
 		logw[k] = -v[k]
 	}
-	fMean, fSD := meanSD(v)
+	fMean, fSD := stats.MeanSD(v)
 	fErr := fSD / math.Sqrt(float64(m))
-	w, err := NewWeighted(logw)
+	w, err := stats.NewWeighted(logw)
 	if err != nil {
 		return IsingEstimates{}, err
 	}
@@ -729,25 +718,25 @@ func (d *isingDraws) estimate(rel *ising.Relaxation) (IsingEstimates, error) {
 		ESSFraction:                      w.ESSFraction(),
 		LogWeightSD:                      fSD,
 		ParetoShape:                      ParetoTailShape(logw),
-		ContinuousFreeEnergyPerSite:      Estimate{Mean: fMean / nf, Err: fErr / nf},
-		VariationalBetaFreeEnergyPerSite: Estimate{Mean: (fMean - c) / nf, Err: fErr / nf},
-		VariationalFreeEnergyPerSite:     Estimate{Mean: temp * (fMean - c) / nf, Err: temp * fErr / nf},
-		KLPerSite:                        Estimate{Mean: math.NaN(), Err: math.NaN()},
-		LnZPerSite:                       Estimate{Mean: (lnZ.Mean + c) / nf, Err: lnZ.Err / nf},
-		FreeEnergyPerSite:                Estimate{Mean: -temp * (lnZ.Mean + c) / nf, Err: temp * lnZ.Err / nf},
+		ContinuousFreeEnergyPerSite:      stats.Estimate{Mean: fMean / nf, Err: fErr / nf},
+		VariationalBetaFreeEnergyPerSite: stats.Estimate{Mean: (fMean - c) / nf, Err: fErr / nf},
+		VariationalFreeEnergyPerSite:     stats.Estimate{Mean: temp * (fMean - c) / nf, Err: temp * fErr / nf},
+		KLPerSite:                        stats.Estimate{Mean: math.NaN(), Err: math.NaN()},
+		LnZPerSite:                       stats.Estimate{Mean: (lnZ.Mean + c) / nf, Err: lnZ.Err / nf},
+		FreeEnergyPerSite:                stats.Estimate{Mean: -temp * (lnZ.Mean + c) / nf, Err: temp * lnZ.Err / nf},
 		LogWeights:                       logw,
 	}
 
-	e0 := 0.0
-	for k, p := range w.norm {
-		e0 += p * d.moments[k].Energy
+	energy := make([]float64, m)
+	for k, s := range d.moments {
+		energy[k] = s.Energy
 	}
-	col := newSpinColumns(d.moments, n, e0)
+	col := newSpinColumns(d.moments, n, w.Mean(energy).Mean)
 	est.EnergyPerSite = w.Mean(col.energy)
 	est.SpecificHeatPerSite = w.Jackknife(jackknifeBlocks, specificHeat(beta, n), col.energyC, col.energyC2)
 	est.AbsMagnetization = w.Mean(col.abs)
-	absMean, absSD := meanSD(col.abs)
-	est.FlowAbsMagnetization = Estimate{Mean: absMean, Err: absSD / math.Sqrt(float64(m))}
+	absMean, absSD := stats.MeanSD(col.abs)
+	est.FlowAbsMagnetization = stats.Estimate{Mean: absMean, Err: absSD / math.Sqrt(float64(m))}
 	est.MagnetizationSq = w.Mean(col.m2)
 	est.Magnetization4 = w.Mean(col.m4)
 	est.Binder = w.Jackknife(jackknifeBlocks, binder, col.m2, col.m4)
@@ -873,26 +862,27 @@ func EstimateChain(rel *ising.Relaxation, states []ising.SpinMoments, acceptance
 	col := newSpinColumns(states, n, e0)
 
 	est := MCMCEstimates{Proposals: m, Acceptance: acceptance}
-	var err error
-	if est.EnergyPerSite, est.TauIntEnergy, err = ChainMean(col.energy); err != nil {
-		return MCMCEstimates{}, err
+	for _, q := range []struct {
+		dst    *stats.Estimate
+		series []float64
+	}{
+		{&est.EnergyPerSite, col.energy},
+		{&est.AbsMagnetization, col.abs},
+		{&est.MagnetizationSq, col.m2},
+		{&est.Magnetization4, col.m4},
+	} {
+		var err error
+		if *q.dst, err = stats.ChainMean(q.series); err != nil {
+			return MCMCEstimates{}, err
+		}
 	}
-	if est.AbsMagnetization, est.TauIntAbsMagnetization, err = ChainMean(col.abs); err != nil {
-		return MCMCEstimates{}, err
-	}
-	var tauM2, tauM4 float64
-	if est.MagnetizationSq, tauM2, err = ChainMean(col.m2); err != nil {
-		return MCMCEstimates{}, err
-	}
-	if est.Magnetization4, tauM4, err = ChainMean(col.m4); err != nil {
-		return MCMCEstimates{}, err
-	}
+	est.TauIntEnergy, est.TauIntAbsMagnetization = est.EnergyPerSite.Tau, est.AbsMagnetization.Tau
 	est.TauInt = math.Max(est.TauIntEnergy, est.TauIntAbsMagnetization)
-	tauMax := math.Max(est.TauInt, math.Max(tauM2, tauM4))
+	tauMax := math.Max(est.TauInt, math.Max(est.MagnetizationSq.Tau, est.Magnetization4.Tau))
 
 	blocks := int(float64(m) / (chainBlockTaus * tauMax))
 	est.Blocks = max(2, min(maxChainBlocks, blocks))
-	u, err := Uniform(m)
+	u, err := stats.Uniform(m)
 	if err != nil {
 		return MCMCEstimates{}, err
 	}

@@ -14,6 +14,7 @@ import (
 	_ "github.com/isingflow/isingflow/internal/blasimpl" // OpenBLAS with -tags openblas
 	"github.com/isingflow/isingflow/ising"
 	"github.com/isingflow/isingflow/lattice"
+	"github.com/isingflow/isingflow/stats"
 	"github.com/isingflow/isingflow/validation"
 )
 
@@ -106,7 +107,7 @@ func targetCovariance(rel *ising.Relaxation, exact bool) *mat.SymDense {
 
 type exactCheck struct {
 	name  string
-	got   Estimate
+	got   stats.Estimate
 	exact float64
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/isingflow/isingflow/lattice"
 	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/observables"
+	"github.com/isingflow/isingflow/stats"
 	"github.com/isingflow/isingflow/validation"
 )
 
@@ -71,8 +72,8 @@ func TestTrainedFlowL4(t *testing.T) {
 	}
 	for _, q := range []struct {
 		name  string
-		is    observables.Estimate
-		mcmc  observables.Estimate
+		is    stats.Estimate
+		mcmc  stats.Estimate
 		exact float64
 	}{
 		{"u", est.EnergyPerSite, est.MCMC.EnergyPerSite, exact.EnergyPerSite},
@@ -86,7 +87,7 @@ func TestTrainedFlowL4(t *testing.T) {
 	} {
 		for _, e := range []struct {
 			how string
-			e   observables.Estimate
+			e   stats.Estimate
 		}{{"importance sampling", q.is}, {"flow-MCMC", q.mcmc}} {
 			if d := e.e.Deviation(q.exact); !(math.Abs(d) <= 4) {
 				t.Errorf("%s by %s: %v, exact %.6f (%.1fσ)", q.name, e.how, e.e, q.exact, d)

@@ -6,9 +6,9 @@ import (
 	"math/rand/v2"
 	"runtime"
 
-	"github.com/isingflow/isingflow/internal/mcstats"
 	"github.com/isingflow/isingflow/internal/parallel"
 	"github.com/isingflow/isingflow/lattice"
+	"github.com/isingflow/isingflow/stats"
 )
 
 // MinWolffSweeps is the smallest number of measured sweeps per chain Wolff
@@ -53,7 +53,7 @@ type WolffSettings struct {
 }
 
 // WolffResult holds the estimates of a Wolff run. Per-site quantities are
-// divided by N; m = Σ_i s_i / N. Every Estimate carries a jackknife error
+// divided by N; m = Σ_i s_i / N. Every estimate carries a jackknife error
 // over bins pooled from all chains (see Wolff).
 type WolffResult struct {
 	Lattice    string  // the lattice, as its String method prints it
@@ -68,16 +68,16 @@ type WolffResult struct {
 	Bins             int     // bins used for the errors, pooled over chains
 	BinLength        int     // sweeps per bin
 
-	EnergyPerSite       Estimate // u = ⟨E⟩/N
-	SpecificHeatPerSite Estimate // c = β²(⟨E²⟩ − ⟨E⟩²)/N
-	AbsMagnetization    Estimate // ⟨|m|⟩
-	MagnetizationSq     Estimate // ⟨m²⟩
-	Magnetization4      Estimate // ⟨m⁴⟩
-	Binder              Estimate // U = 1 − ⟨m⁴⟩/(3⟨m²⟩²)
-	Susceptibility      Estimate // χ = βN(⟨m²⟩ − ⟨|m|⟩²)
+	EnergyPerSite       stats.Estimate // u = ⟨E⟩/N
+	SpecificHeatPerSite stats.Estimate // c = β²(⟨E²⟩ − ⟨E⟩²)/N
+	AbsMagnetization    stats.Estimate // ⟨|m|⟩
+	MagnetizationSq     stats.Estimate // ⟨m²⟩
+	Magnetization4      stats.Estimate // ⟨m⁴⟩
+	Binder              stats.Estimate // U = 1 − ⟨m⁴⟩/(3⟨m²⟩²)
+	Susceptibility      stats.Estimate // χ = βN(⟨m²⟩ − ⟨|m|⟩²)
 
 	// Integrated autocorrelation times in sweeps (Sokal's windowing, see
-	// mcstats.IntegratedAutocorrelationTime), from the chains of E, |m| and m².
+	// stats.IntegratedAutocorrelationTime), from the chains of E, |m| and m².
 	TauIntEnergy, TauIntAbsMagnetization, TauIntMagnetizationSq float64
 }
 
@@ -206,7 +206,7 @@ func Wolff(lat *lattice.Lattice, T float64, s WolffSettings) (WolffResult, error
 	for _, q := range []int{qE, qAbsM, qM2, qM4} {
 		// A window that does not converge still gives a usable lower
 		// bound; the binning below then uses the longest bins it can.
-		tau[q], _, _ = mcstats.IntegratedAutocorrelationTime(series[q])
+		tau[q], _, _ = stats.IntegratedAutocorrelationTime(series[q])
 		tauMax = max(tauMax, tau[q])
 	}
 
@@ -221,7 +221,7 @@ func Wolff(lat *lattice.Lattice, T float64, s WolffSettings) (WolffResult, error
 	bins := make([][]float64, nq)
 	for q := range bins {
 		for c := range s.Chains {
-			bins[q] = binMeans(bins[q], series[q][c], b)
+			bins[q] = stats.BinMeans(bins[q], series[q][c], b)
 		}
 	}
 
@@ -238,17 +238,17 @@ func Wolff(lat *lattice.Lattice, T float64, s WolffSettings) (WolffResult, error
 		Bins:             len(bins[0]),
 		BinLength:        b,
 
-		EnergyPerSite:    jackknife(bins, func(x []float64) float64 { return x[qE] }),
-		AbsMagnetization: jackknife(bins, func(x []float64) float64 { return x[qAbsM] }),
-		MagnetizationSq:  jackknife(bins, func(x []float64) float64 { return x[qM2] }),
-		Magnetization4:   jackknife(bins, func(x []float64) float64 { return x[qM4] }),
-		SpecificHeatPerSite: jackknife(bins, func(x []float64) float64 {
+		EnergyPerSite:    stats.Jackknife(bins, func(x []float64) float64 { return x[qE] }),
+		AbsMagnetization: stats.Jackknife(bins, func(x []float64) float64 { return x[qAbsM] }),
+		MagnetizationSq:  stats.Jackknife(bins, func(x []float64) float64 { return x[qM2] }),
+		Magnetization4:   stats.Jackknife(bins, func(x []float64) float64 { return x[qM4] }),
+		SpecificHeatPerSite: stats.Jackknife(bins, func(x []float64) float64 {
 			return beta * beta * nf * (x[qE2] - x[qE]*x[qE])
 		}),
-		Binder: jackknife(bins, func(x []float64) float64 {
+		Binder: stats.Jackknife(bins, func(x []float64) float64 {
 			return 1 - x[qM4]/(3*x[qM2]*x[qM2])
 		}),
-		Susceptibility: jackknife(bins, func(x []float64) float64 {
+		Susceptibility: stats.Jackknife(bins, func(x []float64) float64 {
 			return beta * nf * (x[qM2] - x[qAbsM]*x[qAbsM])
 		}),
 

@@ -3,13 +3,12 @@ package validation
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"reflect"
 	"runtime"
 	"testing"
 
-	"github.com/isingflow/isingflow/internal/mcstats"
 	"github.com/isingflow/isingflow/lattice"
+	"github.com/isingflow/isingflow/stats"
 )
 
 const criticalT = 2.269185314213022 // 2 / ln(1 + √2)
@@ -18,12 +17,12 @@ const criticalT = 2.269185314213022 // 2 / ln(1 + √2)
 // an enumeration, by name.
 func observables(r WolffResult, e Enumeration) []struct {
 	name  string
-	est   Estimate
+	est   stats.Estimate
 	exact float64
 } {
 	return []struct {
 		name  string
-		est   Estimate
+		est   stats.Estimate
 		exact float64
 	}{
 		{"u", r.EnergyPerSite, e.EnergyPerSite},
@@ -117,7 +116,7 @@ func TestWolffCriticalL16(t *testing.T) {
 	}
 	for _, o := range []struct {
 		name  string
-		est   Estimate
+		est   stats.Estimate
 		exact float64
 	}{
 		{"u", r.EnergyPerSite, exact.EnergyPerSite},
@@ -211,8 +210,8 @@ func TestWolffSingleSite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.EnergyPerSite != (Estimate{}) || r.SpecificHeatPerSite != (Estimate{}) ||
-		r.AbsMagnetization != (Estimate{Mean: 1}) || math.Abs(r.Binder.Mean-2.0/3) > 1e-12 || r.MeanClusterSize != 1 {
+	if r.EnergyPerSite != (stats.Estimate{}) || r.SpecificHeatPerSite != (stats.Estimate{}) ||
+		r.AbsMagnetization != (stats.Estimate{Mean: 1}) || math.Abs(r.Binder.Mean-2.0/3) > 1e-12 || r.MeanClusterSize != 1 {
 		t.Errorf("single site: %+v", r)
 	}
 }
@@ -252,46 +251,6 @@ func TestWolffClusterDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// ar1 returns chains of the AR(1) process x_t = ρ x_{t−1} + √(1−ρ²) ξ_t,
-// started in equilibrium: unit variance, τ_int = (1+ρ)/(2(1−ρ)).
-func ar1(rho float64, chains, n int, seed uint64) [][]float64 {
-	rng := rand.New(rand.NewPCG(seed, 1))
-	out := make([][]float64, chains)
-	for c := range out {
-		x := rng.NormFloat64()
-		out[c] = make([]float64, n)
-		for i := range out[c] {
-			x = rho*x + math.Sqrt(1-rho*rho)*rng.NormFloat64()
-			out[c][i] = x
-		}
-	}
-	return out
-}
-
-// TestJackknifeRatio checks the jackknife of a nonlinear function of means
-// against the delta method on independent data.
-func TestJackknifeRatio(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	const nb = 4000
-	x := make([]float64, nb)
-	y := make([]float64, nb)
-	for k := range x {
-		x[k] = 2 + 0.5*rng.NormFloat64()
-		y[k] = 4 + 0.2*rng.NormFloat64()
-	}
-	est := jackknife([][]float64{x, y}, func(m []float64) float64 { return m[0] / m[1] })
-	// Delta method: Var(x̄/ȳ) ≈ (1/n)(σx²/μy² + μx²σy²/μy⁴).
-	want := math.Sqrt((0.25/16 + 4*0.04/256) / nb)
-	// The relative error of an estimated standard error of n independent
-	// values is about 1/√(2(n−1)).
-	if r, rel := est.Err/want, 1/math.Sqrt(2*(nb-1)); !(math.Abs(r-1) <= 4*rel) {
-		t.Errorf("jackknife error %.4g, delta method %.4g: ratio %.4f, want 1 within 4σ = %.3f", est.Err, want, r, 4*rel)
-	}
-	if math.Abs(est.Mean-0.5) > 4*want {
-		t.Errorf("ratio %v, want 0.5", est)
-	}
-}
-
 func BenchmarkWolffCluster16(b *testing.B) {
 	lat, err := lattice.NewHypercubic(2, 16, lattice.Periodic)
 	if err != nil {
@@ -321,45 +280,4 @@ func ExampleWolff() {
 	// u     = -1.496 ± 0.002
 	// <|m|> = 0.7800 ± 0.0013
 	// U     = 0.6145 ± 0.0007
-}
-
-func TestIntegratedAutocorrelationTimeAR1(t *testing.T) {
-	const chains, n = 4, 200000
-	for i, rho := range []float64{0, 0.5, 0.8, 0.9} {
-		x := ar1(rho, chains, n, uint64(i+1))
-		want := (1 + rho) / (2 * (1 - rho))
-		tau, window, err := mcstats.IntegratedAutocorrelationTime(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Madras–Sokal error of τ_int.
-		dtau := want * math.Sqrt(2*float64(2*window+1)/float64(chains*n))
-		if math.Abs(tau-want) > 4*dtau {
-			t.Errorf("ρ = %v: τ_int = %.4f (window %d), want %.4f ± %.4f", rho, tau, window, want, dtau)
-		}
-
-		// Binned jackknife error of the mean against the exact variance
-		// of the mean of independent chains of length n:
-		// Var(x̄_n) = (1/n)[1 + 2 Σ_{k≥1} (1 − k/n) ρ^k].
-		b := int(math.Ceil(binTauFactor * want))
-		var bins []float64
-		for _, xc := range x {
-			bins = binMeans(bins, xc, b)
-		}
-		used := len(bins) / chains * b // values used per chain
-		v := 1.0
-		for k, rk := 1, rho; k < used && rk > 1e-300; k, rk = k+1, rk*rho {
-			v += 2 * (1 - float64(k)/float64(used)) * rk
-		}
-		exactErr := math.Sqrt(v / float64(used) / chains)
-		est := jackknife([][]float64{bins}, func(m []float64) float64 { return m[0] })
-		// Relative error of a standard error from B bins: 1/√(2(B−1)).
-		rel := 1 / math.Sqrt(2*float64(len(bins)-1))
-		if r := est.Err / exactErr; math.Abs(r-1) > 4*rel {
-			t.Errorf("ρ = %v: binned error %.4g, exact %.4g (ratio %.3f, tolerance %.3f)", rho, est.Err, exactErr, r, 4*rel)
-		}
-		if math.Abs(est.Mean) > 4*exactErr {
-			t.Errorf("ρ = %v: mean %v, want 0", rho, est)
-		}
-	}
 }

@@ -5,8 +5,8 @@ import (
 	"math"
 	"testing"
 
-	"github.com/isingflow/isingflow/internal/mcstats"
 	"github.com/isingflow/isingflow/lattice"
+	"github.com/isingflow/isingflow/stats"
 )
 
 // TestWolffSamplerMatchesEnumeration checks the configurations of a
@@ -74,7 +74,7 @@ func TestWolffSamplerMatchesEnumeration(t *testing.T) {
 				variance += (v - mean) * (v - mean)
 			}
 			variance /= float64(samples - 1)
-			tau, _, err := mcstats.IntegratedAutocorrelationTime([][]float64{o.series})
+			tau, _, err := stats.IntegratedAutocorrelationTime([][]float64{o.series})
 			if err != nil {
 				t.Logf("%s %s: %v", name, o.name, err)
 			}

@@ -1,12 +1,23 @@
-package observables_test
+package stats_test
 
 import (
 	"fmt"
 	"math"
 	"math/rand/v2"
 
-	"github.com/isingflow/isingflow/observables"
+	"github.com/isingflow/isingflow/stats"
 )
+
+// The mean of independent values with its standard error, and the
+// deviation from an exact value in units of the error bar.
+func ExampleMeanErr() {
+	e := stats.MeanErr([]float64{-1.4535, -1.4527, -1.4533, -1.4529})
+	fmt.Println(e)
+	fmt.Printf("%.1fσ from −1.4531\n", e.Deviation(-1.4531))
+	// Output:
+	// -1.45310 ± 0.00018
+	// 0.0σ from −1.4531
+}
 
 // Importance sampling of a Gaussian target exp(−x²/2) with a wider Gaussian
 // proposal: ln Z = ln √(2π) ≈ 0.919, ⟨x²⟩ = 1.
@@ -21,7 +32,7 @@ func ExampleWeighted() {
 		logw[k] = -x*x/2 - logp
 		x2[k] = x * x
 	}
-	w, _ := observables.NewWeighted(logw)
+	w, _ := stats.NewWeighted(logw)
 	fmt.Printf("ESS/M = %.2f\n", w.ESSFraction())
 	fmt.Printf("ln Z within 4σ of ln √(2π): %v\n", math.Abs(w.LogPartition().Deviation(0.5*math.Log(2*math.Pi))) < 4)
 	fmt.Printf("<x²> within 4σ of 1: %v\n", math.Abs(w.Mean(x2).Deviation(1)) < 4)

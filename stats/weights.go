@@ -1,4 +1,4 @@
-package observables
+package stats
 
 import (
 	"errors"
@@ -22,23 +22,33 @@ func LogSumExp(a []float64) float64 {
 	return m + math.Log(s)
 }
 
-// LogMeanExp returns ln((1/M) Σ exp(a_k)).
+// LogMeanExp returns ln((1/M) Σ exp(a_k)), M = len(a).
 func LogMeanExp(a []float64) float64 {
 	return LogSumExp(a) - math.Log(float64(len(a)))
 }
 
-// EffectiveSampleSize returns the Kish effective sample size
-// (Σw)²/Σw² of the weights w_k = exp(logw_k), between 1 and M.
+// EffectiveSampleSize returns the Kish effective sample size (Σw)²/Σw² of
+// the weights w_k = exp(logw_k), between 1 and M = len(logw), computed with
+// the weights scaled by the largest. It is NaN for no weights, for weights
+// that are all zero, or when a log-weight is NaN or +Inf.
 func EffectiveSampleSize(logw []float64) float64 {
-	return math.Exp(2*LogSumExp(logw) - LogSumExp(scaled(logw, 2)))
+	m := math.Inf(-1)
+	for _, v := range logw {
+		m = math.Max(m, v)
+	}
+	var s1, s2 float64
+	for _, v := range logw {
+		w := math.Exp(v - m)
+		s1 += w
+		s2 += w * w
+	}
+	return s1 * s1 / s2
 }
 
-func scaled(a []float64, f float64) []float64 {
-	out := make([]float64, len(a))
-	for i, v := range a {
-		out[i] = f * v
-	}
-	return out
+// ESSFraction returns EffectiveSampleSize(logw)/M, the fraction of the M
+// samples that count: 1 for equal weights, 1/M when one weight dominates.
+func ESSFraction(logw []float64) float64 {
+	return EffectiveSampleSize(logw) / float64(len(logw))
 }
 
 // Weighted holds M importance-weighted samples, w_k = exp(logw_k), for
@@ -53,16 +63,16 @@ type Weighted struct {
 // (−Inf, a zero weight, is allowed, but not for every sample).
 func NewWeighted(logw []float64) (*Weighted, error) {
 	if len(logw) < 2 {
-		return nil, fmt.Errorf("observables: need at least 2 samples, have %d", len(logw))
+		return nil, fmt.Errorf("stats: need at least 2 samples, have %d", len(logw))
 	}
 	for k, v := range logw {
 		if math.IsNaN(v) || math.IsInf(v, 1) {
-			return nil, fmt.Errorf("observables: log-weight %d is %v", k, v)
+			return nil, fmt.Errorf("stats: log-weight %d is %v", k, v)
 		}
 	}
 	lse := LogSumExp(logw)
 	if math.IsInf(lse, -1) {
-		return nil, errors.New("observables: every weight is zero")
+		return nil, errors.New("stats: every weight is zero")
 	}
 	norm := make([]float64, len(logw))
 	for k, v := range logw {
@@ -71,10 +81,22 @@ func NewWeighted(logw []float64) (*Weighted, error) {
 	return &Weighted{logw: append([]float64(nil), logw...), norm: norm}, nil
 }
 
+// Uniform returns M equally weighted samples, so that Weighted's estimators
+// (Mean, Jackknife over contiguous blocks) serve plain Monte Carlo and, with
+// blocks much longer than τ_int, binned Markov chains. It returns an error
+// for M < 2.
+func Uniform(m int) (*Weighted, error) {
+	if m < 0 {
+		m = 0
+	}
+	return NewWeighted(make([]float64, m))
+}
+
 // Len returns the number of samples M.
 func (w *Weighted) Len() int { return len(w.logw) }
 
-// ESS returns the effective sample size (Σw)²/Σw².
+// ESS returns the effective sample size (Σw)²/Σw², as 1/Σŵ_k² of the
+// normalised weights ŵ = w/Σw.
 func (w *Weighted) ESS() float64 {
 	s := 0.0
 	for _, v := range w.norm {
@@ -103,7 +125,8 @@ func (w *Weighted) LogPartition() Estimate {
 }
 
 // Mean returns the self-normalised average of values (one per sample) with
-// its delta-method standard error √(Σ_k ŵ_k² (O_k − ⟨O⟩)²), ŵ = w/Σw.
+// its delta-method standard error √(Σ_k ŵ_k² (O_k − ⟨O⟩)²), ŵ = w/Σw. It
+// panics if len(values) differs from M.
 func (w *Weighted) Mean(values []float64) Estimate {
 	w.check(values)
 	mean := 0.0
@@ -120,14 +143,17 @@ func (w *Weighted) Mean(values []float64) Estimate {
 
 func (w *Weighted) check(values []float64) {
 	if len(values) != len(w.norm) {
-		panic(fmt.Sprintf("observables: %d values for %d samples", len(values), len(w.norm)))
+		panic(fmt.Sprintf("stats: %d values for %d samples", len(values), len(w.norm)))
 	}
 }
 
 // Jackknife estimates fn(⟨O_1⟩, …, ⟨O_n⟩), a smooth function of several
 // self-normalised averages, with a jackknife error over the given number of
-// contiguous blocks of samples (the samples must be independent, as draws
-// from a flow are). columns[c][k] is O_c of sample k.
+// contiguous blocks of samples (clamped to [2, M]; the samples must be
+// independent, as draws from a flow are, or the blocks much longer than
+// τ_int). columns[c][k] is O_c of sample k. The estimate is fn of the full
+// averages, without bias correction. It panics if a column's length
+// differs from M.
 func (w *Weighted) Jackknife(blocks int, fn func(means []float64) float64, columns ...[]float64) Estimate {
 	m := len(w.norm)
 	blocks = max(2, min(blocks, m))
