@@ -3,7 +3,6 @@ package scan
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/isingflow/isingflow/internal/provenance"
 	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/observables"
+	"github.com/isingflow/isingflow/stats"
 	"github.com/isingflow/isingflow/train"
 	"github.com/isingflow/isingflow/vmc"
 )
@@ -56,7 +56,7 @@ func (e *Evaluation) Validate() error {
 // the estimates of the Ising observables, and the log-determinant gap per
 // site when e.LogDetCheck asks for it (nil otherwise). Every draw has its
 // own stream, so an evaluation does not depend on what came before.
-func Evaluate(m *model.Model, e Evaluation) (*observables.IsingEstimates, *observables.Estimate, error) {
+func Evaluate(m *model.Model, e Evaluation) (*observables.IsingEstimates, *stats.Estimate, error) {
 	if err := e.Validate(); err != nil {
 		return nil, nil, err
 	}
@@ -81,15 +81,11 @@ func Evaluate(m *model.Model, e Evaluation) (*observables.IsingEstimates, *obser
 	}
 	gap := make([]float64, e.LogDetCheck)
 	m.Flow.LogDetGap(gap, z, flow.Sampling)
-	var mean, ss float64
-	for _, g := range gap {
-		mean += g / float64(n)
+	for i := range gap {
+		gap[i] /= float64(n)
 	}
-	mean /= float64(len(gap))
-	for _, g := range gap {
-		ss += (g/float64(n) - mean) * (g/float64(n) - mean)
-	}
-	return &est, &observables.Estimate{Mean: mean, Err: math.Sqrt(ss / float64(len(gap)-1) / float64(len(gap)))}, nil
+	g := stats.MeanErr(gap)
+	return &est, &g, nil
 }
 
 // NewResult returns the result of the model's flow with the estimates est

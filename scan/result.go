@@ -10,6 +10,7 @@ import (
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/observables"
+	"github.com/isingflow/isingflow/stats"
 )
 
 // Result is the outcome of one run: the trained flow's estimates beside the
@@ -36,7 +37,7 @@ type Result struct {
 	EvalSeed uint64
 	// LogDetGap is ln p(integrated Laplacian) − ln p(discrete RK4 map) per
 	// site, when the evaluation checked it.
-	LogDetGap *observables.Estimate
+	LogDetGap *stats.Estimate
 	// WarmStartT is the temperature whose trained flow this run started
 	// from, in a temperature chain; nil for a flow trained from its
 	// initialisation.
@@ -174,7 +175,7 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 		r.PlannedSteps = *v.PlannedSteps
 	}
 	if v.Gap != nil && v.GapErr != nil {
-		r.LogDetGap = &observables.Estimate{Mean: *v.Gap, Err: *v.GapErr}
+		r.LogDetGap = &stats.Estimate{Mean: *v.Gap, Err: *v.GapErr}
 	}
 	return nil
 }

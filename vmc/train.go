@@ -12,6 +12,7 @@ import (
 
 	"github.com/isingflow/isingflow/flow"
 	"github.com/isingflow/isingflow/ising"
+	"github.com/isingflow/isingflow/stats"
 	"github.com/isingflow/isingflow/train"
 )
 
@@ -356,7 +357,7 @@ func (t *Trainer) record(st train.Step) Record {
 	}
 	b := float64(len(v))
 	n := float64(target.N())
-	mean, sd := meanStd(v)
+	mean, sd := stats.MeanSD(v)
 	for i, x := range v {
 		t.logw[i] = -x
 	}
@@ -376,37 +377,11 @@ func (t *Trainer) record(st train.Step) Record {
 		VariationalFreeEnergyPerSite: betaF / beta,
 		VariationalFreeEnergyErr:     errCont / beta,
 		KLPerSite:                    betaF + lnZ,
-		ESSFraction:                  essFraction(t.logw),
+		ESSFraction:                  stats.ESSFraction(t.logw),
 		GradNorm:                     st.GradNorm,
 		LearningRate:                 st.LearningRate,
 		Seconds:                      st.Seconds,
 		Rejected:                     st.Rejected,
 		ProcessStart:                 st.First,
 	}
-}
-
-func meanStd(v []float64) (mean, sd float64) {
-	for _, x := range v {
-		mean += x
-	}
-	mean /= float64(len(v))
-	for _, x := range v {
-		sd += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(sd / float64(len(v)-1))
-}
-
-// essFraction is the Kish effective sample size over the sample size.
-func essFraction(logw []float64) float64 {
-	m := math.Inf(-1)
-	for _, v := range logw {
-		m = math.Max(m, v)
-	}
-	var s1, s2 float64
-	for _, v := range logw {
-		w := math.Exp(v - m)
-		s1 += w
-		s2 += w * w
-	}
-	return s1 * s1 / s2 / float64(len(logw))
 }

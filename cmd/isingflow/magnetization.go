@@ -6,13 +6,13 @@ import (
 	"io"
 	"math"
 
-	"github.com/montanaflynn/stats"
+	percentile "github.com/montanaflynn/stats"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/isingflow/isingflow/lattice"
-	"github.com/isingflow/isingflow/observables"
+	"github.com/isingflow/isingflow/stats"
 	"github.com/isingflow/isingflow/validation"
 )
 
@@ -64,13 +64,13 @@ func printMagnetizationPercentiles(w io.Writer, flowAbs, wolffAbs []float64) err
 	}{{"flow (unweighted)", flowAbs}, {"exact (Wolff)", wolffAbs}} {
 		fmt.Fprintf(w, "%-17s", row.name)
 		for _, p := range magnetizationPercentiles {
-			q, err := stats.Percentile(row.v, p)
+			q, err := percentile.Percentile(row.v, p)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(w, " %8.4f", q)
 		}
-		mean, err := stats.Mean(row.v)
+		mean, err := percentile.Mean(row.v)
 		if err != nil {
 			return err
 		}
@@ -134,7 +134,7 @@ func magnetizationKL(flowAbs, wolffAbs []float64, sites int) (kl, klErr float64,
 		mean += fg * l
 		sq += fg * l * l
 	}
-	tau, _ := observables.IntegratedAutocorrelationTime(wolffAbs)
+	tau, _, _ := stats.IntegratedAutocorrelationTime([][]float64{wolffAbs})
 	varFlow := (sq - mean*mean) / nf
 	varExact := (ratio - 1) / (nw / (2 * tau))
 	return kl, math.Sqrt(max(0, varFlow) + max(0, varExact)), len(f), nil

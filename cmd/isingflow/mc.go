@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/isingflow/isingflow/stats"
 	"github.com/isingflow/isingflow/validation"
 )
 
@@ -55,7 +56,7 @@ func runMC(args []string, stdout, stderr io.Writer) error {
 		}
 		for _, q := range []struct {
 			key string
-			e   validation.Estimate
+			e   stats.Estimate
 		}{
 			{"energy_per_site", res.EnergyPerSite},
 			{"specific_heat_per_site", res.SpecificHeatPerSite},

@@ -6,14 +6,14 @@ import (
 	"math"
 	"text/tabwriter"
 
-	"github.com/isingflow/isingflow/observables"
 	"github.com/isingflow/isingflow/scan"
+	"github.com/isingflow/isingflow/stats"
 )
 
 // row is one line of the results table.
 type row struct {
 	name    string
-	est     observables.Estimate
+	est     stats.Estimate
 	exact   *float64
 	onsager *float64
 	bound   bool // a variational upper bound: its distance is the KL, not a check

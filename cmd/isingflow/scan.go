@@ -23,6 +23,7 @@ import (
 	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/observables"
 	"github.com/isingflow/isingflow/scan"
+	"github.com/isingflow/isingflow/stats"
 	"github.com/isingflow/isingflow/validation"
 )
 
@@ -189,7 +190,7 @@ type errorPoints struct {
 	plotter.YErrors
 }
 
-func (p *errorPoints) add(x float64, e observables.Estimate) {
+func (p *errorPoints) add(x float64, e stats.Estimate) {
 	if math.IsNaN(e.Mean) || math.IsInf(e.Mean, 0) {
 		return
 	}
@@ -284,19 +285,19 @@ func writeScanPlot(path string, mc *model.Config, reports []*scan.Result) error 
 
 	type series struct {
 		name  string
-		get   func(*scan.Result) observables.Estimate
+		get   func(*scan.Result) stats.Estimate
 		glyph draw.GlyphDrawer
 		color int
 		shift float64 // in units of the T range, so that the series do not hide each other
 	}
-	importance := func(f func(*observables.IsingEstimates) observables.Estimate) series {
-		return series{"flow, importance-weighted", func(r *scan.Result) observables.Estimate { return f(r.Estimates) },
+	importance := func(f func(*observables.IsingEstimates) stats.Estimate) series {
+		return series{"flow, importance-weighted", func(r *scan.Result) stats.Estimate { return f(r.Estimates) },
 			draw.CircleGlyph{}, 0, 0}
 	}
-	chain := func(f func(*observables.MCMCEstimates) observables.Estimate) series {
-		return series{"flow-MCMC", func(r *scan.Result) observables.Estimate {
+	chain := func(f func(*observables.MCMCEstimates) stats.Estimate) series {
+		return series{"flow-MCMC", func(r *scan.Result) stats.Estimate {
 			if r.Estimates.MCMC == nil {
-				return observables.Estimate{Mean: math.NaN()}
+				return stats.Estimate{Mean: math.NaN()}
 			}
 			return f(r.Estimates.MCMC)
 		}, draw.BoxGlyph{}, 1, 0.008}
@@ -312,22 +313,22 @@ func writeScanPlot(path string, mc *model.Config, reports []*scan.Result) error 
 	panels := []panel{
 		{title: "energy per site u",
 			data: []series{
-				importance(func(e *observables.IsingEstimates) observables.Estimate { return e.EnergyPerSite }),
-				chain(func(c *observables.MCMCEstimates) observables.Estimate { return c.EnergyPerSite })},
+				importance(func(e *observables.IsingEstimates) stats.Estimate { return e.EnergyPerSite }),
+				chain(func(c *observables.MCMCEstimates) stats.Estimate { return c.EnergyPerSite })},
 			exact: curves.energy, exactName: curves.method, onsager: curves.onsagerU},
 		{title: "specific heat per site c",
 			data: []series{
-				importance(func(e *observables.IsingEstimates) observables.Estimate { return e.SpecificHeatPerSite }),
-				chain(func(c *observables.MCMCEstimates) observables.Estimate { return c.SpecificHeatPerSite })},
+				importance(func(e *observables.IsingEstimates) stats.Estimate { return e.SpecificHeatPerSite }),
+				chain(func(c *observables.MCMCEstimates) stats.Estimate { return c.SpecificHeatPerSite })},
 			exact: curves.heat, exactName: curves.method, onsager: curves.onsagerC, positive: true},
 		{title: "<|m|>",
 			data: []series{
-				importance(func(e *observables.IsingEstimates) observables.Estimate { return e.AbsMagnetization }),
-				chain(func(c *observables.MCMCEstimates) observables.Estimate { return c.AbsMagnetization })},
+				importance(func(e *observables.IsingEstimates) stats.Estimate { return e.AbsMagnetization }),
+				chain(func(c *observables.MCMCEstimates) stats.Estimate { return c.AbsMagnetization })},
 			exact: curves.absMag, exactName: "enumeration", onsager: curves.onsM, positive: true, yMax: 1.02},
 		{title: "KL(p‖q) per site (nats)",
 			data: []series{
-				importance(func(e *observables.IsingEstimates) observables.Estimate { return e.KLPerSite })},
+				importance(func(e *observables.IsingEstimates) stats.Estimate { return e.KLPerSite })},
 			positive: true},
 	}
 
