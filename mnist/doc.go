@@ -65,6 +65,35 @@
 //
 // Samples of the flow go back to pictures with InverseLogit and Quantize.
 //
+// # Training
+//
+// Config is a run: the flow (NewFlow: a Shallow potential with bias,
+// initialised from Config.Seed as PyTorch initialises the paper's), Adam
+// and the batches. Create starts a run in a directory, Resume continues it
+// from its last checkpoint, LoadCheckpoint reads any of its checkpoints
+// for evaluation or sampling, and (*Run).Train trains it with the loop of
+// package train. The objective is the mean negative log-likelihood of a
+// batch of dequantised, logit-transformed training images
+// (NegLogLikelihood), plus the flow's transport cost when Config.Kinetic
+// is set; Adam's Config.WeightDecay is an L2 term in the gradient, as
+// torch.optim.Adam's weight_decay in the paper's code
+// (train.Settings.L2). A step whose loss or gradient is not finite is
+// rolled back at half the learning rate (package train).
+//
+// An epoch is a pass over the training images in a random order drawn
+// anew for it; a rejected step uses up its batch. After every epoch, and
+// when training stops at its last batch, the first Config.EvalImages
+// validation images are evaluated with the same dequantisation noise every
+// time, so that epochs compare. A run directory holds config.json,
+// log.jsonl (one BatchRecord, RejectedRecord or EpochRecord per line),
+// best.npz (the parameters of the lowest validation NLL) and last.npz,
+// written after every epoch, every TrainOptions.CheckpointEvery steps and
+// whenever training stops, also when its context is cancelled (a signal
+// caught by the caller) or its time is up. A checkpoint holds, besides the
+// parameters and Adam's state, the run's State and the random state from
+// which the epoch's order was drawn, so a resumed run continues bit for
+// bit (at the same GOMAXPROCS).
+//
 // References:
 //   - G. Papamakarios, T. Pavlakou, I. Murray, "Masked Autoregressive Flow for
 //     Density Estimation", NeurIPS 2017, arXiv:1705.07057; code

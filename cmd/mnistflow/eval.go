@@ -15,9 +15,6 @@ import (
 	"github.com/isingflow/isingflow/mnist"
 )
 
-// streamEval is the PCG stream of the test set's dequantisation noise.
-const streamEval = 3
-
 // paperTable is Table 1 of Zhang, E and Wang (arXiv:1809.10188): test NLL
 // in nats in logit space (the other rows are MAF's Table 2).
 var paperTable = []struct {
@@ -96,14 +93,15 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	case !(*rtol > 0) || !(*atol > 0) || math.IsInf(*rtol, 0) || math.IsInf(*atol, 0):
 		return usagef("--rtol %v --atol %v: want positive tolerances", *rtol, *atol)
 	}
-	path, err := runCheckpoint(*runDir, *which)
+	path, err := findCheckpoint(*runDir, *which)
 	if err != nil {
 		return err
 	}
-	m, st, err := loadModel(path)
+	r, err := loadCheckpoint(path)
 	if err != nil {
 		return err
 	}
+	st := r.State()
 	dir := *data
 	if dir == "" {
 		dir = resolveDataDir(st.Data, false)
@@ -113,7 +111,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return usageError{Msg: oneLine(err.Error())}
 	}
 	test := ds.Test.Images
-	c := &st.Config
+	c := &r.Config
 	if test.Rows != c.Rows || test.Cols != c.Cols {
 		return usagef("the run has %d×%d images but %s holds %d×%d", c.Rows, c.Cols, dir, test.Rows, test.Cols)
 	}
@@ -125,7 +123,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		c.Hidden, c.Activation, c.Steps, c.StepSize, blasimpl.Name(), runtime.GOMAXPROCS(0))
 
 	nll, logJac := make([]float64, test.N), make([]float64, test.N)
-	ev := &mnist.Evaluator{Flow: m.flow, Batch: *batch}
+	ev := &mnist.Evaluator{Flow: r.Flow, Batch: *batch}
 	start := time.Now()
 	if err := evaluate(ev, nll, logJac, test, *seed, "fixed-step RK4", stderr); err != nil {
 		return err
@@ -139,7 +137,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		ev.Integrator = ig
 		anll, alogJac := make([]float64, test.N), make([]float64, test.N)
 		start := time.Now()
-		stats, err := ev.Evaluate(anll, alogJac, test, rand.New(rand.NewPCG(*seed, streamEval)))
+		stats, err := ev.Evaluate(anll, alogJac, test, rand.New(rand.NewPCG(*seed, mnist.StreamTest)))
 		if err != nil {
 			return fmt.Errorf("adaptive integration: %v", err)
 		}
@@ -173,7 +171,7 @@ func evaluate(ev *mnist.Evaluator, nll, logJac []float64, im *mnist.Images, seed
 	bar := runio.NewProgress(stderr, im.N, what)
 	ev.Progress = func(done int) { bar.Set(done, what) }
 	defer func() { ev.Progress = nil }()
-	_, err := ev.Evaluate(nll, logJac, im, rand.New(rand.NewPCG(seed, streamEval)))
+	_, err := ev.Evaluate(nll, logJac, im, rand.New(rand.NewPCG(seed, mnist.StreamTest)))
 	bar.Finish()
 	return err
 }

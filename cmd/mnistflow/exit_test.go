@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/isingflow/isingflow/mnist"
 )
 
 // TestExitCodes checks the exit status and the one-line error of bad
@@ -106,15 +108,15 @@ func checkValidationDecreases(t *testing.T, args []string) {
 	if code := run(args, &stdout, &stderr); code != exitOK {
 		t.Fatalf("exit status %d: %s", code, stderr.String())
 	}
-	f, err := os.Open(filepath.Join(runDir, logFile))
+	f, err := os.Open(filepath.Join(runDir, mnist.LogFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var val []epochRecord
+	var val []mnist.EpochRecord
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		var rec epochRecord
+		var rec mnist.EpochRecord
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			t.Fatal(err)
 		}

@@ -21,7 +21,6 @@ package main
 
 import (
 	"io"
-	"math"
 	"os"
 	"strings"
 
@@ -71,9 +70,6 @@ func newFlagSet(name string, stderr io.Writer) *pflag.FlagSet {
 }
 
 func parseFlags(fs *pflag.FlagSet, args []string) error { return cli.ParseFlags(fs, args) }
-
-// finite reports whether v is neither infinite nor NaN.
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // oneLine collapses an error message onto one line.
 func oneLine(s string) string {

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -46,23 +43,24 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	case *scale < 1 || *scale > 16:
 		return usagef("--scale %d: want 1 … 16", *scale)
 	}
-	path, err := runCheckpoint(*runDir, *which)
+	path, err := findCheckpoint(*runDir, *which)
 	if err != nil {
 		return err
 	}
-	m, st, err := loadModel(path)
+	r, err := loadCheckpoint(path)
 	if err != nil {
 		return err
 	}
+	st := r.State()
 	if *out == "" {
 		*out = filepath.Join(*runDir, sampleFile)
 	}
 	if *curve == "" {
 		*curve = filepath.Join(*runDir, curveFile)
 	}
-	c := &st.Config
+	c := &r.Config
 	fmt.Fprintf(stderr, "mnistflow sample: %d samples of %s (batch %d)\n", *n, path, st.Batch)
-	im := mnist.SampleImages(m.flow, *n, c.Rows, c.Cols, rand.New(rand.NewPCG(*seed, 0)))
+	im := mnist.SampleImages(r.Flow, *n, c.Rows, c.Cols, rand.New(rand.NewPCG(*seed, 0)))
 	grid := imageGrid(im, int(math.Ceil(math.Sqrt(float64(*n)))), *scale)
 	if err := writePNG(*out, grid); err != nil {
 		return err
@@ -84,7 +82,7 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if _, err := runCheckpoint(*runDir, "last"); err != nil {
+	if _, err := findCheckpoint(*runDir, "last"); err != nil {
 		return err
 	}
 	if *out == "" {
@@ -130,30 +128,19 @@ type curveData struct {
 	train, trainEpoch, val plotter.XYs
 }
 
-func readCurve(path string) (*curveData, error) {
-	data, err := os.ReadFile(path)
+// readCurve reads the training curve from the log of the run in dir.
+func readCurve(dir string) (*curveData, error) {
+	recs, err := mnist.ReadLog(dir)
 	if err != nil {
-		return nil, usageError{Msg: oneLine(err.Error())}
+		return nil, usagef("%s", plain(err))
 	}
 	var cd curveData
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 1<<16), 1<<24)
-	for line := 1; sc.Scan(); line++ {
-		var rec struct {
-			Kind     string   `json:"kind"`
-			Batch    int      `json:"batch"`
-			NLL      float64  `json:"nll"`
-			TrainNLL *float64 `json:"train_nll"`
-			ValNLL   *float64 `json:"val_nll"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			return nil, usagef("%s:%d: not a log record (%v)", path, line, err)
-		}
-		switch rec.Kind {
-		case "batch":
+	for _, rec := range recs {
+		switch rec := rec.(type) {
+		case *mnist.BatchRecord:
 			cd.train = append(cd.train, plotter.XY{X: float64(rec.Batch), Y: rec.NLL})
-		case "epoch":
-			if rec.TrainNLL != nil && !bytes.Contains(sc.Bytes(), []byte(`"partial":true`)) {
+		case *mnist.EpochRecord:
+			if rec.TrainNLL != nil && !rec.Partial {
 				cd.trainEpoch = append(cd.trainEpoch, plotter.XY{X: float64(rec.Batch), Y: *rec.TrainNLL})
 			}
 			if rec.ValNLL != nil {
@@ -169,7 +156,7 @@ func readCurve(path string) (*curveData, error) {
 // positive and spans more than a factor of three (the first batches of a
 // run start far above where it ends).
 func plotCurve(out, runDir string) error {
-	cd, err := readCurve(filepath.Join(runDir, logFile))
+	cd, err := readCurve(runDir)
 	if err != nil {
 		return err
 	}
