@@ -155,14 +155,6 @@ func Summarize(nll, logJac []float64, d int) Summary {
 	return Summary{Images: len(nll), NLL: e.Mean, NLLErr: e.Err, BitsPerDim: b.Mean, BitsPerDimErr: b.Err}
 }
 
-// MeanStdErr returns the mean of x and its standard error.
-//
-// Deprecated: use stats.MeanErr, which this forwards to.
-func MeanStdErr(x []float64) (mean, stdErr float64) {
-	e := stats.MeanErr(x)
-	return e.Mean, e.Err
-}
-
 // SampleImages draws n images of rows×cols pixels from the flow: z ~ N(0, I)
 // from rng pushed forward by the fixed-step scheme to logit space, then
 // mapped back to intensities by InverseLogit and to 8-bit pixels by

@@ -15,6 +15,7 @@ import (
 
 	"github.com/isingflow/isingflow/flow"
 	"github.com/isingflow/isingflow/internal/runio"
+	"github.com/isingflow/isingflow/stats"
 	"github.com/isingflow/isingflow/train"
 )
 
@@ -462,7 +463,7 @@ func (t *trainLoop) record(st train.Step) error {
 			NLL: o.nll, BitsPerDim: bpd, LR: st.LearningRate, GradNorm: st.GradNorm, Seconds: secs,
 		}
 		if kin := r.Flow.TransportCost(); kin != nil {
-			m, _ := MeanStdErr(kin)
+			m := stats.MeanErr(kin).Mean
 			rec.Kinetic = &m
 		}
 		if err := t.emit(rec); err != nil {

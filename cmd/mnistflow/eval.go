@@ -13,6 +13,7 @@ import (
 	"github.com/isingflow/isingflow/internal/blasimpl"
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/mnist"
+	"github.com/isingflow/isingflow/stats"
 )
 
 // paperTable is Table 1 of Zhang, E and Wang (arXiv:1809.10188): test NLL
@@ -137,7 +138,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		ev.Integrator = ig
 		anll, alogJac := make([]float64, test.N), make([]float64, test.N)
 		start := time.Now()
-		stats, err := ev.Evaluate(anll, alogJac, test, rand.New(rand.NewPCG(*seed, mnist.StreamTest)))
+		ist, err := ev.Evaluate(anll, alogJac, test, rand.New(rand.NewPCG(*seed, mnist.StreamTest)))
 		if err != nil {
 			return fmt.Errorf("adaptive integration: %v", err)
 		}
@@ -148,12 +149,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			diff[i] = anll[i] - nll[i]
 			maxAbs = math.Max(maxAbs, math.Abs(diff[i]))
 		}
-		d, de := mnist.MeanStdErr(diff)
+		d := stats.MeanErr(diff)
 		rep.Adaptive = &adaptiveReport{
 			Method: "dopri5", RTol: *rtol, ATol: *atol,
 			NLL: as.NLL, NLLErr: as.NLLErr, BitsPerDim: as.BitsPerDim,
-			Difference: d, DiffErr: de, MaxAbsDiff: maxAbs,
-			Steps: stats.Steps, Rejected: stats.Rejected, Evaluations: stats.Evaluations,
+			Difference: d.Mean, DiffErr: d.Err, MaxAbsDiff: maxAbs,
+			Steps: ist.Steps, Rejected: ist.Rejected, Evaluations: ist.Evaluations,
 			FixedSeconds: rep.Seconds, Seconds: time.Since(start).Seconds(),
 		}
 	}
