@@ -47,8 +47,11 @@ func WriteCheckpoint(path string, meta any, arrays map[string][]float64) error {
 }
 
 // ReadCheckpoint reads a checkpoint written by WriteCheckpoint, decoding its
-// metadata into meta and returning its arrays. Errors name the file and say
-// what is wrong with it; a non-finite parameter is an error too.
+// metadata into meta and returning its arrays. Every entry is verified
+// first (its CRC-32, and the size its header declares; see verifyArchive),
+// so a corrupted file is refused before anything is decoded. Errors name
+// the file and the entry and say what is wrong; a non-finite parameter is
+// an error too.
 func ReadCheckpoint(path string, meta any) (arrays map[string][]float64, err error) {
 	defer func() {
 		// The npz reader is not written for hostile input: never let a
@@ -57,14 +60,28 @@ func ReadCheckpoint(path string, meta any) (arrays map[string][]float64, err err
 			arrays, err = nil, fmt.Errorf("runio: %s: corrupted checkpoint (%v)", path, r)
 		}
 	}()
-	r, err := npz.Open(path)
+	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("runio: %s: no such checkpoint", path)
 		}
+		return nil, fmt.Errorf("runio: %s: %v", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("runio: %s: %v", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("runio: %s: not a regular file", path)
+	}
+	if err := verifyArchive(f, st.Size()); err != nil {
+		return nil, fmt.Errorf("runio: %s: corrupted checkpoint: %v", path, err)
+	}
+	r, err := npz.NewReader(f, st.Size())
+	if err != nil {
 		return nil, fmt.Errorf("runio: %s: not a checkpoint (%v)", path, err)
 	}
-	defer r.Close()
 	var js []uint8
 	if err := r.Read(metaKey, &js); err != nil {
 		return nil, fmt.Errorf("runio: %s: no metadata (%v)", path, err)
