@@ -63,7 +63,15 @@
 // quantities related by an affine map, so standard errors convert with it
 // (compute bits/dim per image, then its mean and standard error).
 //
-// Samples of the flow go back to pictures with InverseLogit and Quantize.
+// Samples of the flow go back to pictures with InverseLogit and Quantize
+// (SampleImages).
+//
+// An Evaluator integrates a flow over a set of images in batches, with
+// dequantisation noise from a given stream, into per-image NLLs and logit
+// Jacobians; Summarize averages them into a Summary (nats and bits/dim,
+// each with its standard error), and PairedDifference compares two
+// evaluations of the same images with the same noise (fixed-step RK4
+// against an adaptive integrator, say) image by image.
 //
 // # Training
 //

@@ -121,6 +121,18 @@ func TestEvaluatorBatchingAndAdaptive(t *testing.T) {
 	}
 }
 
+// PairedDifference is the mean ± standard error of b − a and the largest
+// |b − a|.
+func TestPairedDifference(t *testing.T) {
+	a := []float64{10, 20, 30, 40}
+	b := []float64{11, 19, 33, 40}
+	d, maxAbs := PairedDifference(a, b)
+	// Differences 1, −1, 3, 0: mean 0.75, sample variance 2.9167.
+	if math.Abs(d.Mean-0.75) > 1e-15 || math.Abs(d.Err-math.Sqrt(35.0/12/4)) > 1e-15 || maxAbs != 3 {
+		t.Errorf("PairedDifference = %v, max %v; want 0.75 ± %.4f, max 3", d, maxAbs, math.Sqrt(35.0/12/4))
+	}
+}
+
 // NegLogLikelihood through flow.Gradient is the gradient of the batch mean
 // NLL that LogDensity evaluates (central finite differences).
 func TestNegLogLikelihoodGradient(t *testing.T) {

@@ -36,6 +36,13 @@
 // warnings a user must see (low ESS, a heavy weight tail by the Pareto k̂ of
 // ParetoTailShape, a stuck chain). EstimateChain analyses a flow-MCMC chain.
 //
+// Where the spins themselves are wanted (pictures, NumPy), DrawSpins draws
+// samples of a flow with their log-weights and a spin configuration from
+// p(s|x) for each (SpinSamples, written as .npz by WriteNPZ).
+// MagnetizationKL compares the distribution of |m| of such spins with that
+// of exact samples (validation.WolffSampler.AbsMagnetizations): its
+// divergence is a lower bound on the flow's KL per sample.
+//
 // Every estimate is a stats.Estimate: a mean and the standard error of the
 // mean, printed as "−1.4531 ± 0.0004".
 package observables

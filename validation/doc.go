@@ -35,7 +35,9 @@
 // where none applies; its Exact gives them at any temperature.
 //
 // Larger finite lattices, for ⟨|m|⟩ and the other spin observables that have
-// no closed form: Wolff's cluster Monte Carlo (Wolff 1989), with error bars.
+// no closed form: Wolff's cluster Monte Carlo (Wolff 1989), with error bars;
+// WolffSampler draws the configurations themselves (and their |m|,
+// AbsMagnetizations), exact samples to set beside a flow's.
 //
 // Conventions follow package lattice: E = −J Σ_bonds s_i s_j, each bond once,
 // and a periodic axis of length 2 joins its pair by two bonds.

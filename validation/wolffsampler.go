@@ -59,3 +59,20 @@ func (s *WolffSampler) Sample(dst []float64) {
 		dst[i] = float64(v)
 	}
 }
+
+// AbsMagnetizations advances the chain by n sweeps and returns |m| =
+// |Σs|/N of each configuration: exact samples of the distribution of |m|
+// to set beside a flow's (observables.MagnetizationKL).
+func (s *WolffSampler) AbsMagnetizations(n int) []float64 {
+	conf := make([]float64, s.ch.g.n)
+	out := make([]float64, n)
+	for k := range out {
+		s.Sample(conf)
+		sum := 0.0
+		for _, v := range conf {
+			sum += v
+		}
+		out[k] = math.Abs(sum) / float64(len(conf))
+	}
+	return out
+}

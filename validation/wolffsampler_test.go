@@ -109,3 +109,32 @@ func TestWolffSamplerRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestWolffSamplerAbsMagnetizations checks that AbsMagnetizations gives |m|
+// of the configurations that Sample would have drawn.
+func TestWolffSamplerAbsMagnetizations(t *testing.T) {
+	lat, err := lattice.NewHypercubic(2, 4, lattice.Periodic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewWolffSampler(lat, criticalT, 0, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewWolffSampler(lat, criticalT, 0, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := a.AbsMagnetizations(50)
+	spins := make([]float64, lat.N())
+	for k, m := range got {
+		b.Sample(spins)
+		sum := 0.0
+		for _, v := range spins {
+			sum += v
+		}
+		if want := math.Abs(sum) / float64(lat.N()); m != want {
+			t.Fatalf("configuration %d: |m| = %v, want %v", k, m, want)
+		}
+	}
+}

@@ -107,62 +107,6 @@ func TestTrainJSONAgreesWithExact(t *testing.T) {
 	}
 }
 
-// TestDrawSamplesSpins checks the spins drawn given x against their exact
-// conditional law: Σ(s_i − tanh x_i) has mean 0 and variance Σ(1 − tanh²x_i).
-func TestDrawSamplesSpins(t *testing.T) {
-	cfg := model.Config{L: 6, Dim: 2, T: 2.5, Delta: 0.1, Potential: model.PotentialDense, Hidden: 4, FlowSteps: 2, Epsilon: 0.5, InitSeed: 3}
-	m, err := cfg.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 700 // more than one batch
-	s := drawSamples(m, n, 7)
-	var sum, variance float64
-	for k := range n {
-		row := s.x.RawRowView(k)
-		var mag float64
-		conf := make([]float64, len(row))
-		for i, x := range row {
-			si := s.spins[k*s.sites+i]
-			if si != 1 && si != -1 {
-				t.Fatalf("spin %d of sample %d is %d", i, k, si)
-			}
-			th := math.Tanh(x)
-			sum += float64(si) - th
-			variance += 1 - th*th
-			mag += float64(si)
-			conf[i] = float64(si)
-		}
-		if got, want := s.magnetization[k], mag/float64(s.sites); got != want {
-			t.Fatalf("sample %d: magnetization %v, want %v", k, got, want)
-		}
-		if got, want := s.energy[k], m.Lattice.Energy(conf, 1); got != want {
-			t.Fatalf("sample %d: energy %v, want %v", k, got, want)
-		}
-	}
-	if z := sum / math.Sqrt(variance); math.Abs(z) > 4 {
-		t.Errorf("Σ(s − tanh x) = %.4g, %.1fσ from 0", sum, z)
-	}
-	// ln w = ln q̃ − ln p, from the target and the flow.
-	logq := make([]float64, n)
-	m.Target.LogDensity(logq, s.x)
-	logp := make([]float64, n)
-	m.Flow.LogDensity(logp, s.x)
-	for k := range n {
-		if got, want := s.logw[k], logq[k]-s.logp[k]; math.Abs(got-want) > 1e-12*max(1, math.Abs(want)) {
-			t.Fatalf("sample %d: ln w = %v, want %v", k, got, want)
-		}
-		if math.Abs(logp[k]-s.logp[k]) > 1e-6*max(1, math.Abs(logp[k])) {
-			t.Fatalf("sample %d: ln p = %v from sampling, %v from the density", k, s.logp[k], logp[k])
-		}
-	}
-	// The same seed draws the same samples.
-	again := drawSamples(m, n, 7)
-	if !slices.Equal(again.spins, s.spins) || !slices.Equal(again.logw, s.logw) {
-		t.Error("the same seed drew different samples")
-	}
-}
-
 // TestSampleFiles checks the .npz file against the PNG: the shapes, and
 // every site's colour in every panel.
 func TestSampleFiles(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/scan"
 )
@@ -54,7 +55,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	res.Steps, res.FirstStep, res.Seconds, res.LogDetGap = steps, firstStep, seconds, gap
 	res.Provenance.CommandLine = os.Args
 	if *asJSON {
-		return writeJSON(stdout, res)
+		return cli.WriteJSON(stdout, res)
 	}
 	printResult(stdout, res)
 	return nil

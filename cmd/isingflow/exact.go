@@ -1,12 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"text/tabwriter"
 
+	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/ising"
 	"github.com/isingflow/isingflow/scan"
 	"github.com/isingflow/isingflow/validation"
@@ -39,19 +39,10 @@ func runExact(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return cli.WriteJSON(stdout, r)
 	}
 	printExact(stdout, r)
 	return nil
-}
-
-func fmtOpt(v *float64) string {
-	if v == nil {
-		return "—"
-	}
-	return fmt.Sprintf("%.10f", *v)
 }
 
 func printExact(w io.Writer, r *scan.Exact) {
@@ -62,21 +53,21 @@ func printExact(w io.Writer, r *scan.Exact) {
 		finite = "finite lattice"
 	}
 	fmt.Fprintf(tw, "per site\t%s\tinfinite lattice (Onsager)\n", finite)
-	fmt.Fprintf(tw, "ln Z / N\t%s\t%s\n", fmtOpt(r.LnZPerSite), fmtOpt(r.OnsagerLnZPerSite))
-	fmt.Fprintf(tw, "free energy f\t%s\t%s\n", fmtOpt(r.FreeEnergyPerSite), fmtOpt(r.OnsagerFreeEnergy))
-	fmt.Fprintf(tw, "energy u\t%s\t%s\n", fmtOpt(r.EnergyPerSite), fmtOpt(r.OnsagerEnergy))
-	fmt.Fprintf(tw, "specific heat c\t%s\t%s\n", fmtOpt(r.SpecificHeatPerSite), fmtOpt(r.OnsagerSpecificHeat))
-	fmt.Fprintf(tw, "<|m|>\t%s\t%s (spontaneous)\n", fmtOpt(r.AbsMagnetization), fmtOpt(r.OnsagerMagnetization))
+	fmt.Fprintf(tw, "ln Z / N\t%s\t%s\n", fmtOpt(r.LnZPerSite, 10), fmtOpt(r.OnsagerLnZPerSite, 10))
+	fmt.Fprintf(tw, "free energy f\t%s\t%s\n", fmtOpt(r.FreeEnergyPerSite, 10), fmtOpt(r.OnsagerFreeEnergy, 10))
+	fmt.Fprintf(tw, "energy u\t%s\t%s\n", fmtOpt(r.EnergyPerSite, 10), fmtOpt(r.OnsagerEnergy, 10))
+	fmt.Fprintf(tw, "specific heat c\t%s\t%s\n", fmtOpt(r.SpecificHeatPerSite, 10), fmtOpt(r.OnsagerSpecificHeat, 10))
+	fmt.Fprintf(tw, "<|m|>\t%s\t%s (spontaneous)\n", fmtOpt(r.AbsMagnetization, 10), fmtOpt(r.OnsagerMagnetization, 10))
 	if r.MagnetizationSq != nil {
-		fmt.Fprintf(tw, "<m²>\t%s\t\n", fmtOpt(r.MagnetizationSq))
-		fmt.Fprintf(tw, "<m⁴>\t%s\t\n", fmtOpt(r.Magnetization4))
-		fmt.Fprintf(tw, "Binder 1 − <m⁴>/3<m²>²\t%s\t\n", fmtOpt(r.Binder))
-		fmt.Fprintf(tw, "susceptibility χ\t%s\t\n", fmtOpt(r.Susceptibility))
+		fmt.Fprintf(tw, "<m²>\t%s\t\n", fmtOpt(r.MagnetizationSq, 10))
+		fmt.Fprintf(tw, "<m⁴>\t%s\t\n", fmtOpt(r.Magnetization4, 10))
+		fmt.Fprintf(tw, "Binder 1 − <m⁴>/3<m²>²\t%s\t\n", fmtOpt(r.Binder, 10))
+		fmt.Fprintf(tw, "susceptibility χ\t%s\t\n", fmtOpt(r.Susceptibility, 10))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nHubbard-Stratonovich relaxation, δ = %g:\n", r.RelaxationDelta)
 	fmt.Fprintf(w, "  constant c/N          %.10f   (ln Z_Ising = ln Z_cont + c)\n", r.RelaxationConstant)
-	fmt.Fprintf(w, "  −ln Z_cont / N        %s\n", fmtOpt(r.RelaxationFreeEnergy))
+	fmt.Fprintf(w, "  −ln Z_cont / N        %s\n", fmtOpt(r.RelaxationFreeEnergy, 10))
 	if r.MagnetizationSq == nil {
 		fmt.Fprintln(w, "\n<|m|> and the other magnetisation moments have no closed form at this size: run \"isingflow mc\".")
 	}

@@ -1,16 +1,14 @@
 package main
 
 import (
-	"fmt"
-	"math"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/lattice"
 	"github.com/isingflow/isingflow/model"
+	"github.com/isingflow/isingflow/scan"
 	"github.com/isingflow/isingflow/validation"
 )
 
@@ -26,19 +24,11 @@ func (t *temperature) String() string {
 }
 
 func (t *temperature) Set(s string) error {
-	if strings.EqualFold(s, "tc") {
-		*t = temperature(validation.CriticalTemperature)
-		return nil
+	v, err := scan.ParseTemperature(s)
+	if err == nil {
+		*t = temperature(v)
 	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return fmt.Errorf("%q is not a number (or Tc)", s)
-	}
-	if !(v > 0) || math.IsInf(v, 0) {
-		return fmt.Errorf("temperature must be positive and finite, have %v", v)
-	}
-	*t = temperature(v)
-	return nil
+	return err
 }
 
 func (t *temperature) Type() string { return "T" }

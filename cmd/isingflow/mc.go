@@ -1,12 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
 
+	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/stats"
 	"github.com/isingflow/isingflow/validation"
 )
@@ -68,9 +68,7 @@ func runMC(args []string, stdout, stderr io.Writer) error {
 		} {
 			estimateJSON(out, q.key, q.e.Mean, q.e.Err)
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return cli.WriteJSON(stdout, out)
 	}
 	fmt.Fprintf(stdout, "Wolff cluster Monte Carlo, %s lattice, T = %.9g\n", res.Lattice, res.T)
 	fmt.Fprintf(stdout, "%d chains × %d sweeps (%d thermalisation), %d clusters/sweep of mean size %.1f, seed %d, %.1f s\n\n",

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/isingflow/isingflow/scan"
@@ -62,7 +63,7 @@ func printResult(w io.Writer, r *scan.Result) {
 		case q.exact != nil && q.est.Err > 0:
 			dev = fmt.Sprintf("%+.1fσ", q.est.Deviation(*q.exact))
 		}
-		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\t\n", q.name, q.est, fmtShort(q.exact), dev, fmtShort(q.onsager))
+		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\t\n", q.name, q.est, fmtOpt(q.exact, 6), dev, fmtOpt(q.onsager, 6))
 	}
 	tw.Flush()
 	if kl := e.KLPerSite; !math.IsNaN(kl.Mean) {
@@ -94,7 +95,7 @@ func printResult(w io.Writer, r *scan.Result) {
 			if q.exact != nil && q.est.Err > 0 {
 				dev = fmt.Sprintf("%+.1fσ", q.est.Deviation(*q.exact))
 			}
-			fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t\n", q.name, q.est, fmtShort(q.exact), dev)
+			fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t\n", q.name, q.est, fmtOpt(q.exact, 6), dev)
 		}
 		tw.Flush()
 		for _, s := range c.Warnings {
@@ -106,9 +107,11 @@ func printResult(w io.Writer, r *scan.Result) {
 	}
 }
 
-func fmtShort(v *float64) string {
+// fmtOpt formats a value that may not be known with prec decimals, or as
+// a dash.
+func fmtOpt(v *float64, prec int) string {
 	if v == nil {
 		return "—"
 	}
-	return fmt.Sprintf("%.6f", *v)
+	return strconv.FormatFloat(*v, 'f', prec, 64)
 }

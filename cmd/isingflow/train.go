@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -154,7 +153,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(stdout, res)
+		return cli.WriteJSON(stdout, res)
 	}
 	printResult(stdout, res)
 	fmt.Fprintf(stdout, "\nrun directory: %s (checkpoint, train.jsonl, result.json, plots)\n", dir)
@@ -259,10 +258,4 @@ func trainAndEvaluate(ctx context.Context, rc model.RunConfig, opt runOptions, s
 		fmt.Fprintf(stderr, "isingflow: plots: %v\n", err)
 	}
 	return res, nil
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

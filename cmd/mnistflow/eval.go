@@ -11,9 +11,9 @@ import (
 
 	"github.com/isingflow/isingflow/flow"
 	"github.com/isingflow/isingflow/internal/blasimpl"
+	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/mnist"
-	"github.com/isingflow/isingflow/stats"
 )
 
 // paperTable is Table 1 of Zhang, E and Wang (arXiv:1809.10188): test NLL
@@ -143,13 +143,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("adaptive integration: %v", err)
 		}
 		as := mnist.Summarize(anll, alogJac, test.Dim())
-		diff := make([]float64, test.N)
-		var maxAbs float64
-		for i := range diff {
-			diff[i] = anll[i] - nll[i]
-			maxAbs = math.Max(maxAbs, math.Abs(diff[i]))
-		}
-		d := stats.MeanErr(diff)
+		d, maxAbs := mnist.PairedDifference(nll, anll)
 		rep.Adaptive = &adaptiveReport{
 			Method: "dopri5", RTol: *rtol, ATol: *atol,
 			NLL: as.NLL, NLLErr: as.NLLErr, BitsPerDim: as.BitsPerDim,
@@ -159,9 +153,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return cli.WriteJSON(stdout, rep)
 	}
 	printEval(stdout, &rep)
 	return nil

@@ -184,12 +184,18 @@ func cmdValDecrease(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: valdecrease RUNDIR")
 	}
-	cd, err := readCurve(ts.MkAbs(args[0]))
+	recs, err := mnist.ReadLog(ts.MkAbs(args[0]))
 	ts.Check(err)
-	if len(cd.val) < 2 {
-		ts.Fatalf("%d validation records", len(cd.val))
+	var val []float64
+	for _, rec := range recs {
+		if rec, ok := rec.(*mnist.EpochRecord); ok && rec.ValNLL != nil {
+			val = append(val, *rec.ValNLL)
+		}
 	}
-	first, last := cd.val[0].Y, cd.val[len(cd.val)-1].Y
+	if len(val) < 2 {
+		ts.Fatalf("%d validation records", len(val))
+	}
+	first, last := val[0], val[len(val)-1]
 	ts.Logf("validation NLL %.3f → %.3f", first, last)
 	if !(last < first) {
 		ts.Fatalf("validation NLL did not decrease: %.3f → %.3f", first, last)

@@ -1,0 +1,29 @@
+// Package plots draws the figures of isingflow and mnistflow from the
+// library's types, with gonum/plot.
+//
+// Of an Ising run (package model, package scan):
+//
+//   - Training: the batch estimate of the variational free energy per site
+//     against the training step, from the training log (model.ReadLog),
+//     beside the exact free energy of the run's result;
+//   - LogWeights: the histogram of the evaluation's log importance weights;
+//   - Magnetization: the histograms of |m| of the flow's samples and of an
+//     exact Wolff chain's (observables.SpinSamples,
+//     validation.WolffSampler);
+//   - SpinGrid: spin configurations of a two-dimensional lattice as a grid
+//     of black (+1) and white (−1) panels.
+//
+// Of several runs: CompareKL, KL/site against training time for the
+// summaries of scan.Summarize; Scan, the four panels of a temperature scan
+// (u, c, ⟨|m|⟩ and KL/site against T, with the exact curves).
+//
+// Of an MNIST run (package mnist): MNISTCurve, the training and validation
+// negative log-likelihood against the batch; ImageGrid, a grid of images
+// (mnist.SampleImages).
+//
+// The plots come as a Figure, a *plot.Plot with its size that can be
+// restyled before it is drawn (Figure.Image) or saved (Figure.SavePNG);
+// the composite Scan and the pixel grids come as images. SavePNG writes
+// any image atomically. Every axis is marked by Ticks: exact labels on a
+// linear axis, 1-2-5 (or 1-2-3-5) labels on a logarithmic one.
+package plots

@@ -1,0 +1,24 @@
+// Package scan makes runs of the default Ising flow (package model) and
+// reads them back: one temperature, chains of temperatures, and summaries
+// of finished runs for comparing them.
+//
+// Point makes one run: it creates (or resumes) a run directory, trains the
+// model, evaluates the trained flow (Evaluate: importance-weighted and,
+// optionally, flow-MCMC estimates of package observables) and writes its
+// Result, the run directory's result.json: the estimates beside the Exact
+// values on the same lattice (Kaufman, enumeration, Onsager; package
+// validation), how the run was trained, and its provenance. ReadResult
+// reads it back.
+//
+// Chain trains a list of temperatures (ParseTemperatures: "2.0:3.0:0.1",
+// "Tc,2.3:2.5:0.1"), each in its own run directory (RunDir) under the
+// scan's, the first from its initialisation and each later one warm-started
+// from the trained flow of the nearest temperature already done, with a
+// fresh optimiser (WarmSettings); the results so far go to scan.json after
+// every temperature.
+//
+// Summarize reads a finished run directory into a RunSummary — its
+// configuration, result, training steps and time, and its training curve
+// of KL/site against training time (KLCurve) — for setting runs side by
+// side ("isingflow compare", docs/ablation.md).
+package scan
