@@ -11,8 +11,12 @@ import (
 	"codeberg.org/sbinet/npyio/npz"
 )
 
-// metaKey names the array that holds the JSON metadata in a checkpoint.
-const metaKey = "meta"
+// metaKey names the array that holds the JSON metadata in a checkpoint, and
+// arraysKey the list of the other arrays' names in that metadata.
+const (
+	metaKey   = "meta"
+	arraysKey = "arrays"
+)
 
 // WriteCheckpoint writes the metadata meta (any JSON-encodable value) and the
 // named float64 arrays to path as an .npz archive, atomically. In Python:
@@ -32,6 +36,19 @@ func WriteCheckpoint(path string, meta any, arrays map[string][]float64) error {
 		names = append(names, k)
 	}
 	slices.Sort(names)
+	// The metadata lists the arrays: entry names are the one part of a zip
+	// file its CRCs do not cover, so ReadCheckpoint checks them against it.
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(js, &obj); err != nil || obj == nil {
+		return fmt.Errorf("runio: checkpoint metadata must be a JSON object")
+	}
+	if _, ok := obj[arraysKey]; ok {
+		return fmt.Errorf("runio: checkpoint metadata key %q is reserved", arraysKey)
+	}
+	obj[arraysKey], _ = json.Marshal(names)
+	if js, err = json.Marshal(obj); err != nil {
+		return fmt.Errorf("runio: checkpoint metadata: %w", err)
+	}
 	return WriteFileAtomic(path, func(f *os.File) error {
 		w := npz.NewWriter(f)
 		if err := w.Write(metaKey, js); err != nil {
@@ -60,6 +77,10 @@ func ReadCheckpoint(path string, meta any) (arrays map[string][]float64, err err
 			arrays, err = nil, fmt.Errorf("runio: %s: corrupted checkpoint (%v)", path, r)
 		}
 	}()
+	// A named pipe or a device would block or never end: look before opening.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("runio: %s: not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -88,6 +109,24 @@ func ReadCheckpoint(path string, meta any) (arrays map[string][]float64, err err
 	}
 	if err := json.Unmarshal(js, meta); err != nil {
 		return nil, fmt.Errorf("runio: %s: bad metadata (%v)", path, err)
+	}
+	var listed struct {
+		Arrays *[]string `json:"arrays"`
+	}
+	if err := json.Unmarshal(js, &listed); err != nil {
+		return nil, fmt.Errorf("runio: %s: bad metadata (%v)", path, err)
+	}
+	if listed.Arrays != nil { // checkpoints written before the list have none
+		var have []string
+		for _, k := range r.Keys() {
+			if k != metaKey {
+				have = append(have, k)
+			}
+		}
+		slices.Sort(have)
+		if !slices.Equal(have, *listed.Arrays) {
+			return nil, fmt.Errorf("runio: %s: corrupted checkpoint: arrays %q, its metadata lists %q", path, have, *listed.Arrays)
+		}
 	}
 	arrays = map[string][]float64{}
 	for _, k := range r.Keys() {
