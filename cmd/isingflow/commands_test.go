@@ -226,7 +226,9 @@ func TestDrawSamplesSpins(t *testing.T) {
 	logq := make([]float64, n)
 	m.target.LogDensity(logq, s.x)
 	logp := make([]float64, n)
-	m.flow.LogDensity(logp, s.x)
+	if err := m.flow.LogDensity(logp, s.x); err != nil {
+		t.Fatal(err)
+	}
 	for k := range n {
 		if got, want := s.logw[k], logq[k]-s.logp[k]; math.Abs(got-want) > 1e-12*max(1, math.Abs(want)) {
 			t.Fatalf("sample %d: ln w = %v, want %v", k, got, want)

@@ -139,7 +139,9 @@ func drawSamples(m *model, n int, seed uint64) *spinSamples {
 	for lo := 0; lo < n; lo += batch {
 		hi := min(lo+batch, n)
 		xb := s.x.Slice(lo, hi, 0, sites).(*mat.Dense)
-		m.flow.Sample(xb, s.logp[lo:hi], xrng)
+		if err := m.flow.Sample(xb, s.logp[lo:hi], xrng); err != nil {
+			panic(err) // the fixed-step flow of a loaded model does not fail
+		}
 		m.target.LogDensity(s.logw[lo:hi], xb)
 	}
 	for k := range s.logw {

@@ -62,7 +62,10 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	}
 	c := &st.Config
 	fmt.Fprintf(stderr, "mnistflow sample: %d samples of %s (batch %d)\n", *n, path, st.Batch)
-	im := mnist.SampleImages(m.flow, *n, c.Rows, c.Cols, rand.New(rand.NewPCG(*seed, 0)))
+	im, err := mnist.SampleImages(m.flow, *n, c.Rows, c.Cols, rand.New(rand.NewPCG(*seed, 0)))
+	if err != nil {
+		return err
+	}
 	grid := imageGrid(im, int(math.Ceil(math.Sqrt(float64(*n)))), *scale)
 	if err := writePNG(*out, grid); err != nil {
 		return err
