@@ -41,12 +41,13 @@ func discrepancy(x, y *mat.Dense, lx, ly []float64) Discrepancy {
 }
 
 // RoundTripError integrates the rows of start through the fixed-step flow in
-// direction dir and back, and compares the result with start. With
-// dir = Sampling, start holds latents z: x = Forward(z) carries
-// ln p(x) = ln p₀(z) − ℓ_forward, and z' = Backward(x) gives the density
-// ln p₀(z') − ℓ_backward of the same points, so the log-density part of the
-// result measures how well Sample and LogDensity agree. With dir = Density,
-// start holds data x, pulled back to z and pushed forward again.
+// direction dir and back (whatever the flow's Integrator), and compares the
+// result with start. With dir = Sampling, start holds latents z:
+// x = Forward(z) carries ln p(x) = ln p₀(z) − ℓ_forward, and
+// z' = Backward(x) gives the density ln p₀(z') − ℓ_backward of the same
+// points, so the log-density part of the result measures how well Sample
+// and LogDensity agree. With dir = Density, start holds data x, pulled back
+// to z and pushed forward again.
 //
 // Running RK4 backwards inverts it only up to the local error, so both
 // parts are O(ε⁴) for a smooth potential.
@@ -69,8 +70,9 @@ func (f *Flow) RoundTripError(start *mat.Dense, dir Direction) Discrepancy {
 // DiscretisationError integrates the rows of start in direction dir with
 // the fixed-step flow and with the reference integrator ref over the same
 // time (for example a Dopri5 at tight tolerance), and compares the end
-// states and the log-densities ln p₀(z) − ℓ of the two. It returns the
-// reference's statistics and its error, if any.
+// states and the log-densities ln p₀(z) − ℓ of the two (the flow's
+// Integrator field is not used). It returns the reference's statistics and
+// its error, if any.
 func (f *Flow) DiscretisationError(start *mat.Dense, dir Direction, ref Integrator) (Discrepancy, Stats, error) {
 	if err := f.Validate(); err != nil {
 		return Discrepancy{}, Stats{}, err

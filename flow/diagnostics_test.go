@@ -120,9 +120,9 @@ func TestLogDetGapFiniteDifferences(t *testing.T) {
 			logp := make([]float64, 1)
 			apply := func() {
 				if dir == flow.Sampling {
-					f.Forward(out, logp, z)
+					noErr(t, f.Forward(out, logp, z))
 				} else {
-					f.Backward(out, logp, z)
+					noErr(t, f.Backward(out, logp, z))
 				}
 			}
 			apply()

@@ -34,12 +34,41 @@
 //
 // # Integrators
 //
-// Flow integrates with the paper's fixed-step classical Runge-Kutta scheme
-// (Steps steps of size StepSize, T = Steps·StepSize). Any Integrator can be
-// used for evaluation through the *With methods: RK4 (a fixed number of
-// steps) and Dopri5 (the adaptive embedded Dormand-Prince 5(4) pair, for
-// measuring the discretisation error of the fixed-step flow). NewIntegrator
-// picks one by name, "rk4" or "dopri5", as torchdiffeq's odeint does.
+// The model is the fixed-step map: Steps steps of the paper's classical
+// Runge-Kutta scheme of size StepSize, T = Steps·StepSize. Gradient and
+// PathGradient differentiate exactly that map, and the diagnostics below
+// measure its errors. Forward, Backward, Sample and LogDensity integrate
+// the same ODE over the same time T, with the fixed-step map when the
+// flow's Integrator field is nil (the default) and with that Integrator
+// otherwise: an RK4 with another number of steps, or Dopri5, the adaptive
+// embedded Dormand-Prince 5(4) pair, for measuring the discretisation error
+// of the fixed-step map or evaluating a trained flow more accurately.
+// NewIntegrator picks one by name, "rk4" or "dopri5", with its options, as
+// torchdiffeq's odeint(f, y0, t, method, options) does:
+//
+//	f.Integrator, err = flow.NewIntegrator("dopri5", flow.IntegratorOptions{RTol: 1e-8})
+//	err = f.LogDensity(logp, x) // adaptive; f.LastStats() counts its steps
+//	f.Integrator = nil          // back to the fixed-step map
+//
+// There is one method per operation, whatever the integrator, and one way
+// to choose the integrator.
+//
+// Errors and statistics. Whether an integration can fail depends on the
+// value of the Integrator field, not on the method called, so Forward,
+// Backward, Sample and LogDensity all return an error: that of Validate for
+// invalid settings, or that of the Integrator (Dopri5 exhausting its step
+// budget or meeting a non-finite state). With the fixed-step map and valid
+// settings they never fail. The work of the last of them (steps, rejected
+// steps, potential evaluations) is LastStats rather than a second result:
+// most callers do not need it, and a single error result lets *Flow
+// satisfy sampler interfaces such as Sample(x, logp, rng) error. Shape
+// mismatches are programming errors and panic. Gradient and PathGradient,
+// the training step, are the fixed-step map always: they cannot fail for
+// valid settings, return the objective, allocate nothing in steady state,
+// and panic on invalid settings as on wrong shapes.
+//
+// An Integrator can also be called directly (Integrator.Integrate) on a
+// state (x, ℓ, κ) and a time span, outside any Flow.
 //
 // # Gradients
 //
@@ -48,8 +77,8 @@
 // optimise): the stage inputs of every step are stored on a tape of
 // 4·Steps·B·N float64 and the discrete adjoint runs backwards through
 // each stage with Potential.GradLaplacianVJP. The result is the exact
-// gradient of the discrete objective that Forward evaluates, not an
-// approximation of the continuous one.
+// gradient of the discrete objective that Forward evaluates with the
+// fixed-step map, not an approximation of the continuous one.
 //
 // Flow.PathGradient is the path-gradient ("sticking the landing") estimator
 // of a variational objective E_p[ln p − ln q̃]: it integrates the score
@@ -81,7 +110,9 @@
 // errors, so that an estimator claiming to be unbiased can compare them with
 // its own error bar.
 //
-// The package also provides the paper's single-hidden-layer potential
+// # Potentials
+//
+// The package provides the paper's single-hidden-layer potential
 // (Shallow) and a quadratic potential with closed-form flow (Quadratic),
 // whose pushforward of N(0, I) is Gaussian and which the tests use as an
 // exact solution. On a periodic lattice its translation-invariant form
@@ -90,5 +121,47 @@
 // (NewSpectralQuadratic); the two describe the same potentials, but an
 // optimiser that scales each parameter separately (Adam) moves one Fourier
 // mode's eigenvalue by up to 2N/π times its learning rate per step through
-// the kernel, and by about γ times it through the spectrum.
+// the kernel, and by about γ times it through the spectrum. Sum adds
+// potentials and Piecewise makes one depend on time.
+//
+// Any type that implements Potential works everywhere a potential of this
+// package does: in a Flow, in Gradient's adjoint, in Sum and Piecewise,
+// behind a Wrapper. Two optional interfaces, with their contracts in their
+// documentation, let such a potential do what the package's own do:
+// ParamBinder moves its parameters into a container's storage, so that a
+// Sum or Piecewise shares them instead of copying its part in before every
+// call, and ParamHolder lets it compute quantities derived from its
+// parameters once while a Flow holds them fixed for a call. A potential
+// implementing neither is still correct, only copied into and recomputed.
+// BindParams and HoldParams apply them (through Wrappers), for containers
+// written outside the package. MemoPotential, also optional, keeps
+// intermediate values of the forward pass for the adjoint.
+//
+// # Files
+//
+// The package keeps integrators, the flow and its adjoint, and the
+// potentials apart by file:
+//
+//	integrator.go  Integrator, Stats, NewIntegrator
+//	rk4.go         RK4, the fixed-step stage kernel the flow and its adjoint share
+//	dopri.go       Dopri5
+//	flow.go        Flow: Forward, Backward, Sample, LogDensity
+//	grad.go        Gradient, the discrete adjoint of the fixed-step map
+//	pathgrad.go    PathGradient
+//	diagnostics.go RoundTripError, LogDetGap, DiscretisationError
+//	potential.go   Potential, MemoPotential
+//	params.go      ParamBinder, ParamHolder, Wrapper, BindParams, HoldParams
+//	shallow.go, activation.go, quadratic.go, circulant.go, sum.go, piecewise.go
+//	               the potentials
+//	precision.go, gemm.go, vec_*.go, exp.go, workspace.go
+//	               float32 products, matrix and vector kernels, workspaces
+//
+// They stay one package because the parts are not independent: the adjoint
+// is the exact transpose of the RK4 step, reads the stage inputs the step
+// writes on its tape and the memos the potentials write through the step,
+// and LogDetGap propagates Jacobians through the same tableau; the
+// containers share the potentials' parameter storage. Separate packages
+// would have to export these internals (the stage kernel, the tape, the
+// memo layout) or duplicate them, for no gain to a user, who sees one
+// vocabulary (flow.New, flow.NewShallow, flow.Sum).
 package flow

@@ -63,15 +63,20 @@ func BaseLogDensity(z []float64) float64 {
 // for example a Piecewise): every method below then selects, before each
 // RK4 step, the interval that step lies in.
 //
-// The fixed-step methods (Forward, Backward, Sample, LogDensity, Gradient)
-// define the model: they are the discrete map that training optimises. The
-// *With methods integrate the same ODE with any Integrator over the same
-// time T, for evaluation and for measuring the discretisation error.
+// The fixed-step scheme defines the model: it is the discrete map that
+// Gradient and PathGradient differentiate and that the diagnostics
+// (RoundTripError, LogDetGap, DiscretisationError) examine. Forward,
+// Backward, Sample and LogDensity integrate the same ODE over the same time
+// T with Integrator when it is set (for evaluation and for measuring the
+// discretisation error), and with the fixed-step scheme when it is nil.
+// They return an error if the settings are invalid or the integrator fails
+// (never for the fixed-step scheme with valid settings); LastStats reports
+// the work of the last of them.
 //
 // A Flow keeps workspaces sized for the last batch and allocates nothing
-// in steady state (see Gradient for the memory of its tape). The fields may
-// be changed between calls. A Flow is not safe for concurrent use, nor is
-// its Potential.
+// in steady state with the fixed-step scheme (see Gradient for the memory
+// of its tape). The fields may be changed between calls. A Flow is not
+// safe for concurrent use, nor is its Potential or Integrator.
 type Flow struct {
 	Potential Potential // the potential φ
 	Steps     int       // number of RK4 steps, at least one
@@ -82,10 +87,19 @@ type Flow struct {
 	// default) the transport cost is neither computed nor differentiated.
 	KineticWeight float64
 
+	// Integrator, when not nil, integrates Forward, Backward, Sample and
+	// LogDensity over the flow time T (for a TimeDependent potential, over
+	// each of its K intervals of T/K in turn), for example one chosen by
+	// name with NewIntegrator. nil, the default, is the fixed-step scheme
+	// of Steps and StepSize. Gradient, PathGradient and the diagnostics
+	// always use the fixed-step scheme.
+	Integrator Integrator
+
 	rk   rk4Work
 	ell  []float64  // integrated Laplacian, one per sample
 	tmp  *mat.Dense // B×N copy of the state (LogDensity, diagnostics)
 	grad gradWork
+	last Stats // of the last Forward, Backward, Sample or LogDensity
 }
 
 // New returns a Flow of the potential p with the given number of RK4 steps
@@ -150,81 +164,64 @@ func (f *Flow) Duration() float64 { return float64(f.Steps) * f.StepSize }
 // Dim returns the dimension N of the samples.
 func (f *Flow) Dim() int { return f.Potential.Dim() }
 
-// Forward pushes each row z_b of z through the fixed-step flow, writing
-// x_T into row b of x and ln p(x_T) = ln p₀(z_b) − ℓ_T into logp[b] (logp
-// may be nil). x and z may be the same matrix. It panics if the flow is
-// invalid or the shapes disagree.
-func (f *Flow) Forward(x *mat.Dense, logp []float64, z *mat.Dense) {
-	f.mustValidate()
-	_, _ = f.integrate(nil, x, logp, z, Sampling)
+// Forward pushes each row z_b of z through the flow, writing x_T into row
+// b of x and ln p(x_T) = ln p₀(z_b) − ℓ_T into logp[b] (logp may be nil).
+// x and z may be the same matrix. It integrates with the flow's Integrator,
+// or the fixed-step scheme when that is nil, and returns an error if the
+// flow is invalid or the integrator fails, leaving x and logp unspecified.
+// It panics if the shapes disagree.
+func (f *Flow) Forward(x *mat.Dense, logp []float64, z *mat.Dense) error {
+	return f.run(x, logp, z, Sampling)
 }
 
-// Backward pulls each row x_b of x back through the fixed-step flow,
-// writing its latent z into row b of z and the model log-density
+// Backward pulls each row x_b of x back through the flow, writing its
+// latent z into row b of z and the model log-density
 // ln p(x_b) = ln p₀(z) − ℓ into logp[b] (logp may be nil). z and x may be
-// the same matrix. It panics if the flow is invalid or the shapes
-// disagree.
-func (f *Flow) Backward(z *mat.Dense, logp []float64, x *mat.Dense) {
-	f.mustValidate()
-	_, _ = f.integrate(nil, z, logp, x, Density)
+// the same matrix. Integrator and errors are as for Forward.
+func (f *Flow) Backward(z *mat.Dense, logp []float64, x *mat.Dense) error {
+	return f.run(z, logp, x, Density)
 }
 
 // Sample draws x.Rows() independent samples of the model: z ~ N(0, I) from
-// rng, row by row, pushed forward into x, with their log-densities in logp
-// (which may be nil).
-func (f *Flow) Sample(x *mat.Dense, logp []float64, rng *rand.Rand) {
-	f.mustValidate()
+// rng, row by row, pushed forward into x (as Forward), with their
+// log-densities in logp (which may be nil).
+func (f *Flow) Sample(x *mat.Dense, logp []float64, rng *rand.Rand) error {
+	f.last = Stats{}
+	if err := f.Validate(); err != nil {
+		return err // before drawing from rng
+	}
 	fillNormal(x, rng)
-	_, _ = f.integrate(nil, x, logp, x, Sampling)
+	return f.run(x, logp, x, Sampling)
 }
 
 // LogDensity writes the model log-density ln p(x_b) of every row x_b of x
-// into logp (backward integration; x is not modified).
-func (f *Flow) LogDensity(logp []float64, x *mat.Dense) {
-	f.mustValidate()
+// into logp, integrating backwards as Backward does; x is not modified. It
+// panics if logp is nil.
+func (f *Flow) LogDensity(logp []float64, x *mat.Dense) error {
 	if logp == nil {
 		panic("flow: LogDensity: nil logp")
 	}
 	f.ensureTmp(x.Dims())
-	_, _ = f.integrate(nil, f.tmp, logp, x, Density)
+	return f.run(f.tmp, logp, x, Density)
 }
 
-// ForwardWith is Forward with the integrator ig over the flow time T (for
-// a TimeDependent potential, over each of its intervals in turn).
-func (f *Flow) ForwardWith(ig Integrator, x *mat.Dense, logp []float64, z *mat.Dense) (Stats, error) {
-	if err := f.Validate(); err != nil {
-		return Stats{}, err
-	}
-	return f.integrate(ig, x, logp, z, Sampling)
-}
+// LastStats returns the work of the last call of Forward, Backward, Sample
+// or LogDensity: the steps taken, rejected and the batched potential
+// evaluations, summed over the intervals of a TimeDependent potential, up
+// to the failure when it failed (zero when the settings were invalid). For
+// the fixed-step scheme they are Steps steps and 4·Steps evaluations.
+func (f *Flow) LastStats() Stats { return f.last }
 
-// BackwardWith is Backward with the integrator ig over the flow time T.
-func (f *Flow) BackwardWith(ig Integrator, z *mat.Dense, logp []float64, x *mat.Dense) (Stats, error) {
+// run validates the flow and integrates src into dst in direction dir with
+// the flow's Integrator, recording the statistics.
+func (f *Flow) run(dst *mat.Dense, logp []float64, src *mat.Dense, dir Direction) error {
+	f.last = Stats{}
 	if err := f.Validate(); err != nil {
-		return Stats{}, err
+		return err
 	}
-	return f.integrate(ig, z, logp, x, Density)
-}
-
-// SampleWith is Sample with the integrator ig over the flow time T.
-func (f *Flow) SampleWith(ig Integrator, x *mat.Dense, logp []float64, rng *rand.Rand) (Stats, error) {
-	if err := f.Validate(); err != nil {
-		return Stats{}, err
-	}
-	fillNormal(x, rng)
-	return f.integrate(ig, x, logp, x, Sampling)
-}
-
-// LogDensityWith is LogDensity with the integrator ig over the flow time T.
-func (f *Flow) LogDensityWith(ig Integrator, logp []float64, x *mat.Dense) (Stats, error) {
-	if err := f.Validate(); err != nil {
-		return Stats{}, err
-	}
-	if logp == nil {
-		return Stats{}, fmt.Errorf("flow: LogDensityWith: nil logp")
-	}
-	f.ensureTmp(x.Dims())
-	return f.integrate(ig, f.tmp, logp, x, Density)
+	var err error
+	f.last, err = f.integrate(f.Integrator, dst, logp, src, dir)
+	return err
 }
 
 func fillNormal(x *mat.Dense, rng *rand.Rand) {
@@ -272,8 +269,8 @@ func (f *Flow) integrate(ig Integrator, dst *mat.Dense, logp []float64, src *mat
 	if dst != src {
 		dst.Copy(src)
 	}
-	holdParams(f.Potential, true)
-	defer holdParams(f.Potential, false)
+	HoldParams(f.Potential, true)
+	defer HoldParams(f.Potential, false)
 	ell := f.ensureEll(B)
 	var st Stats
 	if ig == nil {
@@ -302,9 +299,7 @@ func (f *Flow) integrate(ig Integrator, dst *mat.Dense, logp []float64, src *mat
 				td.SetInterval(k)
 			}
 			sj, err := ig.Integrate(f.Potential, dst, ell, nil, span)
-			st.Steps += sj.Steps
-			st.Rejected += sj.Rejected
-			st.Evaluations += sj.Evaluations
+			st.Add(sj)
 			if err != nil {
 				return st, err
 			}

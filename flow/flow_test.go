@@ -182,12 +182,16 @@ func TestNewValidate(t *testing.T) {
 	if f.Validate() == nil {
 		t.Error("NaN kinetic weight accepted")
 	}
-	defer func() {
-		if recover() == nil {
-			t.Error("Forward on an invalid flow did not panic")
-		}
-	}()
-	f.Forward(mat.NewDense(1, 2, nil), nil, mat.NewDense(1, 2, nil))
+	x := mat.NewDense(1, 2, nil)
+	if err := f.Forward(x, nil, mat.NewDense(1, 2, nil)); err == nil {
+		t.Error("Forward on an invalid flow returned no error")
+	}
+	if err := f.Sample(x, nil, rand.New(rand.NewPCG(1, 1))); err == nil {
+		t.Error("Sample on an invalid flow returned no error")
+	}
+	if st := f.LastStats(); st != (flow.Stats{}) {
+		t.Errorf("LastStats after an invalid flow = %+v, want zero", st)
+	}
 }
 
 func TestBaseLogDensity(t *testing.T) {
@@ -213,7 +217,7 @@ func TestForwardQuadraticExact(t *testing.T) {
 		z := normalDense(rng, 6, 3)
 		x := mat.NewDense(6, 3, nil)
 		logp := make([]float64, 6)
-		f.Forward(x, logp, z)
+		noErr(t, f.Forward(x, logp, z))
 		if d := maxAbsDiff(x, exactQuadraticFlow(q, z, T)); d > 1e-9 {
 			t.Errorf("linear=%t: |x_T − exact| = %g", linear, d)
 		}
@@ -226,7 +230,7 @@ func TestForwardQuadraticExact(t *testing.T) {
 		// Backward from x reaches z and the same log-density.
 		zb := mat.NewDense(6, 3, nil)
 		logpb := make([]float64, 6)
-		f.Backward(zb, logpb, x)
+		noErr(t, f.Backward(zb, logpb, x))
 		if d := maxAbsDiff(zb, exactQuadraticFlow(q, x, -T)); d > 1e-9 {
 			t.Errorf("linear=%t: |z − exact| = %g", linear, d)
 		}
@@ -237,9 +241,11 @@ func TestForwardQuadraticExact(t *testing.T) {
 }
 
 // TestFlowAliasingAndIntegrators checks that the destination may alias the
-// source, that LogDensity agrees with Backward, that the *With methods with
-// an RK4 of the same steps reproduce the fixed-step flow, and that rows do
-// not influence each other.
+// source, that LogDensity agrees with Backward, that the methods with an
+// Integrator set to an RK4 of the same steps reproduce the fixed-step flow
+// (to rounding: its step is T/Steps) and go back to it exactly when it is
+// reset to nil, that LastStats counts the work, and that rows do not
+// influence each other.
 func TestFlowAliasingAndIntegrators(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	p := newTestShallow(rng, 4, 6, flow.Softplus, true, 0.5)
@@ -249,49 +255,62 @@ func TestFlowAliasingAndIntegrators(t *testing.T) {
 
 	x := mat.NewDense(B, 4, nil)
 	logp := make([]float64, B)
-	f.Forward(x, logp, z)
+	noErr(t, f.Forward(x, logp, z))
+	if st := f.LastStats(); st != (flow.Stats{Steps: 7, Evaluations: 28}) {
+		t.Errorf("LastStats of the fixed-step Forward = %+v", st)
+	}
 
 	inPlace := mat.DenseCopyOf(z)
 	logp2 := make([]float64, B)
-	f.Forward(inPlace, logp2, inPlace)
+	noErr(t, f.Forward(inPlace, logp2, inPlace))
 	if !mat.Equal(x, inPlace) || maxAbsDiffSlice(logp, logp2) != 0 {
 		t.Error("in-place Forward differs")
 	}
 
+	rk4, err := flow.NewIntegrator("RK4", flow.IntegratorOptions{Steps: f.Steps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Integrator = rk4
 	x3 := mat.NewDense(B, 4, nil)
 	logp3 := make([]float64, B)
-	st, err := f.ForwardWith(&flow.RK4{Steps: f.Steps}, x3, logp3, z)
-	if err != nil || st.Steps != 7 || st.Evaluations != 28 {
-		t.Fatalf("ForwardWith: %+v, %v", st, err)
+	noErr(t, f.Forward(x3, logp3, z))
+	if st := f.LastStats(); st != (flow.Stats{Steps: 7, Evaluations: 28}) {
+		t.Fatalf("LastStats of Forward with RK4: %+v", st)
 	}
 	if d := maxAbsDiff(x, x3); d > 1e-13 {
-		t.Errorf("ForwardWith(RK4) − Forward = %g", d)
+		t.Errorf("Forward(RK4) − Forward = %g", d)
 	}
 	if d := maxAbsDiffSlice(logp, logp3); d > 1e-12 {
-		t.Errorf("ForwardWith(RK4) ln p − Forward = %g", d)
+		t.Errorf("Forward(RK4) ln p − Forward = %g", d)
+	}
+	f.Integrator = nil
+	noErr(t, f.Forward(x3, logp3, z))
+	if !mat.Equal(x, x3) || maxAbsDiffSlice(logp, logp3) != 0 {
+		t.Error("Forward with the Integrator reset to nil differs from the fixed-step Forward")
 	}
 
 	zb := mat.NewDense(B, 4, nil)
 	lb := make([]float64, B)
-	f.Backward(zb, lb, x)
+	noErr(t, f.Backward(zb, lb, x))
 	ld := make([]float64, B)
-	f.LogDensity(ld, x)
+	noErr(t, f.LogDensity(ld, x))
 	if maxAbsDiffSlice(lb, ld) != 0 {
 		t.Error("LogDensity differs from Backward")
 	}
 	ld2 := make([]float64, B)
-	if _, err := f.LogDensityWith(&flow.RK4{Steps: f.Steps}, ld2, x); err != nil {
-		t.Fatal(err)
-	}
+	f.Integrator = rk4
+	noErr(t, f.LogDensity(ld2, x))
+	f.Integrator = nil
 	if d := maxAbsDiffSlice(ld, ld2); d > 1e-12 {
-		t.Errorf("LogDensityWith(RK4) − LogDensity = %g", d)
+		t.Errorf("LogDensity(RK4) − LogDensity = %g", d)
 	}
 
 	// Row independence: each sample alone gives the batch's result.
 	for b := range B {
 		xb := mat.NewDense(1, 4, nil)
 		lpb := make([]float64, 1)
-		f.Forward(xb, lpb, mat.NewDense(1, 4, z.RawRowView(b)))
+		noErr(t, f.Forward(xb, lpb, mat.NewDense(1, 4, z.RawRowView(b))))
 		if d := maxAbsDiffSlice(xb.RawRowView(0), x.RawRowView(b)); d > 1e-13 {
 			t.Errorf("row %d alone differs by %g", b, d)
 		}
@@ -303,18 +322,18 @@ func TestFlowAliasingAndIntegrators(t *testing.T) {
 	// Sample draws z row by row from rng.
 	xs := mat.NewDense(B, 4, nil)
 	ls := make([]float64, B)
-	f.Sample(xs, ls, rand.New(rand.NewPCG(9, 9)))
+	noErr(t, f.Sample(xs, ls, rand.New(rand.NewPCG(9, 9))))
 	zs := normalDense(rand.New(rand.NewPCG(9, 9)), B, 4)
-	f.Forward(x, logp, zs)
+	noErr(t, f.Forward(x, logp, zs))
 	if !mat.Equal(xs, x) || maxAbsDiffSlice(ls, logp) != 0 {
 		t.Error("Sample differs from Forward of the same normals")
 	}
 	xs2 := mat.NewDense(B, 4, nil)
-	if _, err := f.SampleWith(&flow.RK4{Steps: f.Steps}, xs2, nil, rand.New(rand.NewPCG(9, 9))); err != nil {
-		t.Fatal(err)
-	}
+	f.Integrator = rk4
+	noErr(t, f.Sample(xs2, nil, rand.New(rand.NewPCG(9, 9))))
+	f.Integrator = nil
 	if d := maxAbsDiff(xs, xs2); d > 1e-13 {
-		t.Errorf("SampleWith(RK4) − Sample = %g", d)
+		t.Errorf("Sample(RK4) − Sample = %g", d)
 	}
 }
 
@@ -337,14 +356,13 @@ func TestSamplingConsistency(t *testing.T) {
 		f := mustFlow(t, p, n, T/float64(n))
 		x := mat.NewDense(B, 4, nil)
 		logp := make([]float64, B)
-		f.Forward(x, logp, z)
+		noErr(t, f.Forward(x, logp, z))
 		ld := make([]float64, B)
-		f.LogDensity(ld, x)
+		noErr(t, f.LogDensity(ld, x))
 		ref := make([]float64, B)
-		st, err := f.LogDensityWith(&flow.Dopri5{RTol: 1e-12, ATol: 1e-12}, ref, x)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f.Integrator = &flow.Dopri5{RTol: 1e-12, ATol: 1e-12}
+		noErr(t, f.LogDensity(ref, x))
+		st := f.LastStats()
 		eps = append(eps, T/float64(n))
 		roundTrip = append(roundTrip, maxAbsDiffSlice(logp, ld))
 		discret = append(discret, maxAbsDiffSlice(logp, ref))
@@ -364,6 +382,41 @@ func TestSamplingConsistency(t *testing.T) {
 		} else {
 			t.Logf("%s: ln p error slope %.2f", c.name, s)
 		}
+	}
+}
+
+// TestFlowIntegratorFailure checks that a failing Integrator (a Dopri5 out
+// of its step budget) makes Forward, Backward, Sample and LogDensity return
+// its error, with LastStats counting the work up to the failure, and that
+// the flow integrates again once the Integrator is reset to nil.
+func TestFlowIntegratorFailure(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	p := newTestShallow(rng, 3, 5, flow.LogCosh, false, 0.5)
+	f := mustFlow(t, p, 10, 0.1)
+	f.Integrator = &flow.Dopri5{RTol: 1e-12, ATol: 1e-12, MaxSteps: 2}
+	const B = 4
+	x := normalDense(rng, B, 3)
+	y := mat.NewDense(B, 3, nil)
+	logp := make([]float64, B)
+	for _, c := range []struct {
+		name string
+		call func() error
+	}{
+		{"Forward", func() error { return f.Forward(y, logp, x) }},
+		{"Backward", func() error { return f.Backward(y, logp, x) }},
+		{"Sample", func() error { return f.Sample(y, logp, rng) }},
+		{"LogDensity", func() error { return f.LogDensity(logp, x) }},
+	} {
+		if err := c.call(); err == nil {
+			t.Errorf("%s: no error from a Dopri5 with 2 steps", c.name)
+		} else if st := f.LastStats(); st.Steps+st.Rejected != 2 || st.Evaluations < 13 {
+			t.Errorf("%s: %v, LastStats %+v", c.name, err, st)
+		}
+	}
+	f.Integrator = nil
+	noErr(t, f.Forward(y, logp, x))
+	if st := f.LastStats(); st != (flow.Stats{Steps: 10, Evaluations: 40}) {
+		t.Errorf("LastStats of the fixed-step Forward = %+v", st)
 	}
 }
 
@@ -391,7 +444,7 @@ func TestImportanceWeightsGaussian(t *testing.T) {
 	logp := make([]float64, B)
 	w := make([]float64, 0, B*batches)
 	for range batches {
-		f.Sample(x, logp, rng)
+		noErr(t, f.Sample(x, logp, rng))
 		for b := range B {
 			var d mat.VecDense
 			d.SubVec(x.RowView(b), m)
@@ -432,12 +485,21 @@ func TestFlowNoAllocs(t *testing.T) {
 	z := normalDense(rng, 8, 4)
 	x := mat.NewDense(8, 4, nil)
 	logp := make([]float64, 8)
-	f.Forward(x, logp, z)
-	f.LogDensity(logp, x)
-	if a := testing.AllocsPerRun(10, func() { f.Forward(x, logp, z) }); a != 0 {
+	noErr(t, f.Forward(x, logp, z))
+	noErr(t, f.LogDensity(logp, x))
+	if a := testing.AllocsPerRun(10, func() { _ = f.Forward(x, logp, z) }); a != 0 {
 		t.Errorf("Forward: %v allocations", a)
 	}
-	if a := testing.AllocsPerRun(10, func() { f.LogDensity(logp, x) }); a != 0 {
+	if a := testing.AllocsPerRun(10, func() { _ = f.LogDensity(logp, x) }); a != 0 {
 		t.Errorf("LogDensity: %v allocations", a)
+	}
+}
+
+// noErr fails the test at once if err is not nil: the fixed-step flow with
+// valid settings never fails.
+func noErr(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

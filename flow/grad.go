@@ -56,7 +56,8 @@ func (fn LossFunc) Loss(dy *mat.Dense, dlogp []float64, y *mat.Dense, logp []flo
 // shapes disagree.
 //
 // The gradient is that of the discrete computation Forward (or Backward)
-// performs, to rounding: discretise-then-optimise. The forward pass stores
+// performs with the fixed-step scheme, to rounding:
+// discretise-then-optimise; the flow's Integrator is not used. The forward pass stores
 // the four stage inputs of every RK4 step on a tape of 4·Steps·B·N float64
 // (TapeBytes: 26 MB for the Ising benchmark, 50 steps, B = 64, N = 256;
 // 251 MB for MNIST, 100 steps, B = 100, N = 784); the backward pass
@@ -123,8 +124,8 @@ func (f *Flow) gradient(dparams []float64, dstart, start *mat.Dense, dir Directi
 	sign := dir.sign()
 	eps, h := sign*f.StepSize, f.StepSize
 	kw := f.KineticWeight
-	holdParams(p, true)
-	defer holdParams(p, false)
+	HoldParams(p, true)
+	defer HoldParams(p, false)
 
 	g := &f.grad
 	memoLen := 0

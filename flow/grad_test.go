@@ -71,10 +71,14 @@ func objective(f *flow.Flow, start *mat.Dense, dir flow.Direction, loss flow.Los
 	B, n := start.Dims()
 	y := mat.NewDense(B, n, nil)
 	logp := make([]float64, B)
+	var err error
 	if dir == flow.Sampling {
-		f.Forward(y, logp, start)
+		err = f.Forward(y, logp, start)
 	} else {
-		f.Backward(y, logp, start)
+		err = f.Backward(y, logp, start)
+	}
+	if err != nil {
+		panic(err)
 	}
 	J := loss(mat.NewDense(B, n, nil), make([]float64, B), y, logp)
 	if f.KineticWeight != 0 {

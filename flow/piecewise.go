@@ -12,18 +12,18 @@ import (
 // the sampling direction (t = 0 at the latent z, t = T at the sample).
 //
 // The Potential methods evaluate the piece selected last by SetInterval.
-// The fixed-step methods of Flow select, before every RK4 step, the
+// Flow's fixed-step scheme selects, before every RK4 step, the
 // interval that step lies in (Flow.Validate requires K to divide Steps, so
 // no step straddles two intervals): in the sampling direction steps
 // 0 … Steps/K−1 use φ_0, and so on; the density direction visits the same
 // steps in reverse order and so the pieces from φ_{K−1} down to φ_0.
 // Gradient's adjoint pass selects the same piece for each step as its
 // forward pass, and LogDetGap and RoundTripError do the same, so all of
-// them work unchanged. The *With methods of Flow integrate each interval
-// in turn over the span T/K with the given integrator (so an RK4 with m
-// steps takes m steps per interval, and Dopri5 restarts at every interval
-// boundary, where the velocity jumps). An Integrator called directly
-// integrates the selected piece as a time-independent potential.
+// them work unchanged. A Flow with an Integrator integrates each interval
+// in turn over the span T/K with it (so an RK4 with m steps takes m steps
+// per interval, and Dopri5 restarts at every interval boundary, where the
+// velocity jumps). An Integrator called directly integrates the selected
+// piece as a time-independent potential.
 //
 // Piecewise constancy on whole steps is what keeps one integrator and one
 // adjoint: every step is an ordinary RK4 step of an autonomous velocity
@@ -49,20 +49,18 @@ type TimeDependent interface {
 // flow of one of them.
 //
 // Its parameters are the blocks' parameters concatenated in order (block k
-// occupies BlockParams(k)), held in one vector of the Piecewise's own. The
-// potentials of this package (Shallow, Sum, Piecewise) move their
-// parameters into that vector, as in Sum; other blocks receive their part
-// when selected. Write parameters through Piecewise.Params, not through
-// the blocks.
-// GradLaplacianVJP adds only into the part of dparams of the selected
-// block.
+// occupies BlockParams(k)), held in one vector of the Piecewise's own. A
+// block that is a ParamBinder (or a Wrapper of one) moves its parameters
+// into that vector, as in Sum; any other block receives its part before
+// every call that evaluates it (once per hold while the parameters are
+// held). Write parameters through Piecewise.Params, not through the
+// blocks. GradLaplacianVJP adds only into the part of dparams of the
+// selected block.
 type Piecewise struct {
 	Blocks []Potential // φ_0, …, φ_{K−1}
 
-	params []float64
-	offs   []int
-	bound  []bool // blocks whose parameters alias params (see binder)
-	k      int
+	parts
+	k int
 }
 
 // NewPiecewise returns the piecewise-constant-in-time potential of the
@@ -73,7 +71,6 @@ func NewPiecewise(blocks ...Potential) *Piecewise {
 	if len(blocks) == 0 {
 		panic("flow: NewPiecewise of no blocks")
 	}
-	p := &Piecewise{Blocks: blocks, offs: make([]int, len(blocks)+1)}
 	for k, b := range blocks {
 		if b == nil {
 			panic(fmt.Sprintf("flow: NewPiecewise: block %d is nil", k))
@@ -84,11 +81,8 @@ func NewPiecewise(blocks ...Potential) *Piecewise {
 		if b.Dim() != blocks[0].Dim() {
 			panic(fmt.Sprintf("flow: NewPiecewise: block %d has dimension %d, block 0 has %d", k, b.Dim(), blocks[0].Dim()))
 		}
-		p.params = append(p.params, b.Params()...)
-		p.offs[k+1] = len(p.params)
 	}
-	p.bound = bindTerms(blocks, p.params, p.offs)
-	return p
+	return &Piecewise{Blocks: blocks, parts: newParts(blocks)}
 }
 
 // Dim returns the input dimension N.
@@ -101,7 +95,7 @@ func (p *Piecewise) Params() []float64 { return p.params }
 // subslice: writing to it changes the potential).
 func (p *Piecewise) BlockParams(k int) []float64 {
 	p.checkInterval(k)
-	return p.params[p.offs[k]:p.offs[k+1]:p.offs[k+1]]
+	return p.share(k)
 }
 
 // Intervals returns the number of blocks K.
@@ -123,14 +117,11 @@ func (p *Piecewise) checkInterval(k int) {
 	}
 }
 
-// active hands the selected block its parameters, unless it shares them,
-// and returns it.
+// active hands the selected block its parameters, unless it shares them
+// or they are held, and returns it.
 func (p *Piecewise) active() Potential {
-	b := p.Blocks[p.k]
-	if !p.bound[p.k] {
-		copy(b.Params(), p.params[p.offs[p.k]:p.offs[p.k+1]])
-	}
-	return b
+	p.sync(p.k)
+	return p.Blocks[p.k]
 }
 
 // MemoLen returns the longest memo of a block (see MemoPotential): each
@@ -169,12 +160,9 @@ func (p *Piecewise) blockDparams(dparams []float64) []float64 {
 	return dparams[p.offs[p.k]:p.offs[p.k+1]]
 }
 
-// bindParams moves the parameters into q (see binder).
-func (p *Piecewise) bindParams(q []float64) {
-	copy(q, p.params)
-	p.params = q
-	p.bound = bindTerms(p.Blocks, q, p.offs)
-}
+// BindParams moves the parameters into q and binds the blocks to their
+// parts of it (see ParamBinder).
+func (p *Piecewise) BindParams(q []float64) { p.bind(q) }
 
 // SetPrecision sets the precision of every block that has one (see
 // PrecisionSetter).
@@ -184,12 +172,10 @@ func (p *Piecewise) SetPrecision(prec Precision) {
 	}
 }
 
-// holdParams holds the blocks' parameters (see holder).
-func (p *Piecewise) holdParams(hold bool) {
-	for _, b := range p.Blocks {
-		holdParams(b, hold)
-	}
-}
+// HoldParams holds or releases the blocks' parameters, copying them into
+// the blocks that do not share the Piecewise's storage first (see
+// ParamHolder).
+func (p *Piecewise) HoldParams(hold bool) { p.hold(hold) }
 
 // Value writes φ_k(x_b) of the selected block k into dst[b].
 func (p *Piecewise) Value(dst []float64, x *mat.Dense) {

@@ -27,12 +27,18 @@ func ExampleNewPiecewise() {
 	z := mat.NewDense(1, 2, []float64{1, 1})
 	x := mat.NewDense(1, 2, nil)
 	logp := make([]float64, 1)
-	f.Forward(x, logp, z)
+	if err := f.Forward(x, logp, z); err != nil {
+		fmt.Println(err)
+		return
+	}
 	fmt.Printf("x = (%.6f, %.6f), e^{1/2} = %.6f\n", x.At(0, 0), x.At(0, 1), math.Exp(0.5))
 	fmt.Printf("ℓ = %.6f\n", flow.BaseLogDensity(z.RawRowView(0))-logp[0])
 
 	back := mat.NewDense(1, 2, nil)
-	f.Backward(back, nil, x)
+	if err := f.Backward(back, nil, x); err != nil {
+		fmt.Println(err)
+		return
+	}
 	fmt.Printf("back to z = (%.6f, %.6f)\n", back.At(0, 0), back.At(0, 1))
 
 	// An odd number of steps cannot be split into the two pieces.

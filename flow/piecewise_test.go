@@ -101,11 +101,11 @@ func TestPiecewiseIdenticalBlocks(t *testing.T) {
 		y1, yK := mat.NewDense(B, n, nil), mat.NewDense(B, n, nil)
 		l1, lK := make([]float64, B), make([]float64, B)
 		if dir == flow.Sampling {
-			f1.Forward(y1, l1, start)
-			fK.Forward(yK, lK, start)
+			noErr(t, f1.Forward(y1, l1, start))
+			noErr(t, fK.Forward(yK, lK, start))
 		} else {
-			f1.Backward(y1, l1, start)
-			fK.Backward(yK, lK, start)
+			noErr(t, f1.Backward(y1, l1, start))
+			noErr(t, fK.Backward(yK, lK, start))
 		}
 		if !mat.Equal(y1, yK) || maxAbsDiffSlice(l1, lK) != 0 {
 			t.Errorf("%v: end states differ by %g, log-densities by %g", dir, maxAbsDiff(y1, yK), maxAbsDiffSlice(l1, lK))
@@ -249,8 +249,8 @@ func TestPiecewiseGradientFiniteDifferences(t *testing.T) {
 // TestPiecewiseConsistency checks, for a Piecewise of three different
 // blocks at a small step, that Sample and LogDensity agree, that the round
 // trip and the log-det gap are small, that the log-det gap is the sum of
-// the blocks' gaps along the chain, that the *With methods with RK4 of
-// Steps/K steps per interval reproduce the fixed-step flow, and that
+// the blocks' gaps along the chain, that an Integrator RK4 of Steps/K
+// steps per interval reproduces the fixed-step flow, and that
 // Dopri5 (which must restart at every interval boundary) agrees with the
 // fixed-step flow to the RK4 discretisation error.
 func TestPiecewiseConsistency(t *testing.T) {
@@ -261,9 +261,9 @@ func TestPiecewiseConsistency(t *testing.T) {
 
 	x := mat.NewDense(B, n, nil)
 	logp := make([]float64, B)
-	f.Sample(x, logp, rand.New(rand.NewPCG(71, 72)))
+	noErr(t, f.Sample(x, logp, rand.New(rand.NewPCG(71, 72))))
 	ld := make([]float64, B)
-	f.LogDensity(ld, x)
+	noErr(t, f.LogDensity(ld, x))
 	if d := maxAbsDiffSlice(logp, ld); d > 1e-7 {
 		t.Errorf("max |ln p(Sample) − LogDensity| = %g", d)
 	} else {
@@ -299,9 +299,9 @@ func TestPiecewiseConsistency(t *testing.T) {
 				sum[b] += gk[b]
 			}
 			if dir == flow.Sampling {
-				fk.Forward(next, nil, cur)
+				noErr(t, fk.Forward(next, nil, cur))
 			} else {
-				fk.Backward(next, nil, cur)
+				noErr(t, fk.Backward(next, nil, cur))
 			}
 			cur, next = next, cur
 		}
@@ -313,18 +313,17 @@ func TestPiecewiseConsistency(t *testing.T) {
 		ly := make([]float64, B)
 		yw := mat.NewDense(B, n, nil)
 		lw := make([]float64, B)
-		var st flow.Stats
-		var err error
 		if dir == flow.Sampling {
-			f.Forward(y, ly, z)
-			st, err = f.ForwardWith(&flow.RK4{Steps: steps / K}, yw, lw, z)
+			noErr(t, f.Forward(y, ly, z))
+			f.Integrator = &flow.RK4{Steps: steps / K}
+			noErr(t, f.Forward(yw, lw, z))
 		} else {
-			f.Backward(y, ly, z)
-			st, err = f.BackwardWith(&flow.RK4{Steps: steps / K}, yw, lw, z)
+			noErr(t, f.Backward(y, ly, z))
+			f.Integrator = &flow.RK4{Steps: steps / K}
+			noErr(t, f.Backward(yw, lw, z))
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := f.LastStats()
+		f.Integrator = nil
 		if d := math.Max(maxAbsDiff(y, yw), maxAbsDiffSlice(ly, lw)); d > 1e-14 || st.Steps != steps {
 			t.Errorf("%v: RK4 integrator per interval differs by %g (%d steps)", dir, d, st.Steps)
 		}
@@ -393,8 +392,12 @@ func TestPiecewiseNoAllocs(t *testing.T) {
 	dp := make([]float64, len(p.Params()))
 	loss := flow.LossFunc(variationalLoss)
 	run := func() {
-		f.Forward(x, logp, z)
-		f.LogDensity(logp, x)
+		if err := f.Forward(x, logp, z); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.LogDensity(logp, x); err != nil {
+			t.Fatal(err)
+		}
 		f.Gradient(dp, nil, z, flow.Sampling, loss)
 	}
 	run()

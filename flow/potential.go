@@ -17,8 +17,11 @@ type Potential interface {
 	Dim() int
 
 	// Params returns all parameters as one flat vector. The slice aliases the
-	// potential's storage: writing to it changes the potential. Its length
-	// and layout never change.
+	// potential's storage: writing to it between two calls changes the
+	// potential from the next call on (a potential that caches quantities
+	// derived from its parameters recomputes them, except while they are
+	// held; see ParamHolder). Its length and layout never change; its
+	// storage changes only when the potential is bound (see ParamBinder).
 	Params() []float64
 
 	// Value writes φ(x_b) into dst[b] for every row x_b of x.
@@ -84,71 +87,4 @@ func gradLaplacianVJPWith(p Potential, dx *mat.Dense, dparams []float64, x, lamb
 	}
 	p.GradLaplacianVJP(dx, dparams, x, lambda, mu)
 	return memo
-}
-
-// binder is implemented by the package's potentials whose parameters can
-// move into storage their container provides, so that a Sum or Piecewise
-// shares its terms' parameters instead of copying them into the terms at
-// every call (for a Shallow potential at N = 256, H = 512 a megabyte per
-// call). bindParams copies the current parameters into p (of length
-// len(Params())) and makes Params alias p from then on.
-type binder interface {
-	bindParams(p []float64)
-}
-
-// holder is implemented by the package's potentials that cache quantities
-// derived from their parameters (Shallow: the row norms |a_j|²) while their
-// caller guarantees that the parameters do not change: from holdParams(true)
-// to holdParams(false). Flow holds the parameters for the length of one
-// integration or one Gradient, which then computes the norms once instead of
-// at every one of its 8·Steps potential calls. A potential used on its own is
-// never held and recomputes them at every call.
-type holder interface {
-	holdParams(hold bool)
-}
-
-// holdParams holds (or releases) the parameters of p if it is a holder, or
-// of the potential it wraps (see Wrapper).
-func holdParams(p Potential, hold bool) {
-	switch q := p.(type) {
-	case holder:
-		q.holdParams(hold)
-	case Wrapper:
-		holdParams(q.Inner(), hold)
-	}
-}
-
-// Wrapper is implemented by potentials that evaluate another potential,
-// the inner one, on transformed inputs and whose parameters are exactly the
-// inner potential's (symmetry.Random, symmetry.Average). Sum and Piecewise
-// share a wrapped Shallow's parameter storage through it, and Flow holds its
-// parameters for the length of a call, as for an unwrapped one.
-type Wrapper interface {
-	Potential
-	Inner() Potential
-}
-
-// unwrap returns the innermost potential of a chain of Wrappers.
-func unwrap(p Potential) Potential {
-	for {
-		w, ok := p.(Wrapper)
-		if !ok {
-			return p
-		}
-		p = w.Inner()
-	}
-}
-
-// bindTerms binds each term that is a binder to its part
-// params[offs[k]:offs[k+1]] and reports which ones it bound.
-func bindTerms(terms []Potential, params []float64, offs []int) []bool {
-	bound := make([]bool, len(terms))
-	for k, t := range terms {
-		in := unwrap(t)
-		if b, ok := in.(binder); ok && len(in.Params()) == len(t.Params()) {
-			b.bindParams(params[offs[k]:offs[k+1]:offs[k+1]])
-			bound[k] = true
-		}
-	}
-	return bound
 }

@@ -3,69 +3,12 @@ package flow
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/isingflow/isingflow/internal/parallel"
 )
-
-// Integrator integrates the Monge-Ampère flow of a potential on a batch.
-//
-// Integrate advances every row x_b of x, in place, through the time span
-// |t| of
-//
-//	dx/dτ = sign(t) ∇φ(x),   dℓ/dτ = ∇²φ(x),   dκ/dτ = ½|∇φ(x)|²,
-//
-// ADDING ∫∇²φ dτ to ell[b] and, when kin is not nil, the transport cost
-// ½∫|∇φ|² dτ to kin[b]. Both integrals are taken over τ ∈ [0, |t|] with a
-// positive measure, whatever the sign of t: t > 0 is the sampling direction
-// z → x, t < 0 the density direction x → z. x may be any *mat.Dense
-// (views included). Integrate panics if the shapes disagree with
-// p.Dim() and x.Rows(); it returns an error if its settings are invalid or
-// it fails (an adaptive method exceeding its step budget), leaving x, ell and
-// kin in an unspecified state.
-//
-// A TimeDependent potential is integrated as the time-independent piece it
-// has selected; Flow's *With methods split the flow time at its interval
-// boundaries.
-//
-// Implementations keep workspaces between calls and are not safe for
-// concurrent use.
-type Integrator interface {
-	Integrate(p Potential, x *mat.Dense, ell, kin []float64, t float64) (Stats, error)
-}
-
-// Stats reports the work of one integration.
-type Stats struct {
-	Steps       int // accepted steps
-	Rejected    int // rejected steps (adaptive methods only)
-	Evaluations int // batched GradLaplacian calls
-}
-
-// NewIntegrator returns the integrator named method, as torchdiffeq's odeint
-// names them: "rk4" (RK4 with the given number of steps over the span) or
-// "dopri5" (Dopri5 with the relative and absolute tolerances rtol and atol;
-// zero selects the defaults). Arguments the method does not use are
-// ignored.
-func NewIntegrator(method string, steps int, rtol, atol float64) (Integrator, error) {
-	switch strings.ToLower(method) {
-	case "rk4":
-		r := &RK4{Steps: steps}
-		if err := r.check(); err != nil {
-			return nil, err
-		}
-		return r, nil
-	case "dopri5":
-		d := &Dopri5{RTol: rtol, ATol: atol}
-		if err := d.check(); err != nil {
-			return nil, err
-		}
-		return d, nil
-	}
-	return nil, fmt.Errorf("flow: unknown integrator %q (want rk4 or dopri5)", method)
-}
 
 // RK4 is the classical fourth-order Runge-Kutta method with Steps equal
 // steps over the integration span. With step ε (signed) and h = |ε|, one
@@ -105,25 +48,6 @@ func (r *RK4) Integrate(p Potential, x *mat.Dense, ell, kin []float64, t float64
 		r.w.step(p, x, ell, kin, eps, nil, nil)
 	}
 	return Stats{Steps: r.Steps, Evaluations: 4 * r.Steps}, nil
-}
-
-// checkState panics if x, ell and kin do not form a state of p's flow and
-// returns the batch size.
-func checkState(method string, p Potential, x *mat.Dense, ell, kin []float64) int {
-	if p == nil {
-		panic("flow: " + method + ": nil potential")
-	}
-	B, n := x.Dims()
-	if n != p.Dim() {
-		panic(fmt.Sprintf("flow: %s: x has %d columns, want %d", method, n, p.Dim()))
-	}
-	if len(ell) != B {
-		panic(fmt.Sprintf("flow: %s: len(ell) = %d, want %d", method, len(ell), B))
-	}
-	if kin != nil && len(kin) != B {
-		panic(fmt.Sprintf("flow: %s: len(kin) = %d, want %d", method, len(kin), B))
-	}
-	return B
 }
 
 // The RK4 tableau: stage weights b_i and stage offsets c_i.
@@ -169,28 +93,6 @@ func (w *rk4Work) ensure(B, n int) {
 	if w.passFn == nil {
 		w.passFn = w.pass
 	}
-}
-
-// reuse returns a slice of length n, reusing s's storage when it can.
-func reuse(s []float64, n int) []float64 {
-	if cap(s) < n {
-		return make([]float64, n)
-	}
-	return s[:n]
-}
-
-// reuseDense returns an r×c contiguous matrix, reusing m's storage when it
-// can. The contents are unspecified.
-func reuseDense(m *mat.Dense, r, c int) *mat.Dense {
-	if m != nil {
-		if mr, mc := m.Dims(); mr == r && mc == c && m.RawMatrix().Stride == c {
-			return m
-		}
-		if data := m.RawMatrix().Data; cap(data) >= r*c {
-			return mat.NewDense(r, c, data[:r*c])
-		}
-	}
-	return mat.NewDense(r, c, nil)
 }
 
 // step takes one RK4 step of signed size eps on (x, ell, kin) in place.

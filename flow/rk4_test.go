@@ -3,6 +3,8 @@ package flow_test
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -169,27 +171,44 @@ func TestRK4Errors(t *testing.T) {
 func TestNewIntegrator(t *testing.T) {
 	for _, tc := range []struct {
 		method string
-		steps  int
-		rtol   float64
+		opt    flow.IntegratorOptions
 		ok     bool
 	}{
-		{"rk4", 10, 0, true},
-		{"RK4", 10, 0, true},
-		{"rk4", 0, 0, false},
-		{"dopri5", 0, 1e-6, true},
-		{"dopri5", 0, 0, true},
-		{"dopri5", 0, -1, false},
-		{"euler", 1, 0, false},
+		{"rk4", flow.IntegratorOptions{Steps: 10}, true},
+		{"RK4", flow.IntegratorOptions{Steps: 10, RTol: -1}, true}, // RTol is not an RK4 option
+		{"rk4", flow.IntegratorOptions{}, false},
+		{"dopri5", flow.IntegratorOptions{RTol: 1e-6}, true},
+		{"dopri5", flow.IntegratorOptions{}, true},
+		{"Dopri5", flow.IntegratorOptions{RTol: -1}, false},
+		{"dopri5", flow.IntegratorOptions{MaxSteps: -1}, false},
+		{"dopri5", flow.IntegratorOptions{InitialStep: math.Inf(1)}, false},
+		{"euler", flow.IntegratorOptions{Steps: 1}, false},
+		{"", flow.IntegratorOptions{Steps: 1}, false},
 	} {
-		ig, err := flow.NewIntegrator(tc.method, tc.steps, tc.rtol, 0)
+		ig, err := flow.NewIntegrator(tc.method, tc.opt)
 		if (err == nil) != tc.ok {
-			t.Errorf("%q steps=%d rtol=%v: err = %v", tc.method, tc.steps, tc.rtol, err)
+			t.Errorf("%q %+v: err = %v", tc.method, tc.opt, err)
 			continue
 		}
 		if err == nil {
-			if _, isRK4 := ig.(*flow.RK4); isRK4 != (tc.method != "dopri5") {
+			if _, isRK4 := ig.(*flow.RK4); isRK4 != (strings.ToLower(tc.method) == "rk4") {
 				t.Errorf("%q: got %T", tc.method, ig)
 			}
 		}
+	}
+	// The options reach the integrator.
+	opt := flow.IntegratorOptions{Steps: 3, RTol: 1e-5, ATol: 1e-6, MaxSteps: 7, InitialStep: 0.01}
+	ig, err := flow.NewIntegrator("dopri5", opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ig.(*flow.Dopri5); d.RTol != 1e-5 || d.ATol != 1e-6 || d.MaxSteps != 7 || d.InitialStep != 0.01 {
+		t.Errorf("dopri5 from %+v: %+v", opt, d)
+	}
+	if ig, err = flow.NewIntegrator("rk4", opt); err != nil || ig.(*flow.RK4).Steps != 3 {
+		t.Errorf("rk4 from %+v: %+v, %v", opt, ig, err)
+	}
+	if got := flow.IntegratorMethods(); !slices.Equal(got, []string{"rk4", "dopri5"}) {
+		t.Errorf("IntegratorMethods() = %q", got)
 	}
 }

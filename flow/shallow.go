@@ -49,7 +49,8 @@ import (
 // Parameter layout (Params): A row-major (H×N, entry (j, k) at j·N + k),
 // then b (H entries, only when the potential has a bias), then w (H). The
 // slice aliases the potential, and every call reads the parameters afresh,
-// so they may be changed through it at any time.
+// so they may be changed through it between any two calls, except while
+// they are held (see ParamHolder; the row norms are then computed once).
 //
 // A Shallow keeps workspaces sized for the largest batch seen; after that
 // its methods allocate nothing themselves (the parallel loops, and gonum's
@@ -64,7 +65,7 @@ type Shallow struct {
 	w     []float64 // w, aliases theta
 
 	r    []float64 // r_j = |a_j|², recomputed on every call unless held
-	held bool      // the parameters are held (see holder)
+	held bool      // the parameters are held (see ParamHolder)
 	rOK  bool      // r is up to date while held
 	capB int       // batch size the workspaces hold
 	u    []float64 // [U; G] = [X; Λ] Aᵀ, 2B×H
@@ -159,8 +160,12 @@ func NewShallow(n, hidden int, act Activation, bias bool, rng *rand.Rand) *Shall
 // Dim returns the input dimension N.
 func (s *Shallow) Dim() int { return s.n }
 
-// bindParams moves the parameters into p (see binder).
-func (s *Shallow) bindParams(p []float64) {
+// BindParams moves the parameters into p, of length len(Params()), which
+// Params returns from then on (see ParamBinder).
+func (s *Shallow) BindParams(p []float64) {
+	if len(p) != len(s.theta) {
+		panic(fmt.Sprintf("flow: Shallow.BindParams: storage of length %d for %d parameters", len(p), len(s.theta)))
+	}
 	copy(p, s.theta)
 	s.theta = p
 	hn := s.h * s.n
@@ -397,9 +402,10 @@ func (s *Shallow) SetPrecision(p Precision) {
 // Precision returns the arithmetic of the matrix products.
 func (s *Shallow) Precision() Precision { return s.prec }
 
-// holdParams starts or ends a stretch of calls with fixed parameters, during
-// which r is computed once (see holder).
-func (s *Shallow) holdParams(hold bool) {
+// HoldParams starts or ends a stretch of calls with fixed parameters, during
+// which the row norms |a_j|² (and A rounded to float32) are computed once,
+// at the first call (see ParamHolder).
+func (s *Shallow) HoldParams(hold bool) {
 	s.held, s.rOK = hold, false
 }
 

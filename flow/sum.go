@@ -9,19 +9,20 @@ import (
 // Sum is the potential φ = Σ_k φ_k of several potentials on the same
 // space, for example a learnable quadratic part beside a single-hidden-layer
 // network. Its parameters are the terms' parameters concatenated in order,
-// held in one vector of the Sum's own. The potentials of this package
-// (Shallow, Sum, Piecewise) move their parameters into that vector, so the
-// Sum and the term share them and a parameter slice taken from such a term
-// before NewSum goes stale; other terms receive their part at the start of
-// every call. Write parameters through Sum.Params, not through the terms.
+// held in one vector of the Sum's own. A term that is a ParamBinder (or a
+// Wrapper of one), such as Shallow, Sum and Piecewise, moves its parameters
+// into that vector, so the Sum and the term share them and a parameter
+// slice taken from such a term before NewSum goes stale; any other term
+// receives its part before every call that evaluates it (once per hold
+// while the parameters are held). Write parameters through Sum.Params, not
+// through the terms.
 type Sum struct {
-	Terms  []Potential
-	params []float64
-	offs   []int
-	bound  []bool // terms whose parameters alias params (see binder)
-	grad   *mat.Dense
-	lap    []float64
-	val    []float64
+	Terms []Potential
+
+	parts
+	grad *mat.Dense
+	lap  []float64
+	val  []float64
 }
 
 // NewSum returns the sum of the terms, which must share one dimension and
@@ -32,7 +33,6 @@ func NewSum(terms ...Potential) *Sum {
 	if len(terms) == 0 {
 		panic("flow: NewSum of no terms")
 	}
-	s := &Sum{Terms: terms, offs: make([]int, len(terms)+1)}
 	for k, t := range terms {
 		if _, ok := t.(TimeDependent); ok {
 			panic(fmt.Sprintf("flow: NewSum: term %d is time dependent; sum inside each of its blocks instead", k))
@@ -40,19 +40,13 @@ func NewSum(terms ...Potential) *Sum {
 		if t.Dim() != terms[0].Dim() {
 			panic(fmt.Sprintf("flow: NewSum: term %d has dimension %d, term 0 has %d", k, t.Dim(), terms[0].Dim()))
 		}
-		s.params = append(s.params, t.Params()...)
-		s.offs[k+1] = len(s.params)
 	}
-	s.bound = bindTerms(terms, s.params, s.offs)
-	return s
+	return &Sum{Terms: terms, parts: newParts(terms)}
 }
 
-// bindParams moves the parameters into p (see binder).
-func (s *Sum) bindParams(p []float64) {
-	copy(p, s.params)
-	s.params = p
-	s.bound = bindTerms(s.Terms, p, s.offs)
-}
+// BindParams moves the parameters into p and binds the terms to their
+// parts of it (see ParamBinder).
+func (s *Sum) BindParams(p []float64) { s.bind(p) }
 
 // SetPrecision sets the precision of every term that has one (see
 // PrecisionSetter).
@@ -62,12 +56,9 @@ func (s *Sum) SetPrecision(prec Precision) {
 	}
 }
 
-// holdParams holds the terms' parameters (see holder).
-func (s *Sum) holdParams(hold bool) {
-	for _, t := range s.Terms {
-		holdParams(t, hold)
-	}
-}
+// HoldParams holds or releases the terms' parameters, copying them into
+// the terms that do not share the Sum's storage first (see ParamHolder).
+func (s *Sum) HoldParams(hold bool) { s.hold(hold) }
 
 // Dim returns the input dimension N.
 func (s *Sum) Dim() int { return s.Terms[0].Dim() }
@@ -75,18 +66,16 @@ func (s *Sum) Dim() int { return s.Terms[0].Dim() }
 // Params returns all parameters, term by term.
 func (s *Sum) Params() []float64 { return s.params }
 
-// sync hands the parameters to the terms that do not share them.
-func (s *Sum) sync() {
-	for k, t := range s.Terms {
-		if !s.bound[k] {
-			copy(t.Params(), s.params[s.offs[k]:s.offs[k+1]])
-		}
+// syncAll hands the parameters to the terms that do not share them.
+func (s *Sum) syncAll() {
+	for k := range s.Terms {
+		s.sync(k)
 	}
 }
 
 // Value writes φ(x_b) = Σ_k φ_k(x_b) into dst[b].
 func (s *Sum) Value(dst []float64, x *mat.Dense) {
-	s.sync()
+	s.syncAll()
 	b, _ := x.Dims()
 	s.val = reuse(s.val, b)
 	s.Terms[0].Value(dst, x)
@@ -118,7 +107,7 @@ func (s *Sum) MemoLen(B int) int {
 // GradLaplacianMemo is GradLaplacian that also writes the terms' memos,
 // one after the other, into memo (nil: none).
 func (s *Sum) GradLaplacianMemo(grad *mat.Dense, lap []float64, x *mat.Dense, memo []float64) {
-	s.sync()
+	s.syncAll()
 	b, n := x.Dims()
 	s.grad = reuseDense(s.grad, b, n)
 	s.lap = reuse(s.lap, b)
@@ -135,7 +124,7 @@ func (s *Sum) GradLaplacianMemo(grad *mat.Dense, lap []float64, x *mat.Dense, me
 // GradLaplacianVJPMemo is GradLaplacianVJP with the memos GradLaplacianMemo
 // wrote (nil: none).
 func (s *Sum) GradLaplacianVJPMemo(dx *mat.Dense, dparams []float64, x, lambda *mat.Dense, mu []float64, memo []float64) {
-	s.sync()
+	s.syncAll()
 	for k, t := range s.Terms {
 		var dp []float64
 		if dparams != nil {

@@ -37,15 +37,14 @@ const DefaultEvalBatch = 100
 
 // Evaluator computes the negative log-likelihood of images under a flow,
 // image by image, in batches: each image is dequantised and mapped to logit
-// space (LogitBatch), then integrated back to the latent space by the
-// flow's fixed-step RK4 scheme (flow.Flow.LogDensity) or, when Integrator
-// is set, by that integrator over the same flow time
-// (flow.Flow.LogDensityWith). The zero value needs Flow set. An Evaluator
-// keeps its workspaces between calls and is not safe for concurrent use.
+// space (LogitBatch), then integrated back to the latent space by
+// flow.Flow.LogDensity: with the flow's fixed-step RK4 scheme or, when the
+// flow's Integrator is set, with that integrator over the same flow time.
+// The zero value needs Flow set. An Evaluator keeps its workspaces between
+// calls and is not safe for concurrent use.
 type Evaluator struct {
-	Flow       *flow.Flow
-	Integrator flow.Integrator // nil: the flow's own fixed-step scheme
-	Batch      int             // images per batch; 0 means DefaultEvalBatch
+	Flow  *flow.Flow
+	Batch int // images per batch; 0 means DefaultEvalBatch
 
 	// Progress, when not nil, is called after every batch with the number
 	// of images done so far.
@@ -86,20 +85,10 @@ func (e *Evaluator) Evaluate(nll, logJac []float64, im *Images, rng *rand.Rand) 
 			e.idx[i] = lo + i
 		}
 		LogitBatch(y, logJac[lo:hi], im, e.idx, rng)
-		if e.Integrator == nil {
-			e.Flow.LogDensity(e.logp, y)
-		} else {
-			st, err := e.Flow.LogDensityWith(e.Integrator, e.logp, y)
-			total.Steps += st.Steps
-			total.Rejected += st.Rejected
-			total.Evaluations += st.Evaluations
-			if err != nil {
-				return total, err
-			}
-		}
-		if e.Integrator == nil {
-			total.Steps += e.Flow.Steps
-			total.Evaluations += 4 * e.Flow.Steps
+		err := e.Flow.LogDensity(e.logp, y)
+		total.Add(e.Flow.LastStats())
+		if err != nil {
+			return total, err
 		}
 		for i, v := range e.logp {
 			nll[lo+i] = -v
@@ -174,25 +163,28 @@ func PairedDifference(a, b []float64) (diff stats.Estimate, maxAbs float64) {
 }
 
 // SampleImages draws n images of rows×cols pixels from the flow: z ~ N(0, I)
-// from rng pushed forward by the fixed-step scheme to logit space, then
-// mapped back to intensities by InverseLogit and to 8-bit pixels by
-// Quantize (which clamps to [0, 1]). It panics if rows·cols differs from
-// the flow's dimension.
-func SampleImages(f *flow.Flow, n, rows, cols int, rng *rand.Rand) *Images {
+// from rng pushed forward to logit space (flow.Flow.Sample: the fixed-step
+// scheme unless the flow's Integrator is set), then mapped back to
+// intensities by InverseLogit and to 8-bit pixels by Quantize (which clamps
+// to [0, 1]). It returns the error of the flow, if any, and panics if
+// rows·cols differs from the flow's dimension.
+func SampleImages(f *flow.Flow, n, rows, cols int, rng *rand.Rand) (*Images, error) {
 	d := rows * cols
 	if d != f.Dim() {
 		panic(fmt.Sprintf("mnist: SampleImages: %d×%d images for a flow of dimension %d", rows, cols, f.Dim()))
 	}
 	im := &Images{N: n, Rows: rows, Cols: cols, Pixels: make([]uint8, n*d)}
 	if n == 0 {
-		return im
+		return im, nil
 	}
 	y := mat.NewDense(n, d, nil)
-	f.Sample(y, nil, rng)
+	if err := f.Sample(y, nil, rng); err != nil {
+		return nil, err
+	}
 	x := make([]float64, d)
 	for i := range n {
 		InverseLogit(x, y.RawRowView(i))
 		Quantize(im.Pixels[i*d:(i+1)*d], x)
 	}
-	return im
+	return im, nil
 }

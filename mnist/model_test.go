@@ -95,21 +95,32 @@ func TestEvaluatorZeroPotential(t *testing.T) {
 	}
 }
 
-// The result does not depend on the batch size, and an adaptive integrator
-// agrees with the fixed-step scheme to its discretisation error.
+// The result does not depend on the batch size, an adaptive integrator set
+// on the flow agrees with the fixed-step scheme to its discretisation
+// error, and the statistics are summed over the batches.
 func TestEvaluatorBatchingAndAdaptive(t *testing.T) {
 	im := fakeImages(11, 4, 4, 2)
 	f := shallowFlow(t, im.Dim(), 8, 20, 0.05, 5)
-	eval := func(batch int, ig flow.Integrator) []float64 {
+	eval := func(batch int, ig flow.Integrator) ([]float64, flow.Stats) {
+		f.Integrator = ig
+		defer func() { f.Integrator = nil }()
 		nll, logJac := make([]float64, im.N), make([]float64, im.N)
-		ev := &Evaluator{Flow: f, Batch: batch, Integrator: ig}
-		if _, err := ev.Evaluate(nll, logJac, im, rand.New(rand.NewPCG(9, 9))); err != nil {
+		ev := &Evaluator{Flow: f, Batch: batch}
+		st, err := ev.Evaluate(nll, logJac, im, rand.New(rand.NewPCG(9, 9)))
+		if err != nil {
 			t.Fatal(err)
 		}
-		return nll
+		return nll, st
 	}
-	a, b := eval(0, nil), eval(4, nil)
-	ad := eval(3, &flow.Dopri5{RTol: 1e-10, ATol: 1e-10})
+	a, _ := eval(0, nil)
+	b, st := eval(4, nil)
+	if want := (flow.Stats{Steps: 3 * 20, Evaluations: 3 * 80}); st != want {
+		t.Errorf("fixed-step statistics of 3 batches %+v, want %+v", st, want)
+	}
+	ad, st := eval(3, &flow.Dopri5{RTol: 1e-10, ATol: 1e-10})
+	if st.Steps < 4 || st.Evaluations < 6*st.Steps {
+		t.Errorf("adaptive statistics of 4 batches %+v", st)
+	}
 	for n := range a {
 		if math.Abs(a[n]-b[n]) > 1e-11*math.Abs(a[n]) {
 			t.Errorf("image %d: NLL %v with one batch, %v with batches of 4", n, a[n], b[n])
@@ -150,7 +161,9 @@ func TestNegLogLikelihoodGradient(t *testing.T) {
 	loss := f.Gradient(grad, nil, y, flow.Density, NegLogLikelihood)
 	meanNLL := func() float64 {
 		logp := make([]float64, im.N)
-		f.LogDensity(logp, y)
+		if err := f.LogDensity(logp, y); err != nil {
+			t.Fatal(err)
+		}
 		var s float64
 		for _, v := range logp {
 			s -= v
@@ -180,8 +193,14 @@ func TestNegLogLikelihoodGradient(t *testing.T) {
 // pixel value and the determinism of the draw.
 func TestSampleImages(t *testing.T) {
 	f := shallowFlow(t, 12, 3, 2, 0.1, 0)
-	a := SampleImages(f, 200, 3, 4, rand.New(rand.NewPCG(1, 2)))
-	b := SampleImages(f, 200, 3, 4, rand.New(rand.NewPCG(1, 2)))
+	a, err := SampleImages(f, 200, 3, 4, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := SampleImages(f, 200, 3, 4, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if a.N != 200 || a.Rows != 3 || a.Cols != 4 || len(a.Pixels) != 200*12 {
 		t.Fatalf("images %d of %d×%d, %d pixels", a.N, a.Rows, a.Cols, len(a.Pixels))
 	}

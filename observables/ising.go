@@ -422,9 +422,11 @@ func (c *MCMCEstimates) UnmarshalJSON(b []byte) error {
 
 // Sampler draws independent samples of a normalised density p on R^N with
 // their exact log-densities: x.Rows() samples into the rows of x and
-// ln p(x_b) into logp[b]. *flow.Flow is a Sampler.
+// ln p(x_b) into logp[b]. It returns an error if it cannot (a flow whose
+// settings are invalid or whose adaptive integrator fails); the samples
+// are then not used. *flow.Flow is a Sampler.
 type Sampler interface {
-	Sample(x *mat.Dense, logp []float64, rng *rand.Rand)
+	Sample(x *mat.Dense, logp []float64, rng *rand.Rand) error
 }
 
 // SampleOptions are the settings of SampleIsing. The zero value draws
@@ -636,7 +638,9 @@ func (r *batchRunner) run(m int, rng *rand.Rand, consume func(logp, logq []float
 			x = r.x.Slice(0, b, 0, n).(*mat.Dense)
 		}
 		logp := r.logp[:b]
-		r.s.Sample(x, logp, rng)
+		if err := r.s.Sample(x, logp, rng); err != nil {
+			return fmt.Errorf("observables: sample %d: %w", start, err)
+		}
 		if err := r.ev.eval(x, logp, start); err != nil {
 			return err
 		}

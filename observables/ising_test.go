@@ -2,6 +2,7 @@ package observables
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -43,7 +44,7 @@ func newGaussianSampler(t *testing.T, sigma *mat.SymDense) *gaussianSampler {
 
 func (g *gaussianSampler) Dim() int { return len(g.z) }
 
-func (g *gaussianSampler) Sample(x *mat.Dense, logp []float64, rng *rand.Rand) {
+func (g *gaussianSampler) Sample(x *mat.Dense, logp []float64, rng *rand.Rand) error {
 	b, n := x.Dims()
 	zv := mat.NewVecDense(n, g.z)
 	for r := range b {
@@ -56,6 +57,7 @@ func (g *gaussianSampler) Sample(x *mat.Dense, logp []float64, rng *rand.Rand) {
 		row.MulVec(&g.chol, zv)
 		logp[r] = -0.5*sq - g.logDet - 0.5*float64(n)*math.Log(2*math.Pi)
 	}
+	return nil
 }
 
 // spinCorrelations enumerates ⟨s_i s_j⟩ of the Ising model (J = 1) on a
@@ -510,7 +512,9 @@ func TestEstimateIsingMatchesSampleIsing(t *testing.T) {
 	const m = 2000
 	x := mat.NewDense(m, rel.N(), nil)
 	logp := make([]float64, m)
-	g.Sample(x, logp, rand.New(rand.NewPCG(7, 1))) // SampleIsing's importance stream
+	if err := g.Sample(x, logp, rand.New(rand.NewPCG(7, 1))); err != nil { // SampleIsing's importance stream
+		t.Fatal(err)
+	}
 	got, err := EstimateIsing(rel, x, logp)
 	if err != nil {
 		t.Fatal(err)
@@ -616,9 +620,23 @@ func TestIsingEstimatesJSON(t *testing.T) {
 
 type nanSampler struct{ gaussianSampler }
 
-func (s *nanSampler) Sample(x *mat.Dense, logp []float64, rng *rand.Rand) {
-	s.gaussianSampler.Sample(x, logp, rng)
+func (s *nanSampler) Sample(x *mat.Dense, logp []float64, rng *rand.Rand) error {
+	err := s.gaussianSampler.Sample(x, logp, rng)
 	logp[len(logp)/2] = math.NaN()
+	return err
+}
+
+// failingSampler fails at its second batch.
+type failingSampler struct {
+	gaussianSampler
+	calls int
+}
+
+func (s *failingSampler) Sample(x *mat.Dense, logp []float64, rng *rand.Rand) error {
+	if s.calls++; s.calls == 2 {
+		return errors.New("sampler failed")
+	}
+	return s.gaussianSampler.Sample(x, logp, rng)
 }
 
 func TestSampleIsingBadInput(t *testing.T) {
@@ -640,6 +658,7 @@ func TestSampleIsingBadInput(t *testing.T) {
 		{"one MCMC proposal", g, rel, SampleOptions{Samples: 10, MCMC: 1}},
 		{"wrong dimension", g, rel5, SampleOptions{Samples: 10}},
 		{"NaN log-density", &nanSampler{*g}, rel, SampleOptions{Samples: 10}},
+		{"failing sampler", &failingSampler{gaussianSampler: *g}, rel, SampleOptions{Samples: 10, Batch: 4}},
 	} {
 		if _, err := SampleIsing(tc.s, tc.rel, tc.opt); err == nil || !strings.HasPrefix(err.Error(), "observables: ") {
 			t.Errorf("%s: error %v", tc.name, err)

@@ -66,7 +66,9 @@ func DrawSpins(s Sampler, rel *ising.Relaxation, m int, seed uint64) (*SpinSampl
 	for lo := 0; lo < m; lo += drawBatch {
 		hi := min(lo+drawBatch, m)
 		xb := out.X.Slice(lo, hi, 0, n).(*mat.Dense)
-		s.Sample(xb, out.LogP[lo:hi], xrng)
+		if err := s.Sample(xb, out.LogP[lo:hi], xrng); err != nil {
+			return nil, err
+		}
 		rel.LogDensity(out.LogW[lo:hi], xb)
 	}
 	for k := range out.LogW {

@@ -59,7 +59,9 @@ func TestDrawSpins(t *testing.T) {
 	logq := make([]float64, n)
 	m.Target.LogDensity(logq, s.X)
 	logp := make([]float64, n)
-	m.Flow.LogDensity(logp, s.X)
+	if err := m.Flow.LogDensity(logp, s.X); err != nil {
+		t.Fatal(err)
+	}
 	for k := range n {
 		if got, want := s.LogW[k], logq[k]-s.LogP[k]; math.Abs(got-want) > 1e-12*max(1, math.Abs(want)) {
 			t.Fatalf("sample %d: ln w = %v, want %v", k, got, want)

@@ -135,7 +135,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	if *adaptive {
 		ig := &flow.Dopri5{RTol: *rtol, ATol: *atol}
-		ev.Integrator = ig
+		ev.Flow.Integrator = ig
 		anll, alogJac := make([]float64, test.N), make([]float64, test.N)
 		start := time.Now()
 		ist, err := ev.Evaluate(anll, alogJac, test, rand.New(rand.NewPCG(*seed, mnist.StreamTest)))

@@ -49,7 +49,10 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	}
 	c := &r.Config
 	fmt.Fprintf(stderr, "mnistflow sample: %d samples of %s (batch %d)\n", *n, path, st.Batch)
-	im := mnist.SampleImages(r.Flow, *n, c.Rows, c.Cols, rand.New(rand.NewPCG(*seed, 0)))
+	im, err := mnist.SampleImages(r.Flow, *n, c.Rows, c.Cols, rand.New(rand.NewPCG(*seed, 0)))
+	if err != nil {
+		return err
+	}
 	grid := plots.ImageGrid(im, int(math.Ceil(math.Sqrt(float64(*n)))), *scale)
 	if err := plots.SavePNG(*out, grid); err != nil {
 		return err
