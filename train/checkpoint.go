@@ -18,6 +18,9 @@ type checkpointState struct {
 	LearningRateScale float64         `json:"learning_rate_scale"`
 	State             []byte          `json:"rng,omitempty"`
 	Params            int             `json:"params"`
+	// The NaN guard: rejected steps in all and in a row.
+	Rejected int `json:"rejected,omitempty"`
+	InARow   int `json:"rejected_in_a_row,omitempty"`
 }
 
 // Checkpoint writes the trainer's whole state and the caller's
@@ -43,6 +46,8 @@ func (t *Trainer) Checkpoint(path string, config any) error {
 		LearningRateScale: t.LearningRateScale,
 		State:             state,
 		Params:            len(params),
+		Rejected:          t.Rejected,
+		InARow:            t.inARow,
 	}
 	return runio.WriteCheckpoint(path, st, map[string][]float64{
 		"params":      params,
@@ -98,6 +103,10 @@ func (t *Trainer) Restore(path string, config any) error {
 		return fmt.Errorf("train: %s: step %d and Adam step %d, need both ≥ 0", path, st.Step, st.AdamStep)
 	case !(st.LearningRateScale > 0 && st.LearningRateScale <= 1):
 		return fmt.Errorf("train: %s: learning-rate scale %v, need a value in (0, 1]", path, st.LearningRateScale)
+	case st.Rejected < 0 || st.InARow < 0 || st.InARow > st.Rejected:
+		return fmt.Errorf("train: %s: %d rejected steps, %d in a row", path, st.Rejected, st.InARow)
+	case st.Params != len(params):
+		return fmt.Errorf("train: %s: %d parameters, the model has %d", path, st.Params, len(params))
 	}
 	for i, v := range arrays["adam_second"] {
 		if v < 0 {
@@ -116,6 +125,6 @@ func (t *Trainer) Restore(path string, config any) error {
 	t.Step = st.Step
 	t.LearningRateScale = st.LearningRateScale
 	t.hasBackup = false
-	t.inARow = 0
+	t.Rejected, t.inARow = st.Rejected, st.InARow
 	return nil
 }

@@ -42,8 +42,12 @@ type Settings struct {
 	WeightDecay  float64        // decoupled weight decay (optim.Adam.WeightDecay)
 	L2           float64        // L2 penalty in the gradient (optim.Adam.L2)
 	// MaxRejected is the number of consecutive rejected steps after which
-	// training gives up (default 10).
-	MaxRejected int
+	// training gives up (default 10), and MaxRejectedTotal the number of
+	// rejected steps in all, over every resumption (default 100): a
+	// rollback to parameters that fail again one step later resets the
+	// consecutive count without ever making progress.
+	MaxRejected      int
+	MaxRejectedTotal int
 	// Duration, when positive, ends training after this much time in this
 	// process; the run then stops with StatusTimeLimit.
 	Duration time.Duration
@@ -123,9 +127,11 @@ type Trainer struct {
 	Optimizer *optim.Adam
 
 	// Step is the number of steps done; LearningRateScale multiplies the
-	// scheduled rate and is halved at every rejected step.
+	// scheduled rate and is halved at every rejected step; Rejected counts
+	// the rejected steps (all of them, checkpoints included).
 	Step              int
 	LearningRateScale float64
+	Rejected          int
 
 	grad      []float64
 	backup    []float64 // parameters and moments before the last update
@@ -154,9 +160,7 @@ func New(obj Objective, s Settings) (*Trainer, error) {
 	case s.CheckpointEvery > 0 && s.CheckpointPath == "":
 		return nil, errors.New("train: CheckpointEvery without a CheckpointPath")
 	}
-	if s.MaxRejected <= 0 {
-		s.MaxRejected = 10
-	}
+	s = s.withDefaults()
 	n := len(obj.Params())
 	opt := optim.NewAdam(n, s.LearningRate)
 	opt.WeightDecay = s.WeightDecay
@@ -203,12 +207,17 @@ func (t *Trainer) TrainStep() (Step, error) {
 	if !finite(loss) || !finite(gnorm) {
 		st.Rejected = true
 		t.inARow++
+		t.Rejected++
 		if t.hasBackup {
 			t.restoreBackup(params)
 		}
 		t.LearningRateScale *= 0.5
-		if t.inARow >= s.MaxRejected {
+		s = s.withDefaults()
+		switch {
+		case t.inARow >= s.MaxRejected:
 			return st, fmt.Errorf("train: %d consecutive steps had a non-finite loss or gradient", t.inARow)
+		case t.Rejected >= s.MaxRejectedTotal:
+			return st, fmt.Errorf("train: %d steps in all had a non-finite loss or gradient", t.Rejected)
 		}
 		return st, nil
 	}
@@ -292,6 +301,17 @@ func (t *Trainer) restoreBackup(params []float64) {
 	t.Optimizer.Step--
 	t.Step--
 	t.hasBackup = false
+}
+
+// withDefaults returns s with the defaults of its zero fields.
+func (s Settings) withDefaults() Settings {
+	if s.MaxRejected <= 0 {
+		s.MaxRejected = 10
+	}
+	if s.MaxRejectedTotal <= 0 {
+		s.MaxRejectedTotal = 100
+	}
+	return s
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -97,6 +97,9 @@ func ReadCheckpoint(path string, meta any) (arrays map[string][]float64, err err
 		return nil, fmt.Errorf("runio: %s: not a regular file", path)
 	}
 	if err := verifyArchive(f, st.Size()); err != nil {
+		if _, ok := err.(notArchive); ok {
+			return nil, fmt.Errorf("runio: %s: not a checkpoint (%v)", path, err)
+		}
 		return nil, fmt.Errorf("runio: %s: corrupted checkpoint: %v", path, err)
 	}
 	r, err := npz.NewReader(f, st.Size())

@@ -27,7 +27,7 @@ const MaxCheckpointBytes = 8 << 30
 func verifyArchive(r io.ReaderAt, n int64) error {
 	z, err := zip.NewReader(r, n)
 	if err != nil {
-		return err
+		return notArchive{err}
 	}
 	for _, f := range z.File {
 		if f.UncompressedSize64 > MaxCheckpointBytes {
@@ -116,3 +116,8 @@ func npyDataEnd(b []byte) (uint64, error) {
 	}
 	return start + hlen + count*size, nil
 }
+
+// notArchive is verifyArchive's error for a file that is no zip archive.
+type notArchive struct{ err error }
+
+func (e notArchive) Error() string { return e.err.Error() }
