@@ -29,6 +29,11 @@
 // ⟨m⁴⟩, the Binder cumulant U = 1 − ⟨m⁴⟩/(3⟨m²⟩²) and the susceptibility
 // χ = βN(⟨m²⟩ − ⟨|m|⟩²), with m = Σ_i s_i / N.
 //
+// NewExact chooses among these for a lattice: Kaufman on a two-dimensional
+// torus, enumeration on other small lattices (and for the moments of a small
+// torus), Onsager's limit beside any two-dimensional lattice, and nothing
+// where none applies; its Exact gives them at any temperature.
+//
 // Larger finite lattices, for ⟨|m|⟩ and the other spin observables that have
 // no closed form: Wolff's cluster Monte Carlo (Wolff 1989), with error bars.
 //

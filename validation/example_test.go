@@ -66,3 +66,42 @@ func ExampleNewDensityOfStates() {
 	// T=2.0000 u=-1.7553802888 c=0.6055326572 <|m|>=0.9189432674 U=0.6448107912 chi=0.1957196235
 	// T=2.2692 u=-1.5656237876 c=0.7832668259 <|m|>=0.8438604448 U=0.6171993184 chi=0.3473208323
 }
+
+// The exact reference of three lattices at T_c: the 4×4 torus has Kaufman's
+// values and the enumerated moments, the 16×16 torus Kaufman's values only,
+// the 3×3×3 torus (27 sites) nothing; both square lattices have Onsager's
+// L = ∞ values beside them.
+func ExampleNewExact() {
+	for _, shape := range [][]int{{4, 4}, {16, 16}, {3, 3, 3}} {
+		lat, err := lattice.New(shape, lattice.Periodic)
+		if err != nil {
+			log.Fatal(err)
+		}
+		x, err := validation.NewExact(lat)
+		if err != nil {
+			log.Fatal(err)
+		}
+		r, err := x.At(validation.CriticalTemperature)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%v: %s\n", lat, r.Method)
+		fmt.Printf("  ln Z/N = %.10f  u = %.10f  c = %.10f\n", r.LnZPerSite, r.EnergyPerSite, r.SpecificHeatPerSite)
+		fmt.Printf("  <|m|> = %.10f  U = %.10f  chi = %.10f\n", r.AbsMagnetization, r.Binder, r.Susceptibility)
+		if r.Onsager {
+			fmt.Printf("  L = ∞: ln Z/N = %.10f  u = %.10f  c = %v\n", r.OnsagerLnZPerSite, r.OnsagerEnergyPerSite, r.OnsagerSpecificHeatPerSite)
+		}
+	}
+	// Output:
+	// 4x4 periodic: kaufman
+	//   ln Z/N = 0.9701197162  u = -1.5656237876  c = 0.7832668259
+	//   <|m|> = 0.8438604448  U = 0.6171993184  chi = 0.3473208323
+	//   L = ∞: ln Z/N = 0.9296953983  u = -1.4142135624  c = +Inf
+	// 16x16 periodic: kaufman
+	//   ln Z/N = 0.9321963150  u = -1.4530648528  c = 1.4987049594
+	//   <|m|> = NaN  U = NaN  chi = NaN
+	//   L = ∞: ln Z/N = 0.9296953983  u = -1.4142135624  c = +Inf
+	// 3x3x3 periodic: none
+	//   ln Z/N = NaN  u = NaN  c = NaN
+	//   <|m|> = NaN  U = NaN  chi = NaN
+}
