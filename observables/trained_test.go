@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/isingflow/isingflow/flow"
+	"github.com/isingflow/isingflow/internal/testenv"
 	"github.com/isingflow/isingflow/lattice"
 	"github.com/isingflow/isingflow/observables"
 	"github.com/isingflow/isingflow/validation"
@@ -28,6 +29,7 @@ import (
 // paper's potential stalls near 0.02 here; without the blocks, or with a
 // batch of 64, the full-gradient run ends near 0.0017).
 func TestTrainedFlowL4(t *testing.T) {
+	testenv.Long(t)
 	if testing.Short() {
 		t.Skip("trains a flow (about 6½ minutes on 2 cores in pure Go, 2 with OpenBLAS)")
 	}
