@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/isingflow/isingflow/flow"
+	"github.com/isingflow/isingflow/internal/testenv"
 	"github.com/isingflow/isingflow/lattice"
 	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/observables"
@@ -23,6 +24,7 @@ import (
 // estimator or exact value fails it, and so does a change that loses one of
 // the ingredients (docs/validation.md has the measured figures).
 func TestTrainedFlowL4(t *testing.T) {
+	testenv.Long(t)
 	if testing.Short() {
 		t.Skip("trains a flow (minutes in pure Go)")
 	}

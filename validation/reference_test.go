@@ -3,6 +3,7 @@ package validation_test
 import (
 	"fmt"
 	"math"
+	"sync"
 	"testing"
 
 	"github.com/isingflow/isingflow/lattice"
@@ -515,6 +516,36 @@ func TestExactRectangularTorus(t *testing.T) {
 		}
 		if ref.Susceptibility != e.Susceptibility {
 			t.Errorf("%v: χ %v, enumeration's %v", lat, ref.Susceptibility, e.Susceptibility)
+		}
+	}
+}
+
+// An Exact is shared by concurrent callers before its first enumeration
+// (run with -race): every caller gets the sequential values.
+func TestExactConcurrent(t *testing.T) {
+	lat := caseLattice(t, 2, 4, true)
+	temps := []float64{1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5}
+	x, err := validation.NewExact(lat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]validation.Reference, len(temps))
+	lnZ := make([]float64, len(temps))
+	var wg sync.WaitGroup
+	for i, T := range temps {
+		wg.Go(func() {
+			got[i], _ = x.At(T)
+			lnZ[i] = x.LnZPerSite(T)
+		})
+	}
+	wg.Wait()
+	for i, T := range temps {
+		e, err := validation.Enumerate(lat, T)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[i].LnZPerSite != e.LnZPerSite || lnZ[i] != e.LnZPerSite || got[i].AbsMagnetization != e.AbsMagnetization {
+			t.Errorf("T = %v: concurrent ln Z/N %v and %v, <|m|> %v; enumeration's %v, %v", T, got[i].LnZPerSite, lnZ[i], got[i].AbsMagnetization, e.LnZPerSite, e.AbsMagnetization)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/isingflow/isingflow/internal/testenv"
 	"github.com/isingflow/isingflow/lattice"
 	"github.com/isingflow/isingflow/validation"
 )
@@ -23,6 +24,7 @@ import (
 // (docs/ablation.md). The bounds sit between the default and the nearer of
 // the two, about a factor of two from each.
 func TestDefaultModelL8(t *testing.T) {
+	testenv.Long(t)
 	if testing.Short() {
 		t.Skip("trains the default model on the 8×8 lattice (about two minutes on 2 cores in pure Go)")
 	}
