@@ -63,7 +63,19 @@ type Run struct {
 
 	obj     *objective
 	eval    *Evaluator
-	started bool // the directory holds a checkpoint of the run
+	started bool         // the directory holds a checkpoint of the run
+	unlock  func() error // releases the directory's lock (Create, Resume)
+}
+
+// Close releases the run directory that Create or Resume locked; it does
+// nothing for a run from LoadCheckpoint.
+func (r *Run) Close() error {
+	if r.unlock == nil {
+		return nil
+	}
+	err := r.unlock()
+	r.unlock = nil
+	return err
 }
 
 // State returns the run's progress.
@@ -98,7 +110,8 @@ func newRun(dir string, cfg Config) (*Run, error) {
 // data, whose image size it sets in cfg; dataDir, the directory data was
 // read from, is recorded in the checkpoints (as an absolute path) for
 // evaluation. The flow is initialised from cfg.Seed. It
-// creates dir and writes config.json; Train writes the rest.
+// creates dir, locks it until Close (runio.Lock: a second process is
+// refused) and writes config.json; Train writes the rest.
 func Create(dir string, cfg Config, data *Dataset, dataDir string) (*Run, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -122,11 +135,18 @@ func Create(dir string, cfg Config, data *Dataset, dataDir string) (*Run, error)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	js, err := json.MarshalIndent(&r.Config, "", "  ")
-	if err != nil {
+	if r.unlock, err = runio.Lock(dir); err != nil {
 		return nil, err
 	}
-	return r, runio.WriteBytesAtomic(filepath.Join(dir, ConfigFile), append(js, '\n'))
+	js, err := json.MarshalIndent(&r.Config, "", "  ")
+	if err == nil {
+		err = runio.WriteBytesAtomic(filepath.Join(dir, ConfigFile), append(js, '\n'))
+	}
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
 }
 
 // checkData checks that the data set fits the configuration.
@@ -169,15 +189,32 @@ func checkFreshDir(dir string) error {
 // must have the run's image size and, in the middle of an epoch, its
 // number of training images). dataDir, when not empty, replaces the data
 // directory recorded in the run.
-func Resume(dir string, data *Dataset, dataDir string) (*Run, error) {
+func Resume(dir string, data *Dataset, dataDir string) (r *Run, err error) {
 	path, err := FindCheckpoint(dir, false)
+	if errors.Is(err, ErrNotRun) {
+		// Killed before its first checkpoint: start again from config.json.
+		return restart(dir, data, dataDir)
+	}
 	if err != nil {
 		return nil, err
 	}
-	r, err := LoadCheckpoint(path)
+	unlock, err := runio.Lock(dir)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			unlock()
+		}
+	}()
+	if err := runio.RemoveTemporaryFiles(dir); err != nil {
+		return nil, err
+	}
+	r, err = LoadCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	r.unlock = unlock
 	shown := dataDir
 	if shown == "" {
 		shown = r.obj.state.Data
@@ -194,6 +231,51 @@ func Resume(dir string, data *Dataset, dataDir string) (*Run, error) {
 	if dataDir != "" {
 		o.state.Data = absDir(dataDir)
 	}
+	return r, nil
+}
+
+// ReadConfig reads the configuration of the run in dir (its config.json).
+func ReadConfig(dir string) (Config, error) {
+	var cfg Config
+	path := filepath.Join(dir, ConfigFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("mnist: %s is %w: it holds no %s", dir, ErrNotRun, ConfigFile)
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return cfg, fmt.Errorf("mnist: %s: %v", path, err)
+	}
+	return cfg, cfg.Validate()
+}
+
+// restart begins again the run in dir that has a config.json but no
+// checkpoint yet (its process died before the first one).
+func restart(dir string, data *Dataset, dataDir string) (*Run, error) {
+	cfg, err := ReadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkData(&cfg, data, dataDir); err != nil {
+		return nil, err
+	}
+	r, err := newRun(dir, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if r.unlock, err = runio.Lock(dir); err != nil {
+		return nil, err
+	}
+	if err := runio.RemoveTemporaryFiles(dir); err != nil {
+		r.Close()
+		return nil, err
+	}
+	for _, f := range []string{LogFile} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			r.Close()
+			return nil, err
+		}
+	}
+	r.Data, r.obj.data, r.obj.state.Data = data, data, absDir(dataDir)
 	return r, nil
 }
 

@@ -53,12 +53,14 @@ func ExampleCreate() {
 		log.Fatal(err)
 	}
 	fmt.Printf("%v after %d batches (%d per epoch)\n", res.Status, r.State().Batch, r.BatchesPerEpoch())
+	r.Close() // the process ends here: its lock on the directory goes
 
 	// Resume from last.npz and finish: bit for bit the run that was never stopped.
 	r, err = mnist.Resume(run, data, "")
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer r.Close()
 	res, err = r.Train(context.Background(), mnist.TrainOptions{Batches: 9})
 	if err != nil {
 		log.Fatal(err)

@@ -47,6 +47,7 @@ func trainTo(t *testing.T, dir string, data *Dataset, batches int, opt TrainOpti
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer r.Close()
 	opt.Batches = batches
 	res, err := r.Train(context.Background(), opt)
 	if err != nil {
@@ -141,6 +142,7 @@ func TestResumeBitForBit(t *testing.T) {
 				return nil
 			}})
 			cancel()
+			r.Close()
 			if err != nil || res.Status != train.StatusInterrupted || r.State().Batch != 9 {
 				t.Fatalf("every %d: interrupted run: %v, status %v at batch %d", every, err, res.Status, r.State().Batch)
 			}
@@ -393,5 +395,42 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if f.Dim() != 6 || len(f.Potential.Params()) != 1024*6+2*1024 || f.Duration() != 10 {
 		t.Errorf("flow of dimension %d, %d parameters, T = %v", f.Dim(), len(f.Potential.Params()), f.Duration())
+	}
+}
+
+// TestRunDirectoryRecovery checks that a run killed before its first
+// checkpoint (config.json only, with a partial log) resumes from the
+// start, and that a second process on a locked run directory is refused.
+func TestRunDirectoryRecovery(t *testing.T) {
+	data := fakeDataset(60, 10)
+	dir := filepath.Join(t.TempDir(), "run")
+	r, err := Create(dir, tinyConfig(), data, "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Resume(dir, data, ""); !errors.Is(err, runio.ErrLocked) {
+		t.Errorf("a second process on the run: %v", err)
+	}
+	r.Close() // killed: config.json, no checkpoint
+	if err := os.WriteFile(filepath.Join(dir, LogFile), []byte(`{"kind":"epoch","batch":0}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err = Resume(dir, data, "")
+	if err != nil {
+		t.Fatalf("Resume of a run without a checkpoint: %v", err)
+	}
+	if r.State().Batch != 0 {
+		t.Errorf("restarted at batch %d", r.State().Batch)
+	}
+	if _, err := r.Train(context.Background(), TrainOptions{Batches: 2}); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	recs, err := ReadLog(dir)
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("log after the restart: %d records, %v", len(recs), err)
+	}
+	if e, ok := recs[0].(*EpochRecord); !ok || e.Batch != 0 || e.ValImages == 0 {
+		t.Errorf("the restarted log begins with %#v, want the initial validation", recs[0])
 	}
 }

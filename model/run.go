@@ -45,6 +45,19 @@ type Run struct {
 	Config  RunConfig
 	Model   *Model
 	Trainer *vmc.Trainer
+
+	unlock func() error // releases the directory's lock (Create, Resume)
+}
+
+// Close releases the run directory that Create or Resume locked; it does
+// nothing for a run from Load.
+func (r *Run) Close() error {
+	if r.unlock == nil {
+		return nil
+	}
+	err := r.unlock()
+	r.unlock = nil
+	return err
 }
 
 // ErrNotRun is returned (wrapped) by Load, ReadConfig and Resume for a
@@ -97,9 +110,12 @@ func ReadConfig(dir string) (RunConfig, error) {
 	return rc, nil
 }
 
-// Create makes a new run directory holding rc's config.json, with the model
-// freshly initialised. It never overwrites anything: an existing dir is an
-// error.
+// Create makes a new run directory holding rc's config.json and a first
+// checkpoint of the freshly initialised model, so that a run killed at any
+// moment after Create can be resumed. It never overwrites anything: a dir
+// that holds files is an error (an empty one, left by a run that failed
+// before its configuration was written, is taken). The directory stays
+// locked (runio.Lock) until Close: a second process on it is refused.
 func Create(dir string, rc RunConfig) (*Run, error) {
 	rc.Version = Version
 	if err := rc.Training.Validate(); err != nil {
@@ -109,18 +125,42 @@ func Create(dir string, rc RunConfig) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(dir); err == nil {
+	if ents, err := os.ReadDir(dir); err == nil && !onlyLock(ents) {
 		return nil, fmt.Errorf("run directory %s already exists: use --resume to continue it or --out to choose another", dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	return r, writeConfig(dir, &r.Config)
+	if r.unlock, err = runio.Lock(dir); err != nil {
+		return nil, err
+	}
+	if err := writeConfig(dir, &r.Config); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if err := r.Trainer.Checkpoint(filepath.Join(dir, CheckpointFile), r.Config.Model); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// onlyLock reports whether a directory listing is empty but for the lock
+// file.
+func onlyLock(ents []os.DirEntry) bool {
+	for _, e := range ents {
+		if e.Name() != runio.LockFile {
+			return false
+		}
+	}
+	return true
 }
 
 // Resume opens an existing run directory to train it further with rc,
-// from its checkpoint: the model must be the run's and the training
-// settings too, except the number of iterations, which may grow.
+// from its checkpoint (from the initialisation when a run died before its
+// first one): the model must be the run's and the training settings too,
+// except the number of iterations, which may grow. It locks the directory
+// until Close and removes the temporary files of writes a kill cut short.
 func Resume(dir string, rc RunConfig) (*Run, error) {
 	old, err := ReadConfig(dir)
 	if err != nil {
@@ -134,8 +174,25 @@ func Resume(dir string, rc RunConfig) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := r.Trainer.Restore(filepath.Join(dir, CheckpointFile), r.Config.Model); err != nil {
+	if r.unlock, err = runio.Lock(dir); err != nil {
 		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			r.Close()
+		}
+	}()
+	if err := runio.RemoveTemporaryFiles(dir); err != nil {
+		return nil, err
+	}
+	// A run killed between its configuration and its first checkpoint
+	// starts again from its initialisation.
+	ck := filepath.Join(dir, CheckpointFile)
+	if _, err := os.Stat(ck); err == nil || !errors.Is(err, os.ErrNotExist) {
+		if err := r.Trainer.Restore(ck, r.Config.Model); err != nil {
+			return nil, err
+		}
 	}
 	old.Training.Iterations = rc.Training.Iterations
 	if old.Training != rc.Training {
@@ -145,7 +202,11 @@ func Resume(dir string, rc RunConfig) (*Run, error) {
 		return nil, fmt.Errorf("the training flags differ from the run's %s (there) in %s; give the run's values to resume it",
 			ConfigFile, strings.Join(diffs, "; "))
 	}
-	return r, writeConfig(dir, &r.Config)
+	if err := writeConfig(dir, &r.Config); err != nil {
+		return nil, err
+	}
+	ok = true
+	return r, nil
 }
 
 func newRun(dir string, rc RunConfig) (*Run, error) {

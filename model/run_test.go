@@ -1,9 +1,15 @@
 package model
 
 import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/isingflow/isingflow/internal/runio"
+	"github.com/isingflow/isingflow/lattice"
 	"github.com/isingflow/isingflow/vmc"
 )
 
@@ -51,4 +57,84 @@ func rec(step int, sec float64) vmc.Record { return vmc.Record{Step: step, Secon
 func started(r vmc.Record) vmc.Record {
 	r.ProcessStart = true
 	return r
+}
+
+func tinyRunConfig(t *testing.T) RunConfig {
+	t.Helper()
+	lat, err := lattice.NewHypercubic(2, 3, lattice.Periodic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Default(lat, 2.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Hidden, c.FlowSteps, c.Blocks = 4, 2, 1
+	tr := DefaultTraining()
+	tr.Iterations, tr.Batch = 4, 8
+	return RunConfig{Model: c, Training: tr}
+}
+
+// TestRunDirectoryIsAlwaysRecoverable checks the life of a run directory:
+// Create writes a first checkpoint (a run killed before its first periodic
+// one resumes from step 0), a second process on a locked directory is
+// refused, Resume removes the temporary files a killed write left, a
+// directory whose process died between config.json and the first
+// checkpoint resumes from the initialisation, and an empty directory left
+// by a failed start is taken by Create.
+func TestRunDirectoryIsAlwaysRecoverable(t *testing.T) {
+	rc := tinyRunConfig(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	r, err := Create(dir, rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, CheckpointFile)); err != nil {
+		t.Errorf("no first checkpoint: %v", err)
+	}
+	if _, err := Resume(dir, rc); !errors.Is(err, runio.ErrLocked) {
+		t.Errorf("Resume of a locked directory: %v", err)
+	}
+	if _, err := Create(dir, rc); err == nil {
+		t.Error("Create over an existing run")
+	}
+	r.Close()
+
+	tmp := filepath.Join(dir, "."+CheckpointFile+".tmp42")
+	if err := os.WriteFile(tmp, []byte("half a checkpoint"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err = Resume(dir, rc)
+	if err != nil {
+		t.Fatalf("Resume after a kill before the first periodic checkpoint: %v", err)
+	}
+	if r.Trainer.Step != 0 {
+		t.Errorf("resumed at step %d, want 0", r.Trainer.Step)
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temporary file left: %v", err)
+	}
+	if _, err := r.Train(context.Background(), TrainOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+
+	if err := os.Remove(filepath.Join(dir, CheckpointFile)); err != nil {
+		t.Fatal(err)
+	}
+	r, err = Resume(dir, rc)
+	if err != nil || r.Trainer.Step != 0 {
+		t.Fatalf("Resume without a checkpoint: %v", err)
+	}
+	r.Close()
+
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r, err = Create(empty, rc)
+	if err != nil {
+		t.Fatalf("Create in an empty directory: %v", err)
+	}
+	r.Close()
 }

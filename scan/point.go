@@ -151,6 +151,7 @@ func Point(ctx context.Context, rc model.RunConfig, opt Options) (*Result, error
 	if err != nil {
 		return nil, &ConfigError{err}
 	}
+	defer r.Close()
 	if !opt.Resume && opt.Init != nil {
 		p := r.Model.Flow.Potential.Params()
 		if len(opt.Init) != len(p) {

@@ -104,21 +104,29 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	var resumeFrom string
 	if tf.resume {
 		path, err := findCheckpoint(tf.out, "last")
-		if err != nil {
-			return err
+		if c, cerr := mnist.ReadConfig(tf.out); err != nil && cerr == nil {
+			// Killed before its first checkpoint: from the start.
+			if err := sameIdentity(fs, &tf.cfg, &c, filepath.Join(tf.out, mnist.ConfigFile)); err != nil {
+				return err
+			}
+			cfg, resumeFrom = c, filepath.Join(tf.out, mnist.ConfigFile)
+		} else {
+			if err != nil {
+				return err
+			}
+			old, err := loadCheckpoint(path)
+			if err != nil {
+				return err
+			}
+			if err := sameIdentity(fs, &tf.cfg, &old.Config, path); err != nil {
+				return err
+			}
+			cfg = old.Config
+			if d := old.State().Data; !fs.Changed("data") && d != "" {
+				data = resolveDataDir(d, false)
+			}
+			resumeFrom = path
 		}
-		old, err := loadCheckpoint(path)
-		if err != nil {
-			return err
-		}
-		if err := sameIdentity(fs, &tf.cfg, &old.Config, path); err != nil {
-			return err
-		}
-		cfg = old.Config
-		if d := old.State().Data; !fs.Changed("data") && d != "" {
-			data = resolveDataDir(d, false)
-		}
-		resumeFrom = path
 	}
 	ds, err := mnist.LoadSplit(data, cfg.ValidationSize)
 	if err != nil {
@@ -136,6 +144,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return flagError(err)
 	}
+	defer r.Close()
 	perEpoch := r.BatchesPerEpoch()
 	total := tf.epochs * perEpoch
 	if tf.maxBatches > 0 {

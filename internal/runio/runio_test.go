@@ -3,6 +3,7 @@ package runio
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -207,5 +208,47 @@ func TestJSONDifferences(t *testing.T) {
 	}
 	if _, err := JSONDifferences([]byte(`{`), []byte(`{}`)); err == nil {
 		t.Error("no error for a value that is not JSON")
+	}
+}
+
+// TestLock checks that a second holder of a run directory is refused at
+// once with a message naming the first, and that the lock is free again
+// after unlock.
+func TestLock(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := Lock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Lock(dir); err == nil || !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "process ") {
+		t.Errorf("second lock: %v", err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err = Lock(dir)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	unlock()
+}
+
+func TestRemoveTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{".checkpoint.npz.tmp123", "checkpoint.npz", ".lock", "train.jsonl"} {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := RemoveTemporaryFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{".lock", "checkpoint.npz", "train.jsonl"}) {
+		t.Errorf("left %v", names)
 	}
 }
