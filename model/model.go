@@ -309,8 +309,7 @@ func (c *Config) newShallow(lat *lattice.Lattice, rng *rand.Rand) *flow.Shallow 
 // hidden units than the lattice has blocks, a note that the finest blocks
 // (the single sites among them) start as random rows and how many units
 // would hold them all; "" when every block has its unit or the rows start
-// random anyway. At L = 32 the 512 default units hold 512 of 1705 blocks,
-// and 2048 units trained to a lower KL/site (docs/ablation.md).
+// random anyway.
 func (c *Config) MultiscaleNote(lat *lattice.Lattice) string {
 	if c.Init != InitMultiscale || c.Potential == PotentialSymmetric {
 		return ""

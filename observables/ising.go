@@ -132,9 +132,7 @@ type IsingEstimates struct {
 // specific heat, Binder cumulant and susceptibility with jackknife errors
 // over Blocks contiguous blocks of at least 50 τ_int states each. A chain
 // shorter than 1000 τ_int (fewer than 20 such blocks) carries a warning:
-// measured over 1000 replicas of a Gaussian proposal on the 3×3 relaxation
-// at T = 2.5 (acceptance 0.21, τ_int 7), its error bars were 10–15 % too
-// small at 4000 states (570 τ_int) and within a few per cent at 20000.
+// its error bars can be too small (docs/validation.md has the calibration).
 type MCMCEstimates struct {
 	Proposals              int     // number of proposals, the length of the chain
 	Acceptance             float64 // fraction of accepted proposals

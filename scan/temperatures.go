@@ -135,13 +135,12 @@ const WarmStartWarmup = 50
 // temperatures of a scan: tc with warm steps (unless warm is -1), without
 // annealing, and with a linear learning-rate warm-up over
 // min(WarmStartWarmup, steps/4) steps, unless changed reports that the
-// command line set "anneal-from" or "warmup" (nil: nothing was set). A warm start begins from the flow of the
-// neighbouring temperature, which is what annealing would provide. Its
-// optimiser is fresh, and the first step of a fresh Adam moves every
-// parameter by the full learning rate whatever its gradient: at L = 16
-// that one step took a flow that was within KL/site 0.007 of the next
-// temperature to 1.0, from which 300 steps recovered only a paramagnetic
-// flow (docs/ablation.md); the warm-up lets the moments form first.
+// command line set "anneal-from" or "warmup" (nil: nothing was set). A
+// warm start begins from the flow of the neighbouring temperature, which
+// is what annealing would provide. Its optimiser is fresh, and the first
+// step of a fresh Adam moves every parameter by the full learning rate
+// whatever its gradient; the warm-up lets the moments form first (why it
+// matters is measured in docs/ablation.md).
 func WarmSettings(tc model.Training, warm int, changed func(flag string) bool) model.Training {
 	w := tc
 	if warm >= 0 {
