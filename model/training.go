@@ -142,7 +142,9 @@ func (m *Model) NewTrainer(t *Training) (*vmc.Trainer, error) {
 		return nil, err
 	}
 	m.Flow.KineticWeight = t.Kinetic
-	tr.ExactLnZPerSite = exactLnZPerSite(&m.Config, m.Lattice)
+	if x, err := validation.NewExact(m.Lattice); err == nil && x.Method() != validation.MethodNone {
+		tr.ExactLnZPerSite = x.LnZPerSite
+	}
 	tr.BeforeStep = func(step int) { m.Reseed(uint64(step)) }
 	return tr, nil
 }
@@ -178,33 +180,4 @@ func (d *WolffData) Fill(x *mat.Dense, step int) {
 	}
 	rng := rand.New(rand.NewPCG(d.Seed, uint64(step)))
 	d.Target.FieldGivenSpins(x, d.spins, rng)
-}
-
-// exactLnZPerSite returns the exact ln Z/N of the lattice as a function of
-// temperature (Kaufman on the square torus, enumeration for small
-// lattices), or nil when there is none.
-func exactLnZPerSite(c *Config, lat *lattice.Lattice) func(T float64) float64 {
-	if c.IsSquareTorus() {
-		return func(T float64) float64 {
-			k, err := validation.Kaufman(c.L, c.L, T)
-			if err != nil {
-				return math.NaN()
-			}
-			return k.LnZPerSite
-		}
-	}
-	if lat.N() <= validation.MaxEnumerationSites {
-		dos, err := validation.NewDensityOfStates(lat)
-		if err != nil {
-			return nil
-		}
-		return func(T float64) float64 {
-			e, err := dos.Thermal(T)
-			if err != nil {
-				return math.NaN()
-			}
-			return e.LnZPerSite
-		}
-	}
-	return nil
 }
