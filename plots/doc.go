@@ -15,7 +15,11 @@
 //
 // Of several runs: CompareKL, KL/site against training time for the
 // summaries of scan.Summarize; Scan, the four panels of a temperature scan
-// (u, c, ⟨|m|⟩ and KL/site against T, with the exact curves).
+// (u, c, ⟨|m|⟩ and KL/site against T, with the exact curves); and of the
+// finite-size-scaling analysis of a plan (scan.FSS): Binder, U_L(T) of
+// every size with error bands and the crossings; SpecificHeatMax, c_max(L)
+// against ln L beside Kaufman's; ScaledMagnetization, ⟨|m|⟩·L^{1/8}
+// against T; each with T_c.
 //
 // Of an MNIST run (package mnist): MNISTCurve, the training and validation
 // negative log-likelihood against the batch; ImageGrid, a grid of images

@@ -1,6 +1,7 @@
 // Package scan makes runs of the default Ising flow (package model) and
-// reads them back: one temperature, chains of temperatures, and summaries
-// of finished runs for comparing them.
+// reads them back: one temperature, chains of temperatures, grids of sizes
+// × temperatures × seeds run as tasks by a batch scheduler with their
+// finite-size scaling, and summaries of finished runs for comparing them.
 //
 // Point makes one run: it creates (or resumes) a run directory, trains the
 // model, evaluates the trained flow (Evaluate: importance-weighted and,
@@ -16,6 +17,20 @@
 // from the trained flow of the nearest temperature already done, with a
 // fresh optimiser (WarmSettings); the results so far go to scan.json after
 // every temperature.
+//
+// A Plan is a grid of lattice sizes × temperatures × seeds cut into Tasks
+// (a chain of temperatures per size and seed, or one point each; NewPlan,
+// CreatePlan and ReadPlan write and read a plan directory's plan.json)
+// that a batch scheduler runs as independent processes: RunTask runs one,
+// idempotent and resumable — complete points are skipped, interrupted ones
+// resume from their checkpoints, a signal stops it with a checkpoint and
+// ErrIncomplete. SlurmScript and ParallelCommand write the job-array
+// script and the GNU parallel line; TaskIndexFromEnv reads the array
+// index. Collect merges whatever has finished (WriteCSV, JSON) and lists
+// the tasks that have not, and NewFSS is the finite-size-scaling analysis
+// of the points: the seeds combined (Combine), the Binder crossings of
+// successive sizes (BinderCrossing), the specific-heat maxima (FitPeak)
+// beside Kaufman's (KaufmanMax), and ⟨|m|⟩·L^{1/8}.
 //
 // Summarize reads a finished run directory into a RunSummary — its
 // configuration, result, training steps and time, and its training curve

@@ -18,19 +18,20 @@ import (
 	"github.com/isingflow/isingflow/vmc"
 )
 
-// Evaluation are the settings of the evaluation of a trained flow.
+// Evaluation are the settings of the evaluation of a trained flow (in a
+// Plan's JSON, the object "evaluation").
 type Evaluation struct {
-	Samples int    // independent samples for the importance-weighted estimates
-	MCMC    int    // proposals of flow-MCMC; 0 runs no chain
-	Seed    uint64 // seed of the samples
-	Batch   int    // samples drawn per batch (0: observables.DefaultBatch)
+	Samples int    `json:"samples"`         // independent samples for the importance-weighted estimates
+	MCMC    int    `json:"mcmc"`            // proposals of flow-MCMC; 0 runs no chain
+	Seed    uint64 `json:"seed"`            // seed of the samples
+	Batch   int    `json:"batch,omitempty"` // samples drawn per batch (0: observables.DefaultBatch)
 	// LogDetCheck, when positive, compares on this many samples the
 	// log-density of the integrated Laplacian with the exact log-density of
 	// the discrete RK4 map (flow.Flow.LogDetGap; costly: about N training
 	// steps per sample).
-	LogDetCheck int
+	LogDetCheck int `json:"logdet_check,omitempty"`
 	// Progress, when not nil, is told how many samples are done.
-	Progress func(done, total int)
+	Progress func(done, total int) `json:"-"`
 }
 
 // DefaultEvaluation is the evaluation of isingflow train: 10 000 samples

@@ -7,13 +7,15 @@
 //	isingflow eval --run DIR             estimates from a saved run (more samples, --mcmc)
 //	isingflow sample --run DIR -n 16     spin configurations as PNG and .npz
 //	isingflow scan -L 16 -T 2.0:3.0:0.1  temperature scan, warm-started, with exact curves
+//	isingflow scan plan|run|collect|...  size × temperature × seed grids on Slurm or GNU parallel
 //	isingflow exact -L 16 -T Tc          exact references (Kaufman, Onsager, enumeration)
 //	isingflow mc -L 16 -T Tc --sweeps N  Wolff cluster Monte Carlo with error bars
 //	isingflow compare --out DIR RUN...   runs side by side: CSV summary, KL-vs-time plot
 //
 // Run "isingflow help" or "isingflow SUBCOMMAND --help" for the flags.
 // Results go to stdout, progress and diagnostics to stderr. Exit status: 0 on
-// success, 1 on a failed run, 2 on bad usage.
+// success, 1 on a failed run, 2 on bad usage, 75 for a "scan run" task that a
+// signal or a time limit stopped with its state saved (run it again).
 package main
 
 import (
@@ -38,7 +40,7 @@ func program() *cli.Program {
 			{Name: "train", Summary: "train a flow at one temperature, evaluate it, print the table (the default)", Run: runTrain},
 			{Name: "eval", Summary: "estimates from a saved run, with more samples or flow-MCMC", Run: runEval},
 			{Name: "sample", Summary: "spin configurations of a saved run: PNG grid and NumPy .npz", Run: runSample},
-			{Name: "scan", Summary: "a temperature scan, warm-starting each T from the previous one", Run: runScan},
+			{Name: "scan", Summary: "a temperature scan, warm-starting each T from the previous one (scan plan|run|collect|…: grids on a cluster)", Run: runScan},
 			{Name: "exact", Summary: "exact references: Kaufman (finite torus), Onsager (infinite), enumeration", Run: runExact},
 			{Name: "mc", Summary: "Wolff cluster Monte Carlo reference with error bars", Run: runMC},
 			{Name: "compare", Summary: "runs side by side: summary CSV, KL/site-vs-time curves and plot", Run: runCompare},

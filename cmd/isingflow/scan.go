@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"text/tabwriter"
 
+	"github.com/spf13/pflag"
+
 	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/plots"
@@ -31,6 +33,9 @@ func defaultScanDir(m *model.Config, t *model.Training, ts []float64) string {
 }
 
 func runScan(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && scanVerbs[args[0]] != nil {
+		return runScanVerb(args[0], args[1:], stdout, stderr)
+	}
 	fs := newFlagSet("scan", stderr)
 	var g geometry
 	fs.IntVarP(&g.L, "L", "L", 16, "linear size of the lattice (L^d sites)")
@@ -51,6 +56,9 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the results as a JSON array, one object per temperature")
 	cli.Group(fs, "run and output")
 	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprint(stdout, scanVerbsHelp)
+		}
 		return err
 	}
 	settleModelDefaults(fs, &mc, &tc, g.open)

@@ -20,7 +20,24 @@ const (
 	ExitOK      = 0
 	ExitFailure = 1
 	ExitUsage   = 2
+	// ExitIncomplete is the status of a run that stopped before its end,
+	// on a signal or a scheduler's time limit, with its state saved:
+	// running it again continues it (sysexits.h's EX_TEMPFAIL).
+	ExitIncomplete = 75
 )
+
+// StatusError is an error that ends the program with its own exit status
+// (such as ExitIncomplete) instead of ExitFailure.
+type StatusError struct {
+	Err  error
+	Code int
+}
+
+// Error returns the message of the error.
+func (e *StatusError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the error.
+func (e *StatusError) Unwrap() error { return e.Err }
 
 // UsageError is an error in the command line or its inputs: exit status 2.
 type UsageError struct{ Msg string }
@@ -92,6 +109,10 @@ func (p *Program) Run(args []string, stdout, stderr io.Writer) int {
 		var ue UsageError
 		if errors.As(err, &ue) {
 			return ExitUsage
+		}
+		var se *StatusError
+		if errors.As(err, &se) && se.Code != ExitOK {
+			return se.Code
 		}
 		return ExitFailure
 	}

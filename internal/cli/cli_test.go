@@ -19,6 +19,9 @@ func testProgram(def string) *Program {
 				return ParseFlags(fs, args)
 			}},
 			{Name: "fail", Summary: "fails", Run: func([]string, io.Writer, io.Writer) error { return errors.New("boom") }},
+			{Name: "stopped", Summary: "stops early", Run: func([]string, io.Writer, io.Writer) error {
+				return &StatusError{errors.New("interrupted"), ExitIncomplete}
+			}},
 		},
 	}
 }
@@ -37,6 +40,7 @@ func TestExitStatuses(t *testing.T) {
 		{"", []string{"help"}, ExitOK, ""},
 		{"", nil, ExitUsage, "usage: prog SUBCOMMAND"},
 		{"", []string{"fail"}, ExitFailure, "prog fail: boom\n"},
+		{"", []string{"stopped"}, ExitIncomplete, "prog stopped: interrupted\n"},
 		{"", []string{"nope"}, ExitUsage, `unknown subcommand "nope"`},
 		{"", []string{"ok", "-n", "x"}, ExitUsage, `prog ok: invalid argument "x"`},
 		{"", []string{"ok", "--bad"}, ExitUsage, "prog ok: unknown flag: --bad\n"},
