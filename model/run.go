@@ -355,7 +355,11 @@ func LatticeTag(m *Config) string {
 // Tag names the relaxation, the flow and the training of a run:
 // "d0.1_H512_S50_e0.1_B64_seed1" for the paper's model, or
 // "d0.1_H512q_ms_K10_S50_e0.1_B64_seed1" with the quadratic part, the
-// multiscale initialisation and ten blocks in time.
+// multiscale initialisation and ten blocks in time. "seed" is the
+// training seed (--seed); an initialisation seed (--init-seed) other than
+// the default 1 follows it, "seed1_init2", so that runs differing only in
+// it get directories of their own, while the runs of the default keep the
+// names they had before the initialisation seed was part of them.
 func Tag(m *Config, t *Training) string {
 	var p string
 	switch m.Potential {
@@ -382,6 +386,9 @@ func Tag(m *Config, t *Training) string {
 		p += fmt.Sprintf("_K%d", K)
 	}
 	tag := fmt.Sprintf("d%g_%s_S%d_e%g_B%d_seed%d", m.Delta, p, m.FlowSteps, m.Epsilon, t.Batch, t.Seed)
+	if m.InitSeed != 1 {
+		tag += fmt.Sprintf("_init%d", m.InitSeed)
+	}
 	if t.Precision == flow.Float32 {
 		tag += "_f32"
 	}
