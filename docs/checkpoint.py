@@ -170,9 +170,14 @@ def main():
     g.add_argument("--t", type=float, default=0.0, help="flow time in [0, T], which selects the block (default 0)")
     g.add_argument("--block", type=int, help="the block, instead of --t")
     a = ap.parse_args()
-    pot = load(a.run_dir)
-    k = pot.block(a.t) if a.block is None else a.block
-    phi, grad, lap = pot.evaluate(np.atleast_2d(np.load(a.x)), block=k)
+    try:
+        pot = load(a.run_dir)
+        k = pot.block(a.t) if a.block is None else a.block
+        if not 0 <= k < pot.K:
+            raise ValueError("block %d outside 0 ... %d" % (k, pot.K - 1))
+        phi, grad, lap = pot.evaluate(np.atleast_2d(np.load(a.x)), block=k)
+    except (OSError, KeyError, ValueError) as e:
+        ap.exit(1, "checkpoint.py: %s\n" % e)
     json.dump({"block": k, "phi": phi.tolist(), "grad": grad.tolist(), "laplacian": lap.tolist()}, sys.stdout)
     print()
 
