@@ -137,6 +137,12 @@
 // written outside the package. MemoPotential, also optional, keeps
 // intermediate values of the forward pass for the adjoint.
 //
+// A potential's parameters are one flat vector (Params); ParamLayouter,
+// optional too, names the arrays in it with their shapes ("shallow/A" of
+// shape [H, N], "block3/quadratic/spectrum"), so that checkpoints (package
+// train) store each array under its name for NumPy and other readers.
+// Layout returns any potential's layout, and ValidateLayout checks one.
+//
 // # Files
 //
 // The package keeps integrators, the flow and its adjoint, and the
@@ -151,6 +157,7 @@
 //	diagnostics.go RoundTripError, LogDetGap, DiscretisationError
 //	potential.go   Potential, MemoPotential
 //	params.go      ParamBinder, ParamHolder, Wrapper, BindParams, HoldParams
+//	layout.go      ParamBlock, ParamLayouter, Layout: the parameters' names
 //	shallow.go, activation.go, quadratic.go, circulant.go, sum.go, piecewise.go
 //	               the potentials
 //	precision.go, gemm.go, vec_*.go, exp.go, workspace.go

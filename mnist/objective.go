@@ -82,6 +82,10 @@ func newObjective(cfg *Config, f *flow.Flow) *objective {
 // Params returns the flow's parameters.
 func (o *objective) Params() []float64 { return o.flow.Potential.Params() }
 
+// ParamLayout names the flow's parameters (flow.Layout), so that the
+// checkpoints of package train store them as named arrays.
+func (o *objective) ParamLayout() []flow.ParamBlock { return flow.Layout(o.flow.Potential) }
+
 // batchesPerEpoch is the number of whole batches in the training set.
 func (o *objective) batchesPerEpoch() int { return o.data.Train.Len() / o.cfg.Batch }
 

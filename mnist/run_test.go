@@ -316,7 +316,7 @@ func TestRunDirErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	oldMeta := map[string]any{"config": map[string]any{"rows": 5, "cols": 5, "hidden": 4}, "batch": 3, "lr_scale": 1, "rng": []byte{1}}
-	if err := runio.WriteCheckpoint(filepath.Join(old, LastCheckpoint), oldMeta, map[string][]float64{"params": {1}}); err != nil {
+	if err := runio.WriteCheckpoint(filepath.Join(old, LastCheckpoint), oldMeta, map[string]runio.Array{"params": runio.Vector([]float64{1})}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := LoadCheckpoint(filepath.Join(old, LastCheckpoint))

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -55,9 +56,15 @@ func TestModelBlocks(t *testing.T) {
 	if got := c3.Describe(); !strings.Contains(got, "6 RK4 steps of 0.1 in 3 independent blocks") {
 		t.Errorf("describe() = %q", got)
 	}
-	if got := Tag(&c3, &Training{Batch: 64, Seed: 1}); !strings.Contains(got, "_H8q_K3_S6_") {
+	if got := Tag(&c3, &Training{Batch: 64, Seed: 1}); !strings.Contains(got, "_H8q_K3_S6_") || !strings.HasSuffix(got, "_seed1") {
 		t.Errorf("modelTag = %q", got)
 	}
+	// Another initialisation seed is another directory.
+	c3.InitSeed = 2
+	if got, want := DefaultRunDir(&c3, &Training{Batch: 64, Seed: 3}), "runs/L4_T2.500000_d0.1_H8q_K3_S6_e0.1_B64_seed3_init2"; got != filepath.FromSlash(want) {
+		t.Errorf("DefaultRunDir = %q, want %q", got, want)
+	}
+	c3.InitSeed = 1
 
 	c4 := c1
 	c4.Blocks = 4

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/isingflow/isingflow/flow"
+	"github.com/isingflow/isingflow/internal/provenance"
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/train"
 	"github.com/isingflow/isingflow/vmc"
@@ -30,12 +31,27 @@ const (
 )
 
 // RunConfig is a run directory's config.json: the model and the training
-// settings.
+// settings, the version and the provenance of the program that wrote it.
 type RunConfig struct {
 	Model    Config           `json:"model"`
 	Training Training         `json:"training"`
 	Version  string           `json:"isingflow_version"`
 	Extra    *json.RawMessage `json:"extra,omitempty"`
+	// Provenance is the program, build and machine of the process that
+	// wrote config.json last (Create, or the last Resume), as result.json
+	// holds that of the evaluation: the caller's, with its command line,
+	// or when nil, what Create and Resume collect (without one). It is nil
+	// in runs written before it was recorded.
+	Provenance *provenance.Provenance `json:"provenance,omitempty"`
+}
+
+// stamp sets the version and, unless the caller gave one, the provenance.
+func (rc *RunConfig) stamp() {
+	rc.Version = Version
+	if rc.Provenance == nil {
+		p := provenance.Collect(nil)
+		rc.Provenance = &p
+	}
 }
 
 // Run is a run directory with its model and trainer: the parameters and
@@ -117,7 +133,7 @@ func ReadConfig(dir string) (RunConfig, error) {
 // before its configuration was written, is taken). The directory stays
 // locked (runio.Lock) until Close: a second process on it is refused.
 func Create(dir string, rc RunConfig) (*Run, error) {
-	rc.Version = Version
+	rc.stamp()
 	if err := rc.Training.Validate(); err != nil {
 		return nil, err
 	}
@@ -166,7 +182,7 @@ func Resume(dir string, rc RunConfig) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc.Version = Version
+	rc.stamp()
 	if err := rc.Training.Validate(); err != nil {
 		return nil, err
 	}
@@ -355,7 +371,11 @@ func LatticeTag(m *Config) string {
 // Tag names the relaxation, the flow and the training of a run:
 // "d0.1_H512_S50_e0.1_B64_seed1" for the paper's model, or
 // "d0.1_H512q_ms_K10_S50_e0.1_B64_seed1" with the quadratic part, the
-// multiscale initialisation and ten blocks in time.
+// multiscale initialisation and ten blocks in time. "seed" is the
+// training seed (--seed); an initialisation seed (--init-seed) other than
+// the default 1 follows it, "seed1_init2", so that runs differing only in
+// it get directories of their own, while the runs of the default keep the
+// names they had before the initialisation seed was part of them.
 func Tag(m *Config, t *Training) string {
 	var p string
 	switch m.Potential {
@@ -382,6 +402,9 @@ func Tag(m *Config, t *Training) string {
 		p += fmt.Sprintf("_K%d", K)
 	}
 	tag := fmt.Sprintf("d%g_%s_S%d_e%g_B%d_seed%d", m.Delta, p, m.FlowSteps, m.Epsilon, t.Batch, t.Seed)
+	if m.InitSeed != 1 {
+		tag += fmt.Sprintf("_init%d", m.InitSeed)
+	}
 	if t.Precision == flow.Float32 {
 		tag += "_f32"
 	}

@@ -346,5 +346,3 @@ func hline(y float64) *plotter.Function {
 	fn.Color = color.Gray{Y: 90}
 	return fn
 }
-
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

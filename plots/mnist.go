@@ -7,34 +7,48 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/isingflow/isingflow/mnist"
+	"github.com/isingflow/isingflow/stats"
 )
 
 // MNISTCurve draws the training curve of an MNIST run named name from its
 // log recs (mnist.ReadLog): the NLL of every training batch, the training
-// NLL averaged over each whole epoch and the validation NLL, against the
-// batch. The NLL axis is logarithmic, widened to labelled ticks, when the
-// NLL is positive and spans more than a factor of three (the first batches
-// of a run start far above where it ends). It returns nil when the log
-// holds no training or validation record.
+// NLL averaged over each whole epoch (at the epoch's middle batch) and the
+// validation NLL with its standard error as error bars, against the batch. The NLL axis is
+// logarithmic, widened to labelled ticks, when the NLL is positive and
+// spans more than a factor of three (the first batches of a run start far
+// above where it ends). The legend goes to the corner the curves leave
+// free. It returns nil when the log holds no training or validation
+// record.
 func MNISTCurve(name string, recs []mnist.Record) (*Figure, error) {
-	var train, trainEpoch, val plotter.XYs
+	var train, trainEpoch plotter.XYs
+	var val errorPoints
+	epochStart := 0 // the batch the current epoch started after
 	for _, rec := range recs {
 		switch rec := rec.(type) {
 		case *mnist.BatchRecord:
 			train = append(train, plotter.XY{X: float64(rec.Batch), Y: rec.NLL})
 		case *mnist.EpochRecord:
 			if rec.TrainNLL != nil && !rec.Partial {
-				trainEpoch = append(trainEpoch, plotter.XY{X: float64(rec.Batch), Y: *rec.TrainNLL})
+				// The mean of the epoch's batches, at their middle.
+				trainEpoch = append(trainEpoch, plotter.XY{X: 0.5 * float64(epochStart+rec.Batch), Y: *rec.TrainNLL})
+			}
+			if !rec.Partial {
+				epochStart = rec.Batch
 			}
 			if rec.ValNLL != nil {
-				val = append(val, plotter.XY{X: float64(rec.Batch), Y: *rec.ValNLL})
+				e := stats.Estimate{Mean: *rec.ValNLL}
+				if rec.ValNLLErr != nil {
+					e.Err = *rec.ValNLLErr
+				}
+				val.add(float64(rec.Batch), e)
 			}
 		}
 	}
-	if len(train) == 0 && len(val) == 0 {
+	if len(train) == 0 && len(val.XYs) == 0 {
 		return nil, nil
 	}
 	p := plot.New()
@@ -42,19 +56,35 @@ func MNISTCurve(name string, recs []mnist.Record) (*Figure, error) {
 	p.X.Label.Text = "batch"
 	p.X.Tick.Marker = Ticks{Trim: true}
 	p.Y.Label.Text = "NLL (nats, logit space)"
-	p.Add(plotter.NewGrid())
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, s := range []plotter.XYs{train, trainEpoch, val} {
+	for _, s := range []plotter.XYs{train, trainEpoch, val.XYs} {
 		for _, v := range s {
 			lo, hi = math.Min(lo, v.Y), math.Max(hi, v.Y)
 		}
 	}
-	if lo > 0 && hi > 3*lo {
-		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = Ticks{Log: true, Labels: []float64{1, 2, 3, 5}, Minor: true}
-		// Widen the axis to labelled ticks, so both ends carry a number.
-		p.Y.Min, p.Y.Max = niceLog(lo, false), niceLog(hi, true)
+	for k, v := range val.XYs {
+		lo, hi = math.Min(lo, v.Y-val.YErrors[k].Low), math.Max(hi, v.Y+val.YErrors[k].High)
 	}
+	// y maps an NLL to the axis: its log10 on a logarithmic axis (see
+	// log10Ticks).
+	y := func(v float64) float64 { return v }
+	if lo > 0 && hi > 3*lo {
+		y = math.Log10
+		p.Y.Tick.Marker = log10Ticks{Ticks{Log: true, Labels: []float64{1, 2, 3, 5}, Minor: true}}
+		// Widen the axis to labelled ticks, so both ends carry a number.
+		p.Y.Min, p.Y.Max = y(niceLog(lo, false)), y(niceLog(hi, true))
+		for _, s := range []plotter.XYs{train, trainEpoch} {
+			for i := range s {
+				s[i].Y = y(s[i].Y)
+			}
+		}
+		for k := range val.XYs {
+			v, e := val.XYs[k].Y, val.YErrors[k]
+			val.XYs[k].Y = y(v)
+			val.YErrors[k].Low, val.YErrors[k].High = y(v)-y(max(v-e.Low, math.Pow(10, p.Y.Min))), y(v+e.High)-y(v)
+		}
+	}
+	p.Add(plotter.NewGrid())
 	if len(train) > 0 {
 		l, err := plotter.NewLine(train)
 		if err != nil {
@@ -69,9 +99,10 @@ func MNISTCurve(name string, recs []mnist.Record) (*Figure, error) {
 		pts   plotter.XYs
 		color color.Color
 		glyph draw.GlyphDrawer
+		errs  *errorPoints
 	}{
-		{"train (epoch mean)", trainEpoch, color.RGBA{B: 200, A: 255}, draw.CircleGlyph{}},
-		{"validation", val, color.RGBA{R: 210, A: 255}, draw.BoxGlyph{}},
+		{"train (mean of each epoch, at its middle)", trainEpoch, color.RGBA{B: 200, A: 255}, draw.CircleGlyph{}, nil},
+		{"validation (± standard error)", val.XYs, color.RGBA{R: 210, A: 255}, draw.BoxGlyph{}, &val},
 	} {
 		if len(s.pts) == 0 {
 			continue
@@ -83,21 +114,33 @@ func MNISTCurve(name string, recs []mnist.Record) (*Figure, error) {
 		l.Color, sc.Color = s.color, s.color
 		sc.Shape = s.glyph
 		p.Add(l, sc)
+		if s.errs != nil {
+			eb, err := plotter.NewYErrorBars(s.errs)
+			if err != nil {
+				return nil, err
+			}
+			eb.LineStyle.Color = s.color
+			eb.CapWidth = vg.Points(5)
+			p.Add(eb)
+		}
 		p.Legend.Add(s.name, l, sc)
 	}
-	p.Legend.Top = true
+	placeLegend(p, Width, Height, train, trainEpoch, val.XYs)
 	return &Figure{p, Width, Height}, nil
 }
 
 // ImageGrid lays the images out in rows of cols, each pixel a scale×scale
-// block, one pixel of grey between images, ink white on black.
+// block, ink white on black, the images set apart by grey separators
+// (GridSeparator) max(2, scale) pixels wide, which also frame the grid: a
+// digit that touches its image's edge, or a sample that is noise all over,
+// still reads as one image.
 func ImageGrid(im *mnist.Images, cols, scale int) *image.Gray {
 	rows := (im.N + cols - 1) / cols
-	const pad = 1
+	pad := max(2, scale)
 	cw, ch := im.Cols*scale+pad, im.Rows*scale+pad
 	g := image.NewGray(image.Rect(0, 0, cols*cw+pad, rows*ch+pad))
 	for i := range g.Pix {
-		g.Pix[i] = 96
+		g.Pix[i] = GridSeparator
 	}
 	for k := range im.N {
 		x0, y0 := pad+(k%cols)*cw, pad+(k/cols)*ch
@@ -110,3 +153,7 @@ func ImageGrid(im *mnist.Images, cols, scale int) *image.Gray {
 	}
 	return g
 }
+
+// GridSeparator is the grey of ImageGrid's separators: half way between
+// the black background and the white ink.
+const GridSeparator = 128

@@ -164,29 +164,162 @@ func TestSpinGrid(t *testing.T) {
 }
 
 // TestImageGrid checks the grid of MNIST images: cells of scale×scale
-// blocks with one pixel of grey between them.
+// blocks with separators of max(2, scale) grey pixels between and around
+// them.
 func TestImageGrid(t *testing.T) {
 	im := &mnist.Images{N: 5, Rows: 2, Cols: 3, Pixels: make([]uint8, 5*6)}
 	for i := range im.Pixels {
 		im.Pixels[i] = uint8(10 * i)
 	}
-	g := ImageGrid(im, 3, 2)
-	// 3 columns and 2 rows of cells of 3·2+1 by 2·2+1 pixels, and a border.
-	if b := g.Bounds(); b.Dx() != 3*7+1 || b.Dy() != 2*5+1 {
-		t.Fatalf("grid of %v", b)
-	}
-	for k := range im.N {
-		x0, y0 := 1+(k%3)*7, 1+(k/3)*5
-		for r := range 4 {
-			for c := range 6 {
-				if got, want := g.GrayAt(x0+c, y0+r).Y, im.Image(k)[(r/2)*3+c/2]; got != want {
-					t.Fatalf("image %d, pixel (%d, %d): %d, want %d", k, r, c, got, want)
+	for _, scale := range []int{1, 2, 3} {
+		g := ImageGrid(im, 3, scale)
+		pad := max(2, scale)
+		cw, ch := 3*scale+pad, 2*scale+pad
+		// 3 columns and 2 rows of cells, and a border.
+		if b := g.Bounds(); b.Dx() != 3*cw+pad || b.Dy() != 2*ch+pad {
+			t.Fatalf("scale %d: grid of %v", scale, b)
+		}
+		for k := range im.N {
+			x0, y0 := pad+(k%3)*cw, pad+(k/3)*ch
+			for r := range 2 * scale {
+				for c := range 3 * scale {
+					if got, want := g.GrayAt(x0+c, y0+r).Y, im.Image(k)[(r/scale)*3+c/scale]; got != want {
+						t.Fatalf("scale %d, image %d, pixel (%d, %d): %d, want %d", scale, k, r, c, got, want)
+					}
+				}
+			}
+			// The separator to the image's left and above it.
+			for i := range pad {
+				if g.GrayAt(x0-1-i, y0).Y != GridSeparator || g.GrayAt(x0, y0-1-i).Y != GridSeparator {
+					t.Fatalf("scale %d, image %d: no separator", scale, k)
 				}
 			}
 		}
+		if g.GrayAt(0, 0).Y != GridSeparator || g.GrayAt(3*cw+pad-1, 2*ch+pad-1).Y != GridSeparator {
+			t.Errorf("scale %d: the border is not the separators' grey", scale)
+		}
 	}
-	if g.GrayAt(0, 0).Y != 96 || g.GrayAt(21, 10).Y != 96 {
-		t.Error("the border is not grey")
+}
+
+// trainingLog is a synthetic training log of n steps: KL/site decaying as
+// 0.5/(step+1) with a relative noise of 30 %, annealed over the first
+// fifth from 1.2 T in four levels, one second a step.
+func trainingLog(n int, T float64) []vmc.Record {
+	var recs []vmc.Record
+	for i := range n {
+		Ti := T
+		if i < n/5 {
+			Ti = T * (1.2 - 0.05*float64(4*i/(n/5)))
+		}
+		noise := 1 + 0.3*math.Sin(float64(i)*1.7)
+		recs = append(recs, vmc.Record{Step: i, Temperature: Ti, KLPerSite: 0.5 / float64(i+1) * noise,
+			VariationalFreeEnergyPerSite: -2 + 0.5/float64(i+1), Seconds: float64(i + 1)})
+	}
+	return recs
+}
+
+// TestTrainingAxes checks the training curve's logarithmic axis on logs a
+// user meets: a few steps of 10²⁵ among well-behaved ones stay off the
+// axis (drawn on its edge), as do estimates at or below zero; a run that
+// diverged altogether gets an axis of thirty decades with some eight
+// labels; a step redone after a rejection counts once, its last try; and
+// without a known KL/site the figure is the variational free energy.
+func TestTrainingAxes(t *testing.T) {
+	cfg := model.Config{L: 4, Dim: 2, T: 2.5, Delta: 0.1}
+	lat, _ := cfg.Lattice()
+	exact, err := scan.NewExact(lat, cfg.T, cfg.Delta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	est := &observables.IsingEstimates{Samples: 1000}
+	est.KLPerSite.Mean, est.KLPerSite.Err = 0.002, 0.0002
+	res := &scan.Result{Config: cfg, Exact: exact, Estimates: est}
+	labelled := func(fig *Figure) []string { return labels(fig.Y.Tick.Marker.Ticks(fig.Y.Min, fig.Y.Max)) }
+	draw := func(name string, fig *Figure) {
+		t.Helper()
+		if err := fig.SavePNG(filepath.Join(t.TempDir(), name+".png")); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	spiky := trainingLog(300, cfg.T)
+	for _, i := range []int{100, 200, 250} {
+		spiky[i].KLPerSite = 1e25
+	}
+	for i := 280; i < 290; i++ {
+		spiky[i].KLPerSite = -1e-4
+	}
+	// Step 150 rejected and redone.
+	redo := spiky[150]
+	redo.KLPerSite = 0.7
+	bad := redo
+	bad.Rejected = true
+	spiky = slices.Insert(spiky, 151, bad, spiky[150])
+	spiky[150] = redo
+	fig, err := Training(spiky, res)
+	if err != nil || fig == nil {
+		t.Fatalf("spiky log: %v, %v", fig, err)
+	}
+	if fig.Y.Max > 2 || fig.Y.Min < math.Log10(1e-5) {
+		t.Errorf("spiky log: axis 10^%.3g … 10^%.3g, want about 10⁻⁴ … 1 (and room for the legend)", fig.Y.Min, fig.Y.Max)
+	}
+	if n := len(labelled(fig)); n < 3 || n > 9 {
+		t.Errorf("spiky log: labels %q", labelled(fig))
+	}
+	if kept := lastTries(spiky); len(kept) != 300 || kept[150].KLPerSite != spiky[152].KLPerSite {
+		t.Errorf("lastTries: %d steps, step 150 = %v", len(kept), kept[150].KLPerSite)
+	}
+	draw("spiky", fig)
+
+	diverged := trainingLog(40, cfg.T)
+	for i := 2; i < 40; i++ {
+		diverged[i].KLPerSite = math.Pow(10, float64(i))
+	}
+	fig, err = Training(diverged, res)
+	if err != nil || fig == nil {
+		t.Fatalf("diverged log: %v, %v", fig, err)
+	}
+	if fig.Y.Max < 39 {
+		t.Errorf("diverged log: axis up to 10^%.3g, want 10^39", fig.Y.Max)
+	}
+	if n := len(labelled(fig)); n < 4 || n > 9 {
+		t.Errorf("diverged log: labels %q", labelled(fig))
+	}
+	draw("diverged", fig)
+
+	unknown := trainingLog(50, cfg.T)
+	for i := range unknown {
+		unknown[i].KLPerSite = math.NaN()
+	}
+	fig, err = Training(unknown, &scan.Result{Config: cfg})
+	if err != nil || fig == nil || !strings.Contains(fig.Title.Text, "variational free energy") {
+		t.Fatalf("no KL: %v, %v", fig, err)
+	}
+	draw("unknown", fig)
+}
+
+// TestStepTicks checks the ticks of a step axis: about five labels at 1,
+// 2 or 5 times a power of ten, whole numbers only.
+func TestStepTicks(t *testing.T) {
+	for _, tc := range []struct {
+		lo, hi float64
+		want   []string
+	}{
+		{0, 199, []string{"0", "50", "100", "150"}},
+		{0, 1700, []string{"0", "500", "1000", "1500"}},
+		{0, 13, []string{"0", "5", "10"}},
+		{-0.5, 3, []string{"0", "1", "2", "3"}},
+		{1400, 3000, []string{"1500", "2000", "2500", "3000"}},
+	} {
+		ticks := stepTicks(tc.lo, tc.hi)
+		if got := labels(ticks); !slices.Equal(got, tc.want) {
+			t.Errorf("[%g, %g]: labels %q, want %q", tc.lo, tc.hi, got, tc.want)
+		}
+		for _, tk := range ticks {
+			if tk.Value != math.Round(tk.Value) {
+				t.Errorf("[%g, %g]: a tick at %g", tc.lo, tc.hi, tk.Value)
+			}
+		}
 	}
 }
 
@@ -215,6 +348,17 @@ func TestFigures(t *testing.T) {
 	res2.Config.T = 3
 	summary := &scan.RunSummary{Name: "run", Result: res, Curve: scan.KLCurve(recs, 5)}
 	mrecs := []mnist.Record{&mnist.BatchRecord{Batch: 1, NLL: 900}, &mnist.BatchRecord{Batch: 2, NLL: 850}}
+	// A log of many decades (a logarithmic axis), with validation errors.
+	vNLL, vErr, tNLL := 300.0, 5.0, 320.0
+	mlog := []mnist.Record{&mnist.BatchRecord{Batch: 1, NLL: 9000}, &mnist.BatchRecord{Batch: 2, NLL: 400},
+		&mnist.EpochRecord{Batch: 2, TrainNLL: &tNLL, ValNLL: &vNLL, ValNLLErr: &vErr}}
+	// A scan result whose KL/site is not positive: left out of the
+	// logarithmic panel.
+	res3 := *res
+	res3.Config.T = 3.5
+	est3 := *est
+	est3.KLPerSite.Mean = -0.001
+	res3.Estimates = &est3
 
 	dir := t.TempDir()
 	figure := func(name string, fig *Figure, err error) {
@@ -237,7 +381,12 @@ func TestFigures(t *testing.T) {
 	figure("compare", fig, err)
 	fig, err = MNISTCurve("run", mrecs)
 	figure("mnist", fig, err)
-	img, err := Scan([]*scan.Result{res, &res2})
+	fig, err = MNISTCurve("run", mlog)
+	figure("mnist_log", fig, err)
+	if _, ok := fig.Y.Tick.Marker.(log10Ticks); !ok {
+		t.Error("MNISTCurve over a factor of 20: no logarithmic axis")
+	}
+	img, err := Scan([]*scan.Result{res, &res2, &res3})
 	if err != nil || img == nil {
 		t.Fatalf("Scan: %v, %v", img, err)
 	}
@@ -275,5 +424,29 @@ func checkPNG(t *testing.T, path string, w, h int) {
 	}
 	if c.Width != w || c.Height != h {
 		t.Errorf("%s is %d×%d, want %d×%d", filepath.Base(path), c.Width, c.Height, w, h)
+	}
+}
+
+// TestLogTicksWide checks that a range of many decades keeps some eight
+// labels at powers of ten, formatted without rounding noise.
+func TestLogTicksWide(t *testing.T) {
+	for _, tc := range []struct {
+		lo, hi   float64
+		labelled []string
+	}{
+		{3e-5, 0.3, []string{"0.0001", "0.001", "0.01", "0.1"}},
+		{1e-3, 1e36, []string{"1", "1e+05", "1e+10", "1e+15", "1e+20", "1e+25", "1e+30", "1e+35"}},
+		{2e-7, 5e-2, []string{"1e-06", "1e-05", "0.0001", "0.001", "0.01"}},
+	} {
+		ticks := Ticks{Log: true, Minor: true}.Ticks(tc.lo, tc.hi)
+		if got := labels(ticks); !slices.Equal(got, tc.labelled) {
+			t.Errorf("[%g, %g]: labels %q, want %q", tc.lo, tc.hi, got, tc.labelled)
+		}
+		if len(ticks) > 60 {
+			t.Errorf("[%g, %g]: %d ticks", tc.lo, tc.hi, len(ticks))
+		}
+	}
+	if got := labels(Ticks{Log: true}.Ticks(3e-5, 9e-5)); !slices.Equal(got, []string{"5e-05"}) {
+		t.Errorf("[3e-5, 9e-5]: labels %q", got)
 	}
 }

@@ -3,6 +3,7 @@ package plots
 import (
 	"fmt"
 	"image"
+	"image/color"
 	"math"
 
 	"gonum.org/v1/plot"
@@ -21,22 +22,39 @@ import (
 
 // CompareKL draws the training curves of runs side by side: the windowed
 // batch estimate of KL/site (scan.RunSummary.Curve) against the training
-// time, one line per run labelled with its name and final KL/site, on a
-// logarithmic axis (windows whose mean is not positive are left out). It
-// returns nil when no run has a point to draw.
+// time, in seconds, minutes or hours as the longest run needs, one line
+// per run labelled with its name and its evaluated KL/site, on a
+// logarithmic axis (windows whose mean is not positive are left out), the
+// legend in the corner the curves leave free. It returns nil when no run
+// has a point to draw.
 func CompareKL(runs []*scan.RunSummary) (*Figure, error) {
 	p := plot.New()
-	p.Title.Text = "KL(p‖q)/N against training time (batch estimates, window means)"
-	p.X.Label.Text = "wall-clock seconds"
-	p.Y.Label.Text = "KL/site"
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = Ticks{Log: true}
-	drawn := false
+	p.Title.Text = "KL(p‖q)/N against training time\n(window means of the batch estimates; in brackets each run's evaluation)"
+	p.Y.Label.Text = "KL/site (nats)"
+	p.Y.Tick.Marker = log10Ticks{Ticks{Log: true, Minor: true}}
+	longest := 0.0
+	for _, s := range runs {
+		for _, c := range s.Curve {
+			longest = max(longest, c.Seconds)
+		}
+	}
+	unit, per := "s", 1.0
+	switch {
+	case longest > 3*3600:
+		unit, per = "h", 3600
+	case longest > 600:
+		unit, per = "min", 60
+	}
+	p.X.Label.Text = "training time (" + unit + ")"
+	p.X.Tick.Marker = Ticks{Trim: true}
+	var all []plotter.XYs
+	lo, hi := math.Inf(1), 0.0
 	for i, s := range runs {
 		var pts plotter.XYs
 		for _, c := range s.Curve {
-			if c.KL > 0 {
-				pts = append(pts, plotter.XY{X: c.Seconds, Y: c.KL})
+			if c.KL > 0 && !math.IsInf(c.KL, 0) {
+				pts = append(pts, plotter.XY{X: c.Seconds / per, Y: math.Log10(c.KL)})
+				lo, hi = min(lo, c.KL), max(hi, c.KL)
 			}
 		}
 		if len(pts) == 0 {
@@ -46,7 +64,6 @@ func CompareKL(runs []*scan.RunSummary) (*Figure, error) {
 		if err != nil {
 			return nil, err
 		}
-		drawn = true
 		line.Color = plotutil.Color(i)
 		line.Dashes = plotutil.Dashes(i / 7)
 		line.Width = vg.Points(1.2)
@@ -56,14 +73,21 @@ func CompareKL(runs []*scan.RunSummary) (*Figure, error) {
 			kl = s.Result.Estimates.KLPerSite.Mean
 		}
 		p.Legend.Add(fmt.Sprintf("%s (%.4f)", s.Name, kl), line)
+		all = append(all, pts)
 	}
-	if !drawn {
+	if len(all) == 0 {
 		return nil, nil
 	}
-	p.Legend.Top = true
+	p.Y.Min, p.Y.Max = math.Log10(niceLog(lo, false)), math.Log10(niceLog(hi, true))
+	if !(p.Y.Max > p.Y.Min) {
+		p.Y.Max = p.Y.Min + 1
+	}
 	p.X.Min = 0
 	p.Add(plotter.NewGrid())
-	return &Figure{p, 18 * vg.Centimeter, 12 * vg.Centimeter}, nil
+	const w, h = 18 * vg.Centimeter, 12 * vg.Centimeter
+	p.Legend.TextStyle.Font.Size = vg.Points(10)
+	placeLegend(p, w, h, all...)
+	return &Figure{p, w, h}, nil
 }
 
 // errorPoints are estimates with symmetric error bars.
@@ -144,9 +168,39 @@ func newExactCurves(mc *model.Config, lo, hi float64) (*exactCurves, error) {
 	return c, nil
 }
 
+// logRange returns the range of a logarithmic axis of the positive
+// estimates that gets return of the results, with their error bars (those
+// reaching down to zero end at half the estimate), rounded out to 1, 2, 3
+// or 5 times powers of ten; 0, 0 when no estimate is positive.
+func logRange(results []*scan.Result, gets []func(*scan.Result) stats.Estimate) (lo, hi float64) {
+	lo, hi = math.Inf(1), 0
+	for _, get := range gets {
+		for _, r := range results {
+			e := get(r)
+			if !(e.Mean > 0) || math.IsInf(e.Mean, 0) {
+				continue
+			}
+			err := e.Err
+			if !finite(err) {
+				err = 0
+			}
+			l := e.Mean - err
+			if l <= 0 {
+				l = e.Mean / 2
+			}
+			lo, hi = min(lo, l), max(hi, e.Mean+err)
+		}
+	}
+	if hi == 0 {
+		return 0, 0
+	}
+	return niceLog(lo, false), niceLog(hi, true)
+}
+
 // Scan draws the results of a temperature scan (one model at several
 // temperatures, as scan.Chain makes): the energy, the specific heat, ⟨|m|⟩
-// and the KL divergence per site against T, the importance-weighted and
+// and the KL divergence per site (on a logarithmic axis, without the
+// estimates that are not positive) against T, the importance-weighted and
 // flow-MCMC estimates with their error bars beside the exact curves of the
 // lattice and Onsager's infinite lattice, in a 2×2 grid with one legend
 // below, 26×19 cm at 100 dots per inch. It returns nil for no results.
@@ -200,6 +254,7 @@ func Scan(results []*scan.Result) (image.Image, error) {
 		exactName      string
 		positive       bool    // the quantity is ≥ 0: the axis starts at 0
 		yMax           float64 // the top of the axis; 0 scales it on the data and the finite lattice
+		log            bool    // a logarithmic axis, of the positive estimates (see log10Ticks)
 	}
 	panels := []panel{
 		{title: "energy per site u",
@@ -220,7 +275,7 @@ func Scan(results []*scan.Result) (image.Image, error) {
 		{title: "KL(p‖q) per site (nats)",
 			data: []series{
 				importance(func(e *observables.IsingEstimates) stats.Estimate { return e.KLPerSite })},
-			positive: true},
+			log: true},
 	}
 
 	// One legend for the four panels, its entries in the order met.
@@ -245,6 +300,9 @@ func Scan(results []*scan.Result) (image.Image, error) {
 		p.Title.Text = pn.title
 		p.X.Label.Text = "T"
 		p.X.Min, p.X.Max = lo, hi
+		grid := plotter.NewGrid()
+		grid.Vertical.Color, grid.Horizontal.Color = color.Gray{Y: 215}, color.Gray{Y: 215}
+		p.Add(grid)
 		yMax := math.Inf(-1)
 		if pn.exact != nil {
 			line, err := plotter.NewLine(pn.exact)
@@ -267,10 +325,41 @@ func Scan(results []*scan.Result) (image.Image, error) {
 			p.Add(line)
 			addLegend("Onsager, L = ∞", line)
 		}
+		var logLo, logHi float64 // the logarithmic axis's range
+		if pn.log {
+			var gets []func(*scan.Result) stats.Estimate
+			for _, set := range pn.data {
+				gets = append(gets, set.get)
+			}
+			logLo, logHi = logRange(results, gets)
+			if !(logHi > logLo) {
+				p.Title.Text += " (none positive)"
+			} else {
+				p.Y.Min, p.Y.Max = math.Log10(logLo), math.Log10(logHi)
+				p.Y.Tick.Marker = log10Ticks{Ticks{Log: true, Minor: true}}
+			}
+		}
 		for _, set := range pn.data {
 			var pts errorPoints
 			for _, r := range results {
-				pts.add(r.Config.T+set.shift*(hi-lo), set.get(r))
+				e := set.get(r)
+				if pn.log {
+					// log10 of the estimate, the error bar clipped at the
+					// axis's bottom; estimates ≤ 0 are left out.
+					if !(e.Mean > 0) || !(logHi > logLo) {
+						continue
+					}
+					err := e.Err
+					if !finite(err) {
+						err = 0
+					}
+					bottom := max(e.Mean-err, logLo)
+					pts.XYs = append(pts.XYs, plotter.XY{X: r.Config.T + set.shift*(hi-lo), Y: math.Log10(e.Mean)})
+					pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{
+						math.Log10(e.Mean) - math.Log10(bottom), math.Log10(e.Mean+err) - math.Log10(e.Mean)})
+					continue
+				}
+				pts.add(r.Config.T+set.shift*(hi-lo), e)
 			}
 			if len(pts.XYs) == 0 {
 				continue

@@ -119,7 +119,8 @@ type Options struct {
 	// temperature WarmStartT.
 	Init       []float64
 	WarmStartT *float64
-	// CommandLine is recorded in the result's provenance.
+	// CommandLine is recorded in the provenance of result.json and
+	// config.json.
 	CommandLine []string
 
 	// Hooks for progress reports, each optional: Started sees the run
@@ -144,6 +145,8 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 func Point(ctx context.Context, rc model.RunConfig, opt Options) (*Result, error) {
 	var r *model.Run
 	var err error
+	prov := provenance.Collect(opt.CommandLine)
+	rc.Provenance = &prov
 	if opt.Resume {
 		r, err = model.Resume(opt.Dir, rc)
 	} else {

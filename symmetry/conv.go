@@ -310,6 +310,25 @@ func (c *Conv) Params() []float64 { return c.theta }
 // Channels returns C.
 func (c *Conv) Channels() int { return c.channels }
 
+// ParamLayout names the parameters (see flow.ParamLayouter):
+// conv/kernels, of shape [C, lattice shape…] for full-lattice kernels or
+// [C, k, …, k] for kernels on the k^d box (the offsets −(k−1)/2 …
+// (k−1)/2 along each axis), and conv/w [C].
+func (c *Conv) ParamLayout() []flow.ParamBlock {
+	shape := []int{c.channels}
+	if c.support == 0 {
+		shape = append(shape, c.lat.Shape()...)
+	} else {
+		for range c.lat.Dim() {
+			shape = append(shape, c.support)
+		}
+	}
+	return []flow.ParamBlock{
+		{Name: "conv/kernels", Offset: 0, Shape: shape},
+		{Name: "conv/w", Offset: c.channels * c.s, Shape: []int{c.channels}},
+	}
+}
+
 // SupportSites returns the site of the lattice (the offset δ mod L) that
 // each of the S kernel entries multiplies, in parameter order.
 func (c *Conv) SupportSites() []int { return append([]int(nil), c.supSite...) }

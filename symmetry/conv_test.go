@@ -264,3 +264,43 @@ func TestFFTRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestConvParamLayout checks the names and shapes of Conv's parameters,
+// full-lattice and box kernels, and that a Random wrapper of a Shallow
+// has the Shallow's layout.
+func TestConvParamLayout(t *testing.T) {
+	lat, err := lattice.NewHypercubic(2, 6, lattice.Periodic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		support int
+		want    string
+	}{
+		{0, "[{conv/kernels 0 [2 6 6]} {conv/w 72 [2]}]"},
+		{3, "[{conv/kernels 0 [2 3 3]} {conv/w 18 [2]}]"},
+	} {
+		c, err := NewConv(lat, 2, ConvOptions{Support: tc.support}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := flow.Layout(c)
+		if got := fmt.Sprint(l); got != tc.want {
+			t.Errorf("support %d: layout %s, want %s", tc.support, got, tc.want)
+		}
+		if err := flow.ValidateLayout(l, len(c.Params())); err != nil {
+			t.Errorf("support %d: %v", tc.support, err)
+		}
+	}
+	G, err := IsingGroup(lat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRandom(flow.NewShallow(lat.N(), 3, flow.LogCosh, false, nil), G, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(flow.Layout(r)), "[{shallow/A 0 [3 36]} {shallow/w 108 [3]}]"; got != want {
+		t.Errorf("Random: layout %s, want %s", got, want)
+	}
+}

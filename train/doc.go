@@ -14,7 +14,10 @@
 // many steps. Checkpoint and Restore save and load the whole state —
 // parameters, Adam's moments and step, the learning-rate scale and, for a
 // Stateful objective, its random streams — as an .npz archive that NumPy
-// reads (numpy.load), so a resumed run continues bit for bit.
+// reads (numpy.load), so a resumed run continues bit for bit. The
+// parameters of an objective that names them (flow.ParamLayouter) are
+// stored as named arrays of their shapes, "params/block3/shallow/A";
+// Restore also reads the one flat array "params" of older checkpoints.
 //
 // The variational free energy of the Ising model (package vmc) and the
 // likelihood of MNIST images (package mnist) are both trained by it.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/isingflow/isingflow/flow"
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/optim"
 )
@@ -197,29 +198,52 @@ func TestRestoreValidatesMetadata(t *testing.T) {
 	dir := t.TempDir()
 	good := checkpointState{Config: []byte(`{}`), Step: 5, AdamStep: 5, LearningRateScale: 1, State: make([]byte, 8), Params: 3}
 	arrays := map[string][]float64{"params": {1, 2, 3}, "adam_first": {0, 0, 0}, "adam_second": {1, 1, 1}}
+	type arrs = map[string][]float64
+	named := func(s *checkpointState, a arrs) {
+		s.Layout = []flow.ParamBlock{{Name: "x", Offset: 0, Shape: []int{1}}, {Name: "y/z", Offset: 1, Shape: []int{2, 1}}}
+		a["params/x"], a["params/y/z"] = a["params"][:1], a["params"][1:]
+		delete(a, "params")
+	}
 	for _, tc := range []struct {
 		name   string
-		edit   func(*checkpointState, map[string][]float64)
+		edit   func(*checkpointState, arrs)
 		reason string
 	}{
-		{"good", func(*checkpointState, map[string][]float64) {}, ""},
-		{"negative step", func(s *checkpointState, _ map[string][]float64) { s.Step = -5 }, "step"},
-		{"negative Adam step", func(s *checkpointState, _ map[string][]float64) { s.AdamStep = -100 }, "Adam step"},
-		{"zero rate scale", func(s *checkpointState, _ map[string][]float64) { s.LearningRateScale = 0 }, "learning-rate scale"},
-		{"gradient ascent", func(s *checkpointState, _ map[string][]float64) { s.LearningRateScale = -1 }, "learning-rate scale"},
-		{"negative second moment", func(_ *checkpointState, a map[string][]float64) { a["adam_second"] = []float64{1, -1, 1} }, "second moment"},
-		{"rejections", func(s *checkpointState, _ map[string][]float64) { s.Rejected, s.InARow = 1, 3 }, "rejected"},
-		{"parameter count", func(s *checkpointState, _ map[string][]float64) { s.Params = 4 }, "parameters"},
+		{"good", func(*checkpointState, arrs) {}, ""},
+		{"good, named", named, ""},
+		{"negative step", func(s *checkpointState, _ arrs) { s.Step = -5 }, "step"},
+		{"negative Adam step", func(s *checkpointState, _ arrs) { s.AdamStep = -100 }, "Adam step"},
+		{"zero rate scale", func(s *checkpointState, _ arrs) { s.LearningRateScale = 0 }, "learning-rate scale"},
+		{"gradient ascent", func(s *checkpointState, _ arrs) { s.LearningRateScale = -1 }, "learning-rate scale"},
+		{"negative second moment", func(_ *checkpointState, a arrs) { a["adam_second"] = []float64{1, -1, 1} }, "second moment"},
+		{"rejections", func(s *checkpointState, _ arrs) { s.Rejected, s.InARow = 1, 3 }, "rejected"},
+		{"parameter count", func(s *checkpointState, _ arrs) { s.Params = 4 }, "parameters"},
+		{"short moments", func(_ *checkpointState, a arrs) { a["adam_first"] = a["adam_first"][:2] }, `"adam_first" has 2 values`},
+		{"no parameters", func(_ *checkpointState, a arrs) { delete(a, "params") }, "no parameters"},
+		{"named without layout", func(s *checkpointState, a arrs) { named(s, a); s.Layout = nil }, "without a layout"},
+		{"named and flat", func(s *checkpointState, a arrs) { named(s, a); a["params"] = []float64{1, 2, 3} }, "both"},
+		{"named, one missing", func(s *checkpointState, a arrs) { named(s, a); delete(a, "params/x") }, "1 named parameter arrays, the layout lists 2"},
+		{"named, bad layout", func(s *checkpointState, a arrs) { named(s, a); s.Layout[1].Offset = 2 }, "starts at 2"},
+		{"named, wrong shape", func(s *checkpointState, a arrs) { named(s, a); s.Layout[1].Shape = []int{1, 2} }, "has shape [2 1], the layout says [1 2]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := good
-			a := map[string][]float64{}
+			a := arrs{}
 			for k, v := range arrays {
 				a[k] = slices.Clone(v)
 			}
 			tc.edit(&st, a)
 			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".npz")
-			if err := runio.WriteCheckpoint(path, st, a); err != nil {
+			ra := map[string]runio.Array{}
+			for k, v := range a {
+				ra[k] = runio.Vector(v)
+			}
+			for _, b := range st.Layout {
+				if v, ok := a["params/"+b.Name]; ok && len(v) == 2 {
+					ra["params/"+b.Name] = runio.Array{Data: v, Shape: []int{2, 1}}
+				}
+			}
+			if err := runio.WriteCheckpoint(path, st, ra); err != nil {
 				t.Fatal(err)
 			}
 			q := newQuadratic()
@@ -287,4 +311,96 @@ func TestNewRejectsBadSettings(t *testing.T) {
 	if _, err := New(nil, settings(1)); err == nil {
 		t.Error("nil objective accepted")
 	}
+}
+
+// laidOut is the quadratic objective with its three parameters named as
+// the array "a" of one entry and "b/c" of shape (2, 1).
+type laidOut struct{ *quadratic }
+
+func (laidOut) ParamLayout() []flow.ParamBlock {
+	return []flow.ParamBlock{{Name: "a", Offset: 0, Shape: []int{1}}, {Name: "b/c", Offset: 1, Shape: []int{2, 1}}}
+}
+
+// TestCheckpointNamedParams checks the checkpoint of an objective that
+// names its parameters: each array stored under "params/<name>" with its
+// shape and no flat "params", the layout in the metadata, Adam's moments
+// flat; it restores bit for bit, into an objective without a layout too,
+// and a flat checkpoint (an objective without a layout, or one written
+// before layouts existed) restores into the named objective.
+func TestCheckpointNamedParams(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "named.npz")
+	a := laidOut{newQuadratic()}
+	ta, _ := New(a, settings(10))
+	if _, err := ta.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ta.Checkpoint(path, "cfg"); err != nil {
+		t.Fatal(err)
+	}
+	var st checkpointState
+	arrays, err := runio.ReadCheckpoint(path, &st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range arrays {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if want := []string{"adam_first", "adam_second", "params/a", "params/b/c"}; !slices.Equal(keys, want) {
+		t.Errorf("arrays %q, want %q", keys, want)
+	}
+	if got := arrays["params/b/c"]; !slices.Equal(got.Shape, []int{2, 1}) || !slices.Equal(got.Data, a.theta[1:]) {
+		t.Errorf("params/b/c = %v of shape %v, want %v of shape [2 1]", got.Data, got.Shape, a.theta[1:])
+	}
+	if !equalLayouts(st.Layout, a.ParamLayout()) || st.Params != 3 {
+		t.Errorf("metadata layout %v of %d", st.Layout, st.Params)
+	}
+	if p, l, err := ReadCheckpointParams(path); err != nil || !slices.Equal(p, a.theta) || !equalLayouts(l, a.ParamLayout()) {
+		t.Errorf("ReadCheckpointParams = %v, %v, %v; want %v", p, l, err, a.theta)
+	}
+
+	// Into a named objective and a plain one.
+	for _, obj := range []Objective{laidOut{newQuadratic()}, newQuadratic()} {
+		tb, _ := New(obj, settings(10))
+		if err := tb.Restore(path, "cfg"); err != nil {
+			t.Fatalf("%T: %v", obj, err)
+		}
+		if !slices.Equal(obj.Params(), a.theta) || !slices.Equal(tb.Optimizer.First, ta.Optimizer.First) || tb.Step != 10 {
+			t.Errorf("%T: restored %v, want %v", obj, obj.Params(), a.theta)
+		}
+	}
+
+	// A flat checkpoint into the named objective.
+	flat := filepath.Join(dir, "flat.npz")
+	tf, _ := New(newQuadratic(), settings(10))
+	if _, err := tf.Run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tf.Checkpoint(flat, "cfg"); err != nil {
+		t.Fatal(err)
+	}
+	if p, l, err := ReadCheckpointParams(flat); err != nil || l != nil || !slices.Equal(p, tf.Objective.Params()) {
+		t.Errorf("ReadCheckpointParams of a flat checkpoint = %v, %v, %v", p, l, err)
+	}
+	c := laidOut{newQuadratic()}
+	tc, _ := New(c, settings(10))
+	if err := tc.Restore(flat, "cfg"); err != nil || !slices.Equal(c.theta, tf.Objective.Params()) {
+		t.Errorf("flat checkpoint into a named objective: %v, θ %v", err, c.theta)
+	}
+
+	// Another layout of as many parameters is refused.
+	other := renamed{newQuadratic()}
+	to, _ := New(other, settings(10))
+	if err := to.Restore(path, "cfg"); err == nil || !strings.Contains(err.Error(), "laid out as a[1], b/c[2 1], the model's as w[3]") {
+		t.Errorf("another layout: %v", err)
+	}
+}
+
+// renamed is the quadratic objective with its parameters the one array "w".
+type renamed struct{ *quadratic }
+
+func (renamed) ParamLayout() []flow.ParamBlock {
+	return []flow.ParamBlock{{Name: "w", Offset: 0, Shape: []int{3}}}
 }

@@ -209,6 +209,10 @@ type objective struct {
 
 func (o *objective) Params() []float64 { return o.t.Flow.Potential.Params() }
 
+// ParamLayout names the flow's parameters (flow.Layout), so that the
+// checkpoints of package train store them as named arrays.
+func (o *objective) ParamLayout() []flow.ParamBlock { return flow.Layout(o.t.Flow.Potential) }
+
 // Evaluate draws a batch z ~ N(0, I) and returns the batch estimate of the
 // variational free energy at the step's temperature with its gradient.
 func (o *objective) Evaluate(grad []float64, step int) (float64, error) {

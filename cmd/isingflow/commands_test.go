@@ -16,6 +16,7 @@ import (
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/scan"
+	"github.com/isingflow/isingflow/train"
 )
 
 // tinyModel are the flags of a model that trains in a fraction of a second.
@@ -200,12 +201,17 @@ func TestScanWarmStart(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "scan")
 	runOK(t, append([]string{"scan", "-L", "4", "-T", "2.5,3", "--iterations", "10", "--warm-iterations", "0", "--out", dir}, tinyModel...)...)
 	read := func(T string) map[string][]float64 {
+		path := filepath.Join(dir, T, model.CheckpointFile)
 		var meta any
-		a, err := runio.ReadCheckpoint(filepath.Join(dir, T, model.CheckpointFile), &meta)
+		a, err := runio.ReadCheckpoint(path, &meta)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return a
+		params, _, err := train.ReadCheckpointParams(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string][]float64{"params": params, "adam_first": a["adam_first"].Data}
 	}
 	first, second := read("T2.500000"), read("T3.000000")
 	if !slices.Equal(first["params"], second["params"]) {

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -85,13 +86,13 @@ func cmdSameParams(ts *testscript.TestScript, neg bool, args []string) {
 		if diff != "" {
 			break
 		}
-		if len(va) != len(vb) {
-			diff = fmt.Sprintf("%s: %d values vs %d", name, len(va), len(vb))
+		if !slices.Equal(va.Shape, vb.Shape) {
+			diff = fmt.Sprintf("%s: shape %v vs %v", name, va.Shape, vb.Shape)
 			break
 		}
-		for i := range va {
-			if math.Float64bits(va[i]) != math.Float64bits(vb[i]) {
-				diff = fmt.Sprintf("%s[%d]: %v vs %v", name, i, va[i], vb[i])
+		for i := range va.Data {
+			if math.Float64bits(va.Data[i]) != math.Float64bits(vb.Data[i]) {
+				diff = fmt.Sprintf("%s[%d]: %v vs %v", name, i, va.Data[i], vb.Data[i])
 				break
 			}
 		}

@@ -1,13 +1,19 @@
 package runio
 
 import (
+	"archive/zip"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 
+	"codeberg.org/sbinet/npyio/npy"
 	"codeberg.org/sbinet/npyio/npz"
 )
 
@@ -18,12 +24,46 @@ const (
 	arraysKey = "arrays"
 )
 
+// Array is one array of a checkpoint: its values in row-major (C) order,
+// the last index fastest, and its shape, whose product is len(Data). A nil
+// Shape writes the one dimension len(Data); ReadCheckpoint always returns
+// the shape stored.
+type Array struct {
+	Data  []float64
+	Shape []int
+}
+
+// Vector returns the one-dimensional array of the values v (not copied).
+func Vector(v []float64) Array { return Array{Data: v} }
+
+// shape returns the array's shape, [len(Data)] when Shape is nil, or an
+// error when the shape does not hold len(Data) values.
+func (a Array) shape() ([]int, error) {
+	if a.Shape == nil {
+		return []int{len(a.Data)}, nil
+	}
+	n := 1
+	for _, d := range a.Shape {
+		if d < 0 {
+			return nil, fmt.Errorf("shape %v", a.Shape)
+		}
+		n *= d
+	}
+	if n != len(a.Data) {
+		return nil, fmt.Errorf("shape %v holds %d values, the array has %d", a.Shape, n, len(a.Data))
+	}
+	return a.Shape, nil
+}
+
 // WriteCheckpoint writes the metadata meta (any JSON-encodable value) and the
-// named float64 arrays to path as an .npz archive, atomically. In Python:
+// named float64 arrays, each with its shape, to path as an .npz archive,
+// atomically. In Python:
 //
-//	ck = numpy.load(path); params = ck["params"]
+//	ck = numpy.load(path); a = ck["params/block0/shallow/A"]   # a.shape == (H, N)
 //	meta = json.loads(bytes(ck["meta"]))
-func WriteCheckpoint(path string, meta any, arrays map[string][]float64) error {
+//
+// Names may contain slashes (numpy.load keeps them as they are).
+func WriteCheckpoint(path string, meta any, arrays map[string]Array) error {
 	js, err := json.Marshal(meta)
 	if err != nil {
 		return fmt.Errorf("runio: checkpoint metadata: %w", err)
@@ -32,7 +72,13 @@ func WriteCheckpoint(path string, meta any, arrays map[string][]float64) error {
 		return fmt.Errorf("runio: checkpoint array name %q is reserved", metaKey)
 	}
 	names := make([]string, 0, len(arrays))
-	for k := range arrays {
+	for k, a := range arrays {
+		if k == "" {
+			return errors.New("runio: checkpoint array without a name")
+		}
+		if _, err := a.shape(); err != nil {
+			return fmt.Errorf("runio: checkpoint array %q: %v", k, err)
+		}
 		names = append(names, k)
 	}
 	slices.Sort(names)
@@ -50,26 +96,77 @@ func WriteCheckpoint(path string, meta any, arrays map[string][]float64) error {
 		return fmt.Errorf("runio: checkpoint metadata: %w", err)
 	}
 	return WriteFileAtomic(path, func(f *os.File) error {
-		w := npz.NewWriter(f)
-		if err := w.Write(metaKey, js); err != nil {
+		z := zip.NewWriter(f)
+		w, err := z.Create(metaKey)
+		if err != nil {
+			return err
+		}
+		if err := npy.Write(w, js); err != nil {
 			return err
 		}
 		for _, k := range names {
-			if err := w.Write(k, arrays[k]); err != nil {
+			w, err := z.Create(k)
+			if err != nil {
 				return err
 			}
+			if err := writeNpy(w, arrays[k]); err != nil {
+				return fmt.Errorf("array %q: %w", k, err)
+			}
 		}
-		return w.Close()
+		return z.Close()
 	})
 }
 
+// writeNpy writes a float64 array in NumPy's .npy format, version 1.0: the
+// magic string, the header (a Python dict with the dtype, the order and
+// the shape, padded with spaces so that the data start at a multiple of 64
+// bytes, as NumPy writes it), then the values little-endian. (npyio writes
+// only one- and two-dimensional float64 arrays.)
+func writeNpy(w io.Writer, a Array) error {
+	shape, err := a.shape()
+	if err != nil {
+		return err
+	}
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		dims[i] = strconv.Itoa(d)
+	}
+	tuple := "(" + strings.Join(dims, ", ") + ")"
+	if len(shape) == 1 {
+		tuple = "(" + dims[0] + ",)"
+	}
+	dict := "{'descr': '<f8', 'fortran_order': False, 'shape': " + tuple + ", }"
+	const prefix = 10 // magic (6), version (2), header length (2)
+	pad := (64 - (prefix+len(dict)+1)%64) % 64
+	header := dict + strings.Repeat(" ", pad) + "\n"
+	if len(header) > math.MaxUint16 {
+		return fmt.Errorf("npy header of %d bytes", len(header))
+	}
+	buf := make([]byte, 0, 64<<10)
+	buf = append(buf, "\x93NUMPY\x01\x00"...)
+	buf = binary.LittleEndian.AppendUint16(buf, uint16(len(header)))
+	buf = append(buf, header...)
+	for _, v := range a.Data {
+		if len(buf)+8 > cap(buf) {
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+		buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(v))
+	}
+	_, err = w.Write(buf)
+	return err
+}
+
 // ReadCheckpoint reads a checkpoint written by WriteCheckpoint, decoding its
-// metadata into meta and returning its arrays. Every entry is verified
-// first (its CRC-32, and the size its header declares; see verifyArchive),
-// so a corrupted file is refused before anything is decoded. Errors name
+// metadata into meta and returning its arrays with their shapes. Every
+// entry is verified first (its CRC-32, and the size its header declares;
+// see verifyArchive), so a corrupted file is refused before anything is
+// decoded. Errors name
 // the file and the entry and say what is wrong; a non-finite parameter is
 // an error too.
-func ReadCheckpoint(path string, meta any) (arrays map[string][]float64, err error) {
+func ReadCheckpoint(path string, meta any) (arrays map[string]Array, err error) {
 	defer func() {
 		// The npz reader is not written for hostile input: never let a
 		// corrupted file crash the program.
@@ -131,10 +228,17 @@ func ReadCheckpoint(path string, meta any) (arrays map[string][]float64, err err
 			return nil, fmt.Errorf("runio: %s: corrupted checkpoint: arrays %q, its metadata lists %q", path, have, *listed.Arrays)
 		}
 	}
-	arrays = map[string][]float64{}
+	arrays = map[string]Array{}
 	for _, k := range r.Keys() {
 		if k == metaKey {
 			continue
+		}
+		h := r.Header(k)
+		if h == nil {
+			return nil, fmt.Errorf("runio: %s: array %q has no header", path, k)
+		}
+		if h.Descr.Fortran {
+			return nil, fmt.Errorf("runio: %s: array %q is in Fortran order; checkpoints hold C-ordered arrays", path, k)
 		}
 		var v []float64
 		if err := r.Read(k, &v); err != nil {
@@ -145,7 +249,11 @@ func ReadCheckpoint(path string, meta any) (arrays map[string][]float64, err err
 				return nil, fmt.Errorf("runio: %s: array %q has %v at %d", path, k, x, i)
 			}
 		}
-		arrays[k] = v
+		shape := slices.Clone(h.Descr.Shape)
+		if shape == nil {
+			shape = []int{} // a scalar
+		}
+		arrays[k] = Array{Data: v, Shape: shape}
 	}
 	return arrays, nil
 }

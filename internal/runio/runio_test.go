@@ -18,12 +18,19 @@ type meta struct {
 	RNG  []byte `json:"rng"`
 }
 
+// TestCheckpointRoundTrip writes arrays of one to three dimensions, an
+// empty one and a scalar, and reads them back bit for bit with their shapes.
 func TestCheckpointRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ck.npz")
-	in := map[string][]float64{
-		"params": {1, -2.5, math.Pi, 1e-300, math.Nextafter(1, 2)},
-		"adam_m": {0, 0},
+	in := map[string]Array{
+		"params":        Vector([]float64{1, -2.5, math.Pi, 1e-300, math.Nextafter(1, 2)}),
+		"adam_m":        Vector([]float64{0, 0}),
+		"params/blk/A":  {Data: []float64{1, 2, 3, 4, 5, 6}, Shape: []int{3, 2}},
+		"params/blk/s":  {Data: []float64{1, 2, 3, 4, 5, 6, 7, 8}, Shape: []int{2, 2, 2}},
+		"empty":         {Data: []float64{}, Shape: []int{0, 4}},
+		"scalar":        {Data: []float64{-0.5}, Shape: []int{}},
+		"long/one/name": Vector(make([]float64, 3000)),
 	}
 	m := meta{Step: 17, Name: "L4", RNG: []byte{1, 2, 3}}
 	if err := WriteCheckpoint(path, m, in); err != nil {
@@ -37,8 +44,14 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	if got.Step != 17 || got.Name != "L4" || string(got.RNG) != "\x01\x02\x03" {
 		t.Errorf("metadata %+v", got)
 	}
-	for k, v := range in {
-		w := out[k]
+	if len(out) != len(in) {
+		t.Errorf("%d arrays, want %d", len(out), len(in))
+	}
+	for k, a := range in {
+		v, w := a.Data, out[k].Data
+		if shape, _ := a.shape(); !slices.Equal(out[k].Shape, shape) {
+			t.Errorf("%s: shape %v, want %v", k, out[k].Shape, shape)
+		}
 		if len(w) != len(v) {
 			t.Fatalf("%s: %d values, want %d", k, len(w), len(v))
 		}
@@ -58,7 +71,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 func TestReadCheckpointErrors(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.npz")
-	if err := WriteCheckpoint(good, meta{Step: 1}, map[string][]float64{"params": {1, 2, 3}}); err != nil {
+	if err := WriteCheckpoint(good, meta{Step: 1}, map[string]Array{"params": Vector([]float64{1, 2, 3})}); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(good)
@@ -73,7 +86,7 @@ func TestReadCheckpointErrors(t *testing.T) {
 	text := filepath.Join(dir, "text.npz")
 	os.WriteFile(text, []byte("not a zip file"), 0o644)
 	nan := filepath.Join(dir, "nan.npz")
-	WriteCheckpoint(nan, meta{}, map[string][]float64{"params": {1, math.NaN()}})
+	WriteCheckpoint(nan, meta{}, map[string]Array{"params": Vector([]float64{1, math.NaN()})})
 	for _, p := range []string{filepath.Join(dir, "missing.npz"), truncated, flipped, text, nan} {
 		var m meta
 		_, err := ReadCheckpoint(p, &m)

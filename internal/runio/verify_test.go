@@ -19,7 +19,11 @@ import (
 func TestCheckpointByteFlips(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ck.npz")
-	in := map[string][]float64{"params": {1, -2.5, 3.25, 7, 1e-3}, "adam_first": {0.5, 0.25}, "adam_second": {1e-8, 2e-8}}
+	in := map[string]Array{
+		"params/A":    {Data: []float64{1, -2.5, 3.25, 7, 1e-3, 0}, Shape: []int{2, 3}},
+		"adam_first":  {Data: []float64{0.5, 0.25}, Shape: []int{2}},
+		"adam_second": {Data: []float64{1e-8, 2e-8}, Shape: []int{2}},
+	}
 	m := meta{Step: 17, Name: "L4", RNG: []byte{1, 2, 3, 4}}
 	if err := WriteCheckpoint(path, m, in); err != nil {
 		t.Fatal(err)
@@ -77,9 +81,9 @@ func TestCheckpointCraftedHeader(t *testing.T) {
 			var buf bytes.Buffer
 			z := zip.NewWriter(&buf)
 			w, _ := z.Create("meta.npy")
-			w.Write(npy("|u1", "(2,)", []byte("{}")))
+			w.Write(npyBytes("|u1", "(2,)", []byte("{}")))
 			w, _ = z.Create("params.npy")
-			w.Write(npy("<f8", tc.shape, make([]byte, 8*tc.data)))
+			w.Write(npyBytes("<f8", tc.shape, make([]byte, 8*tc.data)))
 			z.Close()
 			path := filepath.Join(dir, tc.name+".npz")
 			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
@@ -95,7 +99,7 @@ func TestCheckpointCraftedHeader(t *testing.T) {
 }
 
 // npy encodes an npy version 1 array with the given dtype, shape and data.
-func npy(descr, shape string, data []byte) []byte {
+func npyBytes(descr, shape string, data []byte) []byte {
 	h := "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }"
 	for (10+len(h)+1)%64 != 0 {
 		h += " "
