@@ -1,8 +1,10 @@
 package flow_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -178,4 +180,49 @@ func benchMNISTTrainStep(b *testing.B, prec flow.Precision) {
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.Sys)/1e6, "MB-sys")
 	b.ReportMetric(float64(ms.HeapSys)/1e6, "MB-heapsys")
+}
+
+// BenchmarkCirculantQuadratic is one RK4 stage of the quadratic part in a
+// training step, B = 64: GradLaplacian, then GradLaplacianVJP into both
+// destinations, of the spectral circulant potential on the L×L torus, by
+// the dense S̄ in float64 and float32 and by the FFT (float64 always). The
+// dense path at L = 128 needs 6 GB (S̄, its correlation and the index
+// table) and runs only with ISINGFLOW_DENSE_L128=1.
+func BenchmarkCirculantQuadratic(b *testing.B) {
+	for _, L := range []int{4, 8, 12, 16, 20, 32, 48, 64, 128} {
+		for _, path := range []string{"dense/float64", "dense/float32", "fft"} {
+			b.Run(fmt.Sprintf("L=%d/%s", L, path), func(b *testing.B) {
+				if L == 128 && path != "fft" && os.Getenv("ISINGFLOW_DENSE_L128") == "" {
+					b.Skip("6 GB: set ISINGFLOW_DENSE_L128=1")
+				}
+				const B = 64
+				q := flow.NewSpectralQuadratic([]int{L, L}, 10)
+				if path == "fft" {
+					flow.SetCirculantPath(q, "fft")
+				} else {
+					flow.SetCirculantPath(q, "dense")
+				}
+				if path == "dense/float32" {
+					flow.SetPrecision(q, flow.Float32)
+				}
+				n := q.Dim()
+				rng := rand.New(rand.NewPCG(1, uint64(L)))
+				for i := range q.Params() {
+					q.Params()[i] = 0.1 * rng.NormFloat64()
+				}
+				x, lambda, g, dx := mat.NewDense(B, n, nil), mat.NewDense(B, n, nil), mat.NewDense(B, n, nil), mat.NewDense(B, n, nil)
+				for i := range x.RawMatrix().Data {
+					x.RawMatrix().Data[i] = rng.NormFloat64()
+					lambda.RawMatrix().Data[i] = rng.NormFloat64()
+				}
+				lap, mu, dp := make([]float64, B), make([]float64, B), make([]float64, n)
+				q.GradLaplacian(g, lap, x) // build outside the timing
+				b.ResetTimer()
+				for range b.N {
+					q.GradLaplacian(g, lap, x)
+					q.GradLaplacianVJP(dx, dp, x, lambda, mu)
+				}
+			})
+		}
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/isingflow/isingflow/internal/blasimpl"
+	"github.com/isingflow/isingflow/internal/fft"
 	"github.com/isingflow/isingflow/internal/parallel"
 )
 
@@ -30,34 +32,88 @@ import (
 //
 // Parameters: the kernel s, indexed by the site whose coordinates are r
 // (NewCirculantQuadratic), or the eigenvalues (NewSpectralQuadratic).
-// The products use the dense S̄ (B·N² per call), rebuilt (O(N²)) when
-// the parameters have changed since the last call, so this is meant for N
-// up to a few thousand; SetPrecision(Float32) runs them in float32.
+//
+// The products with S̄ and the correlations behind the kernel's gradient
+// take one of two paths, chosen by N (and by the precision and the BLAS:
+// see CirculantFFTMinSites). From CirculantFFTMinSites sites on
+// (CirculantFFTMinSitesOther when a side is not a power of two)
+// they go through the real d-dimensional FFT (O(N log N) a row): S̄x is the
+// inverse transform of ŝ(k)x̂(k), and Σ_b λ_b ⋆ x_b that of
+// Σ_b Re(conj(λ̂_b) x̂_b), always in float64. Below, they are dense
+// products with the N×N matrix S̄ (B·N² a call), rebuilt (O(N²)) when the
+// parameters have changed since the last call, which are faster there;
+// SetPrecision(Float32) runs those in float32. The two paths agree to
+// rounding (about 10⁻¹⁵ relative), and the dense path's N² storage is
+// allocated only when it is taken.
 type CirculantQuadratic struct {
 	n     int
 	s     []float64 // the parameters: the kernel, or with spectral the eigenvalues c
 	shape []int
 
 	// With spectral, the parameters are c(k), and the kernel is
-	// s(r) = (γ/N) Σ_k c(k) cos(k·r) (cosines[r*n+k] = γ cos(k·r)/N).
+	// s(r) = (γ/N) Σ_k c(k) cos(k·r), computed by an FFT of c.
 	spectral bool
+	scale    float64
 	kernel   []float64
-	cosines  []float64
 	kgrad    []float64 // the kernel's gradient before the change of basis
-	idx      []int     // idx[i*n+r] = site of r_i + r
 	neg      []int     // neg[r] = site of −r
-	dense    []float64
-	built    []float64 // the parameters dense was built from; nil before the first build
-	corr     []float64
-	acc      []float64 // partial sums of the kernel's gradient, per chunk of rows
+	main     *fft.ND   // the transform of build and of the change of basis
+	spec     []complex128
+	halfOf   []int // halfOf[r]: the index in the half spectrum of r, or of −r
+	siteOf   []int // siteOf[h]: the site of the wave vector of half-spectrum index h
+	built    []float64
+	builtFor int // the path built was built for (pathDense or pathFFT)
+	path     int // the path forced by tests (pathAuto: chosen by N)
 	tmp      []float64
 
-	// Float32 products (see Precision): S̄ rounded when it is built, the
-	// rounded operands and the results.
+	// The FFT path: the eigenvalues on the half spectrum and one
+	// workspace per slice of a batch.
+	eig  []float64
+	work []*circWork
+
+	// The dense path, allocated at its first use.
+	idx  []int // idx[i*n+r] = site of r_i + r
+	dns  []float64
+	corr []float64
+	acc  []float64 // partial sums of the kernel's gradient, per chunk of rows
+
+	// Float32 products of the dense path (see Precision): S̄ rounded when
+	// it is built, the rounded operands and the results.
 	prec            Precision
 	dense32, corr32 []float32
 	x32, l32, y32   []float32
 }
+
+// CirculantFFTMinSites and CirculantFFTMinSitesOther are the numbers of
+// sites from which CirculantQuadratic applies S̄ through the FFT rather
+// than as a dense matrix: the first on a torus whose sides are all powers
+// of two (the radix-2 transform), the second on any other (gonum's
+// dsp/fourier, several times slower at these sizes). They are the
+// crossovers that BenchmarkCirculantQuadratic measured (B = 64;
+// docs/performance.md) against the dense products of gonum's pure-Go
+// BLAS, in float64 and float32 alike: the dense path is faster at L = 4
+// (N = 16) and the FFT from L = 8 (N = 64) on; with other sides the dense
+// path is faster at L = 12 (N = 144) and the FFT at L = 20 (N = 400).
+// OpenBLAS's products are faster, and against them both thresholds are
+// twice as large in float64 (the dense path a little faster at L = 8, the
+// FFT at L = 16) and eight times in float32 (SetPrecision(Float32): the
+// dense path faster at L = 16, the FFT three times faster at L = 32, the
+// two even at L = 48).
+const (
+	CirculantFFTMinSites      = 64
+	CirculantFFTMinSitesOther = 256
+)
+
+// circulantOpenBLASFactor is the factor of the thresholds of the FFT path
+// with OpenBLAS, in float64 and float32 (see CirculantFFTMinSites).
+var circulantOpenBLASFactor = [...]int{Float64: 2, Float32: 8}
+
+// Paths of the products of CirculantQuadratic.
+const (
+	pathAuto = iota
+	pathDense
+	pathFFT
+)
 
 // NewCirculantQuadratic returns the zero circulant quadratic potential on
 // the periodic torus of the given shape. It panics on an empty shape or a
@@ -74,35 +130,42 @@ func NewCirculantQuadratic(shape []int) *CirculantQuadratic {
 		n *= l
 	}
 	d := len(shape)
-	index := func(c []int) int {
-		i := 0
-		for a := range d {
-			i = i*shape[a] + ((c[a]%shape[a])+shape[a])%shape[a]
-		}
-		return i
-	}
-	q := &CirculantQuadratic{n: n, s: make([]float64, n), shape: slices.Clone(shape), idx: make([]int, n*n), neg: make([]int, n),
-		dense: make([]float64, n*n), corr: make([]float64, n*n)}
-	coords := q.coords
-	ci, cr, cs := make([]int, d), make([]int, d), make([]int, d)
+	q := &CirculantQuadratic{n: n, s: make([]float64, n), shape: slices.Clone(shape), neg: make([]int, n)}
+	cr := make([]int, d)
 	for r := range n {
-		coords(r, cr)
+		q.coords(r, cr)
 		for a := range d {
-			cs[a] = -cr[a]
+			cr[a] = -cr[a]
 		}
-		q.neg[r] = index(cs)
+		q.neg[r] = q.index(cr)
 	}
-	for i := range n {
-		coords(i, ci)
-		for r := range n {
-			coords(r, cr)
-			for a := range d {
-				cs[a] = ci[a] + cr[a]
-			}
-			q.idx[i*n+r] = index(cs)
+	q.main = fft.New(q.shape)
+	m, half, last := q.main.SpectrumLen(), q.main.Half(), shape[d-1]
+	q.spec = make([]complex128, m)
+	q.halfOf = make([]int, n)
+	q.siteOf = make([]int, m)
+	for r := range n {
+		rr := r
+		if r%last >= half {
+			rr = q.neg[r]
+		}
+		// rr's last coordinate is below half: its index in the half
+		// spectrum drops the last axis's other coefficients.
+		q.halfOf[r] = rr/last*half + rr%last
+		if rr == r {
+			q.siteOf[q.halfOf[r]] = r
 		}
 	}
 	return q
+}
+
+// index returns the site of the coordinates c, taken modulo the sides.
+func (q *CirculantQuadratic) index(c []int) int {
+	i := 0
+	for a, l := range q.shape {
+		i = i*l + ((c[a]%l)+l)%l
+	}
+	return i
 }
 
 // NewSpectralQuadratic returns the zero circulant quadratic potential on
@@ -130,23 +193,9 @@ func NewSpectralQuadratic(shape []int, scale float64) *CirculantQuadratic {
 		panic(fmt.Sprintf("flow: NewSpectralQuadratic: scale %v is not positive and finite", scale))
 	}
 	q := NewCirculantQuadratic(shape)
-	n, d := q.n, len(q.shape)
 	q.spectral = true
-	q.kernel, q.kgrad = make([]float64, n), make([]float64, n)
-	q.cosines = make([]float64, n*n)
-	cr, ck := make([]int, d), make([]int, d)
-	for r := range n {
-		q.coords(r, cr)
-		for k := range n {
-			q.coords(k, ck)
-			var phase float64
-			for a := range d {
-				// k_a r_a mod L_a keeps the argument small and exact.
-				phase += float64(ck[a]*cr[a]%q.shape[a]) / float64(q.shape[a])
-			}
-			q.cosines[r*n+k] = scale * math.Cos(2*math.Pi*phase) / float64(n)
-		}
-	}
+	q.scale = scale
+	q.kernel, q.kgrad = make([]float64, q.n), make([]float64, q.n)
 	return q
 }
 
@@ -163,6 +212,29 @@ func (q *CirculantQuadratic) coords(i int, c []int) {
 // (NewSpectralQuadratic) rather than the kernel.
 func (q *CirculantQuadratic) Spectral() bool { return q.spectral }
 
+// FFT reports whether the products go through the FFT rather than the
+// dense S̄: N at least CirculantFFTMinSites, or CirculantFFTMinSitesOther
+// when a side is not a power of two, with the pure-Go BLAS; two and eight
+// times those with OpenBLAS in float64 and float32.
+func (q *CirculantQuadratic) FFT() bool {
+	switch q.path {
+	case pathDense:
+		return false
+	case pathFFT:
+		return true
+	}
+	least := CirculantFFTMinSites
+	for _, l := range q.shape {
+		if l&(l-1) != 0 {
+			least = CirculantFFTMinSitesOther
+		}
+	}
+	if blasimpl.OpenBLAS {
+		least *= circulantOpenBLASFactor[q.prec]
+	}
+	return q.n >= least
+}
+
 // kern returns the kernel s(r), which build keeps up to date.
 func (q *CirculantQuadratic) kern() []float64 {
 	if q.spectral {
@@ -177,51 +249,104 @@ func (q *CirculantQuadratic) Dim() int { return q.n }
 // Params returns the kernel s (aliasing the potential).
 func (q *CirculantQuadratic) Params() []float64 { return q.s }
 
-// Matrix writes the dense S̄ into dst (N×N).
+// Matrix writes the dense S̄ into dst (N×N), whatever the path of the
+// products.
 func (q *CirculantQuadratic) Matrix(dst *mat.Dense) {
 	q.build()
-	n := q.n
+	n, d := q.n, len(q.shape)
+	ker := q.kern()
+	ci, cj := make([]int, d), make([]int, d)
 	for i := range n {
+		q.coords(i, ci)
 		for j := range n {
-			dst.Set(i, j, q.dense[i*n+j])
+			q.coords(j, cj)
+			for a := range d {
+				cj[a] -= ci[a]
+			}
+			r := q.index(cj)
+			dst.Set(i, j, 0.5*(ker[r]+ker[q.neg[r]]))
 		}
 	}
 }
 
+// build brings the quantities derived from the parameters up to date: the
+// kernel of the spectral basis, and the eigenvalues (FFT path) or the
+// dense S̄ (dense path).
 func (q *CirculantQuadratic) build() {
-	if q.built != nil && slices.Equal(q.built, q.s) {
+	fftPath := q.FFT()
+	path := pathDense
+	if fftPath {
+		path = pathFFT
+	}
+	if q.built != nil && q.builtFor == path && slices.Equal(q.built, q.s) {
 		return
 	}
 	q.built = append(q.built[:0], q.s...)
+	q.builtFor = path
 	n := q.n
 	if q.spectral {
-		// s = C c, C_rk = γ cos(k·r)/N.
-		blas64.Gemv(blas.NoTrans, 1, blas64.General{Rows: n, Cols: n, Stride: n, Data: q.cosines},
-			blas64.Vector{N: n, Inc: 1, Data: q.s}, 0, blas64.Vector{N: n, Inc: 1, Data: q.kernel})
+		// s(r) = (γ/N) Σ_k c(k) cos(k·r) = (γ/N) Re ĉ(r), even in r.
+		q.main.Forward(q.spec, q.s)
+		f := q.scale / float64(n)
+		for r := range n {
+			q.kernel[r] = f * real(q.spec[q.halfOf[r]])
+		}
 	}
+	if fftPath {
+		q.buildEigenvalues()
+		return
+	}
+	q.ensureDense()
 	ker := q.kern()
 	for i := range n {
-		row := q.dense[i*n : (i+1)*n]
+		row := q.dns[i*n : (i+1)*n]
 		for r := range n {
 			row[q.idx[i*n+r]] = 0.5 * (ker[r] + ker[q.neg[r]])
 		}
 	}
 	if q.prec == Float32 {
-		toFloat32(q.dense32, q.dense)
+		toFloat32(q.dense32, q.dns)
 	}
 }
 
-// SetPrecision sets the arithmetic of the products with S̄ and of the
-// correlation behind the kernel's gradient (see Precision).
+// ensureDense allocates the dense path's N² tables.
+func (q *CirculantQuadratic) ensureDense() {
+	n := q.n
+	if q.dns != nil {
+		if q.prec == Float32 && q.dense32 == nil {
+			q.dense32 = make([]float32, n*n)
+			q.corr32 = make([]float32, n*n)
+		}
+		return
+	}
+	d := len(q.shape)
+	q.idx, q.dns, q.corr = make([]int, n*n), make([]float64, n*n), make([]float64, n*n)
+	ci, cr := make([]int, d), make([]int, d)
+	for i := range n {
+		q.coords(i, ci)
+		for r := range n {
+			q.coords(r, cr)
+			for a := range d {
+				cr[a] += ci[a]
+			}
+			q.idx[i*n+r] = q.index(cr)
+		}
+	}
+	if q.prec == Float32 {
+		q.dense32 = make([]float32, n*n)
+		q.corr32 = make([]float32, n*n)
+	}
+}
+
+// SetPrecision sets the arithmetic of the dense path's products with S̄
+// and of the correlation behind the kernel's gradient (see Precision). The
+// FFT path computes in float64 whatever the precision: it costs a small
+// part of a training step.
 func (q *CirculantQuadratic) SetPrecision(p Precision) {
 	if p != Float64 && p != Float32 {
 		panic(fmt.Sprintf("flow: CirculantQuadratic.SetPrecision: unknown precision %d", int(p)))
 	}
 	q.prec = p
-	if p == Float32 && q.dense32 == nil {
-		q.dense32 = make([]float32, q.n*q.n)
-		q.corr32 = make([]float32, q.n*q.n)
-	}
 	q.built = nil // build (and round) S̄ again at the next call
 }
 
@@ -261,7 +386,7 @@ func (q *CirculantQuadratic) mulS(dst, x blas64.General, buf *[]float32, add boo
 }
 
 func (q *CirculantQuadratic) general() blas64.General {
-	return blas64.General{Rows: q.n, Cols: q.n, Stride: q.n, Data: q.dense}
+	return blas64.General{Rows: q.n, Cols: q.n, Stride: q.n, Data: q.dns}
 }
 
 // Value writes φ(x_b) into dst[b].
@@ -274,7 +399,11 @@ func (q *CirculantQuadratic) Value(dst []float64, x *mat.Dense) {
 	q.build()
 	y := blas64.General{Rows: B, Cols: n, Stride: n, Data: q.tmp[:B*n]}
 	xr := x.RawMatrix()
-	gemm(blas.NoTrans, 1, xr, q.general(), 0, y)
+	if q.FFT() {
+		q.mulSFFT(y, xr, false)
+	} else {
+		gemm(blas.NoTrans, 1, xr, q.general(), 0, y)
+	}
 	for b := range B {
 		var v float64
 		for k, xk := range xr.Data[b*xr.Stride : b*xr.Stride+n] {
@@ -288,7 +417,11 @@ func (q *CirculantQuadratic) Value(dst []float64, x *mat.Dense) {
 func (q *CirculantQuadratic) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense) {
 	B, _ := x.Dims()
 	q.build()
-	q.mulS(grad.RawMatrix(), x.RawMatrix(), &q.x32, false)
+	if q.FFT() {
+		q.mulSFFT(grad.RawMatrix(), x.RawMatrix(), false)
+	} else {
+		q.mulS(grad.RawMatrix(), x.RawMatrix(), &q.x32, false)
+	}
 	tr := float64(q.n) * q.kern()[0]
 	for b := range B {
 		lap[b] = tr
@@ -297,7 +430,12 @@ func (q *CirculantQuadratic) GradLaplacian(grad *mat.Dense, lap []float64, x *ma
 
 // GradLaplacianVJP adds the vector-Jacobian products (see Potential).
 func (q *CirculantQuadratic) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat.Dense, mu []float64) {
+	if q.FFT() {
+		q.vjpFFT(dx, dparams, x, lambda, mu)
+		return
+	}
 	n := q.n
+	q.ensureDense()
 	var l32 blas32.General // λ rounded, with float32 products
 	if dx != nil {
 		q.build()
@@ -358,9 +496,18 @@ func (q *CirculantQuadratic) GradLaplacianVJP(dx *mat.Dense, dparams []float64, 
 	}
 	g[0] += float64(n) * m
 	if q.spectral {
-		// ∂/∂c = Cᵀ ∂/∂s.
-		blas64.Gemv(blas.Trans, 1, blas64.General{Rows: n, Cols: n, Stride: n, Data: q.cosines},
-			blas64.Vector{N: n, Inc: 1, Data: g}, 1, blas64.Vector{N: n, Inc: 1, Data: dparams})
+		q.kernelToSpectral(dparams, g)
+	}
+}
+
+// kernelToSpectral adds to dparams the gradient with respect to the
+// spectral parameters of the kernel's gradient g: ∂/∂c = Cᵀ ∂/∂s with
+// C_rk = γ cos(k·r)/N, that is (γ/N) Re ĝ(k).
+func (q *CirculantQuadratic) kernelToSpectral(dparams, g []float64) {
+	q.main.Forward(q.spec, g)
+	f := q.scale / float64(q.n)
+	for k := range dparams {
+		dparams[k] += f * real(q.spec[q.halfOf[k]])
 	}
 }
 

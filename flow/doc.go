@@ -121,7 +121,10 @@
 // (NewSpectralQuadratic); the two describe the same potentials, but an
 // optimiser that scales each parameter separately (Adam) moves one Fourier
 // mode's eigenvalue by up to 2N/π times its learning rate per step through
-// the kernel, and by about γ times it through the spectrum. Sum adds
+// the kernel, and by about γ times it through the spectrum. From
+// CirculantFFTMinSites sites on it applies S̄ and its adjoints through a
+// real d-dimensional FFT (O(N log N) a sample, and O(N) memory) instead of
+// the dense N×N matrix, so that it serves lattices of any size. Sum adds
 // potentials and Piecewise makes one depend on time.
 //
 // Any type that implements Potential works everywhere a potential of this
@@ -158,7 +161,8 @@
 //	potential.go   Potential, MemoPotential
 //	params.go      ParamBinder, ParamHolder, Wrapper, BindParams, HoldParams
 //	layout.go      ParamBlock, ParamLayouter, Layout: the parameters' names
-//	shallow.go, activation.go, quadratic.go, circulant.go, sum.go, piecewise.go
+//	shallow.go, activation.go, quadratic.go, circulant.go, circulant_fft.go,
+//	sum.go, piecewise.go
 //	               the potentials
 //	precision.go, gemm.go, vec_*.go, exp.go, workspace.go
 //	               float32 products, matrix and vector kernels, workspaces

@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/isingflow/isingflow/flow"
+	"github.com/isingflow/isingflow/internal/fft"
 	"github.com/isingflow/isingflow/internal/parallel"
 	"github.com/isingflow/isingflow/lattice"
 )
@@ -136,7 +137,7 @@ type Conv struct {
 	full    []float64    // N scratch
 	da      []float64    // S scratch for the parameter reduction
 	specSum []complex128 // m scratch for the parameter reduction
-	main    *fftnd
+	main    *fft.ND
 	m       int // spectrum length
 
 	mu    sync.Mutex
@@ -148,7 +149,7 @@ var _ flow.Potential = (*Conv)(nil)
 
 // convWork is one worker's scratch space and accumulators.
 type convWork struct {
-	f                       *fftnd
+	f                       *fft.ND
 	xh, lh, uh, sh, th, acc []complex128
 	u, g, s, t, row         []float64
 	dAh                     []complex128 // (C·|P|)×m, FFT
@@ -279,8 +280,8 @@ func NewConv(lat *lattice.Lattice, channels int, opts ConvOptions, rng *rand.Ran
 			}
 		}
 	} else {
-		c.main = newFFTND(shape)
-		c.m = c.main.m
+		c.main = fft.New(shape)
+		c.m = c.main.SpectrumLen()
 		c.ahat = make([]complex128, channels*c.npg*c.m)
 		c.full = make([]float64, n)
 	}
@@ -399,7 +400,7 @@ func (c *Conv) prepare() {
 			for s, site := range c.supSite {
 				c.full[site] = c.acp[k*S+s]
 			}
-			c.main.forward(c.ahat[k*c.m:(k+1)*c.m], c.full)
+			c.main.Forward(c.ahat[k*c.m:(k+1)*c.m], c.full)
 		}
 	}
 }
@@ -419,7 +420,7 @@ func (c *Conv) getWork() *convWork {
 		q: make([]float64, K), dw: make([]float64, c.channels),
 	}
 	if c.method == ConvFFT {
-		w.f = newFFTND(c.lat.Shape())
+		w.f = fft.New(c.lat.Shape())
 		m := c.m
 		w.xh, w.lh, w.uh = make([]complex128, m), make([]complex128, m), make([]complex128, m)
 		w.sh, w.th, w.acc = make([]complex128, m), make([]complex128, m), make([]complex128, m)
@@ -489,7 +490,7 @@ func (c *Conv) scatter(dst, a, f []float64) {
 func (c *Conv) featureMap(w *convWork, u []float64, xh []complex128, x []float64, k int) {
 	if c.method == ConvFFT {
 		mulConj(w.uh, c.ahat[k*c.m:(k+1)*c.m], xh)
-		w.f.inverse(u, w.uh)
+		w.f.Inverse(u, w.uh)
 		return
 	}
 	c.correlate(u, c.acp[k*c.s:(k+1)*c.s], x)
@@ -509,7 +510,7 @@ func (c *Conv) Value(dst []float64, x *mat.Dense) {
 		for b := lo; b < hi; b++ {
 			xb := x.RawRowView(b)
 			if c.method == ConvFFT {
-				w.f.forward(w.xh, xb)
+				w.f.Forward(w.xh, xb)
 			}
 			v := 0.0
 			for ch, wc := range wts {
@@ -544,7 +545,7 @@ func (c *Conv) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense) {
 			xb := x.RawRowView(b)
 			gb := grad.RawRowView(b)
 			if c.method == ConvFFT {
-				w.f.forward(w.xh, xb)
+				w.f.Forward(w.xh, xb)
 				clear(w.acc)
 			} else {
 				clear(gb)
@@ -561,7 +562,7 @@ func (c *Conv) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense) {
 						w.s[tau] = wc * t
 					}
 					if c.method == ConvFFT {
-						w.f.forward(w.sh, w.s)
+						w.f.Forward(w.sh, w.s)
 						ah := c.ahat[k*m : (k+1)*m]
 						for i, v := range ah {
 							w.acc[i] += v * w.sh[i]
@@ -573,7 +574,7 @@ func (c *Conv) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense) {
 				l += wc * c.r[ch] * sum2
 			}
 			if c.method == ConvFFT {
-				w.f.inverse(gb, w.acc)
+				w.f.Inverse(gb, w.acc)
 			}
 			lap[b] = l
 		}
@@ -614,8 +615,8 @@ func (c *Conv) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat
 		for b := lo; b < hi; b++ {
 			xb, lb, mb := x.RawRowView(b), lambda.RawRowView(b), mu[b]
 			if c.method == ConvFFT {
-				w.f.forward(w.xh, xb)
-				w.f.forward(w.lh, lb)
+				w.f.Forward(w.xh, xb)
+				w.f.Forward(w.lh, lb)
 				clear(w.acc)
 			} else {
 				clear(w.row)
@@ -638,13 +639,13 @@ func (c *Conv) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat
 					w.dw[ch] += dwc
 					w.q[k] += 2 * mb * wc * sum2
 					if c.method == ConvFFT {
-						w.f.forward(w.sh, w.s)
+						w.f.Forward(w.sh, w.s)
 						ah := c.ahat[k*m : (k+1)*m]
 						for i, v := range ah {
 							w.acc[i] += v * w.sh[i]
 						}
 						if wantParams {
-							w.f.forward(w.th, w.t)
+							w.f.Forward(w.th, w.t)
 							dah := w.dAh[k*m : (k+1)*m]
 							for i, xv := range w.xh {
 								sv, tv, lv := w.sh[i], w.th[i], w.lh[i]
@@ -670,7 +671,7 @@ func (c *Conv) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat
 			}
 			if dx != nil {
 				if c.method == ConvFFT {
-					w.f.inverse(w.row, w.acc)
+					w.f.Inverse(w.row, w.acc)
 				}
 				d := dx.RawRowView(b)
 				for i, v := range w.row {
@@ -707,7 +708,7 @@ func (c *Conv) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat
 					specSum[i] += v
 				}
 			}
-			c.main.inverse(c.full, specSum)
+			c.main.Inverse(c.full, specSum)
 			for s, site := range c.supSite {
 				da[s] = c.full[site]
 			}

@@ -219,52 +219,6 @@ func TestConvErrors(t *testing.T) {
 	}
 }
 
-// TestFFTRoundTrip checks the d-dimensional real transform against a
-// direct DFT and its inverse.
-func TestFFTRoundTrip(t *testing.T) {
-	rng := rand.New(rand.NewPCG(2, 3))
-	for _, shape := range [][]int{{8}, {7}, {1}, {2}, {4, 4}, {3, 5}, {5, 3}, {3, 4}, {16, 16}, {6, 8}, {8, 6}, {2, 3, 4}, {4, 2, 8}} {
-		f := newFFTND(shape)
-		x := make([]float64, f.n)
-		for i := range x {
-			x[i] = rng.NormFloat64()
-		}
-		spec := make([]complex128, f.m)
-		f.forward(spec, x)
-		// Direct DFT at every stored frequency (the lattice only numbers
-		// the sites; open allows axes of length 1).
-		lat := mustLattice(t, shape, lattice.Open)
-		kc := make([]int, len(shape))
-		rc := make([]int, len(shape))
-		for idx := range f.m {
-			rem := idx
-			kc[len(shape)-1] = rem % f.half
-			rem /= f.half
-			for a := len(shape) - 2; a >= 0; a-- {
-				kc[a] = rem % shape[a]
-				rem /= shape[a]
-			}
-			var want complex128
-			for i := range f.n {
-				rc = lat.Coords(i, rc)
-				ph := 0.0
-				for a := range shape {
-					ph += float64(kc[a]*rc[a]) / float64(shape[a])
-				}
-				want += complex(x[i], 0) * complex(math.Cos(2*math.Pi*ph), -math.Sin(2*math.Pi*ph))
-			}
-			if d := spec[idx] - want; math.Hypot(real(d), imag(d)) > 1e-12 {
-				t.Fatalf("%v: coefficient %v = %v, want %v", shape, kc, spec[idx], want)
-			}
-		}
-		back := make([]float64, f.n)
-		f.inverse(back, spec)
-		if e := maxAbsDiff(back, x); e > 1e-14 {
-			t.Errorf("%v: round trip error %g", shape, e)
-		}
-	}
-}
-
 // TestConvParamLayout checks the names and shapes of Conv's parameters,
 // full-lattice and box kernels, and that a Random wrapper of a Shallow
 // has the Shallow's layout.

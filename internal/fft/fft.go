@@ -1,13 +1,19 @@
-package symmetry
+// Package fft is the module's one discrete Fourier transform: the real
+// d-dimensional transform of an array on a periodic torus, which package
+// symmetry's convolutions and package flow's circulant quadratic potential
+// both use.
+package fft
 
 import (
+	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 
 	"gonum.org/v1/gonum/dsp/fourier"
 )
 
-// fftnd is a d-dimensional real-to-half-complex discrete Fourier transform
+// ND is a d-dimensional real-to-half-complex discrete Fourier transform
 // on an L_0 × … × L_{d−1} array stored row-major, separable over the axes:
 // a real transform along the last axis (L_{d−1}/2+1 coefficients) followed
 // by complex transforms along every other axis. The spectrum is stored
@@ -22,8 +28,9 @@ import (
 // x_r + i x_{r+1}, and the other axes are transformed a whole row of
 // coefficients at a time. Other lengths use gonum's dsp/fourier.
 //
-// An fftnd holds scratch space and is not safe for concurrent use.
-type fftnd struct {
+// An ND holds scratch space and is not safe for concurrent use: give each
+// goroutine its own.
+type ND struct {
 	shape   []int
 	n       int   // number of real points
 	last    int   // L_{d−1}
@@ -44,9 +51,20 @@ type fftnd struct {
 
 func isPow2(n int) bool { return n > 0 && n&(n-1) == 0 }
 
-func newFFTND(shape []int) *fftnd {
+// New returns the transform of arrays of the given shape (row-major, the
+// last axis fastest). It panics on an empty shape or a length below 1.
+func New(shape []int) *ND {
 	d := len(shape)
-	f := &fftnd{shape: shape, last: shape[d-1]}
+	if d == 0 {
+		panic("fft: New: empty shape")
+	}
+	for _, l := range shape {
+		if l < 1 {
+			panic(fmt.Sprintf("fft: New: bad shape %v", shape))
+		}
+	}
+	shape = slices.Clone(shape)
+	f := &ND{shape: shape, last: shape[d-1]}
 	f.half = f.last/2 + 1
 	f.n = 1
 	for _, l := range shape {
@@ -82,8 +100,19 @@ func newFFTND(shape []int) *fftnd {
 	return f
 }
 
-// forward writes the half spectrum of x (length n) into dst (length m).
-func (f *fftnd) forward(dst []complex128, x []float64) {
+// Len returns N, the number of real points.
+func (f *ND) Len() int { return f.n }
+
+// SpectrumLen returns the number of stored complex coefficients,
+// L_0 × … × L_{d−2} × (L_{d−1}/2+1).
+func (f *ND) SpectrumLen() int { return f.m }
+
+// Half returns L_{d−1}/2+1, the stored coefficients along the last axis.
+func (f *ND) Half() int { return f.half }
+
+// Forward writes the half spectrum of x (length Len) into dst (length
+// SpectrumLen).
+func (f *ND) Forward(dst []complex128, x []float64) {
 	L, h := f.last, f.half
 	if f.rowR2 == nil {
 		for r := 0; r < f.rows; r++ {
@@ -123,11 +152,11 @@ func (f *fftnd) forward(dst []complex128, x []float64) {
 	}
 }
 
-// inverse writes the real array whose half spectrum is src into dst,
-// normalised so that inverse(forward(x)) = x. src is not modified. The
+// Inverse writes the real array whose half spectrum is src into dst,
+// normalised so that Inverse(Forward(x)) = x. src is not modified. The
 // imaginary parts of the coefficients that must be real (zero and Nyquist
 // frequencies of the last axis) are ignored.
-func (f *fftnd) inverse(dst []float64, src []complex128) {
+func (f *ND) Inverse(dst []float64, src []complex128) {
 	L, h := f.last, f.half
 	spec := src
 	if len(f.axR2) > 0 {
@@ -186,7 +215,7 @@ func (f *fftnd) inverse(dst []float64, src []complex128) {
 }
 
 // alongAxis transforms every line of the spectrum along axis a (< d−1).
-func (f *fftnd) alongAxis(spec []complex128, a int, inverse bool) {
+func (f *ND) alongAxis(spec []complex128, a int, inverse bool) {
 	l := f.shape[a]
 	st := f.strides[a]
 	if r2 := f.axR2[a]; r2 != nil {
