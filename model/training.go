@@ -46,6 +46,14 @@ type Training struct {
 	// (also "", in configurations written before the choice existed) or
 	// GradientPath.
 	Gradient string `json:"gradient,omitempty"`
+	// FitToTimeLimit fits the number of steps, and with it the
+	// learning-rate decay and the anneal, to the time limit of the run
+	// (train.Settings.FitToDuration); without a time limit it does
+	// nothing. Off by default: the fitted number depends on the speed of
+	// the machine, so that the default run would no longer be the same on
+	// every machine (the plan is in the checkpoint and in result.json's
+	// planned_steps, and --iterations with that number reproduces it).
+	FitToTimeLimit bool `json:"fit_to_time_limit,omitempty"`
 }
 
 // DefaultTraining returns the training settings that the ablation chose
@@ -114,6 +122,8 @@ func (t *Training) Settings() vmc.Settings {
 			Schedule:     optim.Schedule{Warmup: t.Warmup, Total: t.Iterations, Final: t.FinalLR},
 			WeightDecay:  t.WeightDecay,
 			L2:           t.L2,
+			// Effective with the time limit that Run.Train sets.
+			FitToDuration: t.FitToTimeLimit,
 		},
 		Batch:        t.Batch,
 		Seed:         t.Seed,

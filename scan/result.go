@@ -11,6 +11,7 @@ import (
 	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/observables"
 	"github.com/isingflow/isingflow/stats"
+	"github.com/isingflow/isingflow/train"
 )
 
 // Result is the outcome of one run: the trained flow's estimates beside the
@@ -25,11 +26,15 @@ type Result struct {
 	Exact     *Exact
 	Estimates *observables.IsingEstimates
 	// Steps is the number of training steps done in all; PlannedSteps the
-	// number the run was to do; FirstStep the step this process started
-	// from (0, or the checkpoint's step when resumed), and Seconds its
-	// training time.
+	// number the run was to do (the iterations, or the number fitted to
+	// the time limit: model.Training.FitToTimeLimit); FirstStep the step
+	// this process started from (0, or the checkpoint's step when
+	// resumed), and Seconds its training time.
 	Steps, PlannedSteps, FirstStep int
 	Seconds                        float64
+	// Fit is the fit of the plan to the time limit made by this process,
+	// nil when it made none (JSON "schedule_fit").
+	Fit *train.Fit
 	// Stop says why training ended: "completed", "time limit" or
 	// "interrupted" (train.Status).
 	Stop string
@@ -83,6 +88,10 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 	if r.WarmStartT != nil {
 		out["warm_start_T"] = *r.WarmStartT
 	}
+	if f := r.Fit; f != nil {
+		out["schedule_fit"] = map[string]any{"from_step": f.FromStep, "step_seconds": f.StepSeconds,
+			"remaining_seconds": f.Remaining, "planned_steps": f.Planned}
+	}
 	if r.LogDetGap != nil {
 		out["logdet_gap_per_site"] = r.LogDetGap.Mean
 		out["logdet_gap_per_site_err"] = r.LogDetGap.Err
@@ -128,8 +137,14 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 		Seeds        struct{ Evaluation uint64 } `json:"seeds"`
 		Provenance   provenance.Provenance       `json:"provenance"`
 		WarmStartT   *float64                    `json:"warm_start_T"`
-		Gap          *float64                    `json:"logdet_gap_per_site"`
-		GapErr       *float64                    `json:"logdet_gap_per_site_err"`
+		Fit          *struct {
+			FromStep    int     `json:"from_step"`
+			StepSeconds float64 `json:"step_seconds"`
+			Remaining   float64 `json:"remaining_seconds"`
+			Planned     int     `json:"planned_steps"`
+		} `json:"schedule_fit"`
+		Gap    *float64 `json:"logdet_gap_per_site"`
+		GapErr *float64 `json:"logdet_gap_per_site_err"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
@@ -173,6 +188,9 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 	}
 	if v.PlannedSteps != nil {
 		r.PlannedSteps = *v.PlannedSteps
+	}
+	if f := v.Fit; f != nil {
+		r.Fit = &train.Fit{FromStep: f.FromStep, StepSeconds: f.StepSeconds, Remaining: f.Remaining, Planned: f.Planned}
 	}
 	if v.Gap != nil && v.GapErr != nil {
 		r.LogDetGap = &stats.Estimate{Mean: *v.Gap, Err: *v.GapErr}

@@ -29,6 +29,9 @@ type checkpointState struct {
 	// The NaN guard: rejected steps in all and in a row.
 	Rejected int `json:"rejected,omitempty"`
 	InARow   int `json:"rejected_in_a_row,omitempty"`
+	// The plan fitted to the time budget (Trainer.Planned, PlannedFrom).
+	Planned     int `json:"planned_steps,omitempty"`
+	PlannedFrom int `json:"planned_from_steps,omitempty"`
 }
 
 // ParamsArray is the name of the parameters in a checkpoint: the one flat
@@ -86,6 +89,8 @@ func (t *Trainer) Checkpoint(path string, config any) error {
 		Layout:            layout,
 		Rejected:          t.Rejected,
 		InARow:            t.inARow,
+		Planned:           t.Planned,
+		PlannedFrom:       t.PlannedFrom,
 	}
 	arrays := map[string]runio.Array{
 		"adam_first":  runio.Vector(t.Optimizer.First),
@@ -224,6 +229,8 @@ func (t *Trainer) Restore(path string, config any) error {
 		return fmt.Errorf("train: %s: learning-rate scale %v, need a value in (0, 1]", path, st.LearningRateScale)
 	case st.Rejected < 0 || st.InARow < 0 || st.InARow > st.Rejected:
 		return fmt.Errorf("train: %s: %d rejected steps, %d in a row", path, st.Rejected, st.InARow)
+	case st.Planned < 0 || st.PlannedFrom < 0 || (st.Planned > 0) != (st.PlannedFrom > 0):
+		return fmt.Errorf("train: %s: a plan of %d steps fitted from %d", path, st.Planned, st.PlannedFrom)
 	case st.Params != len(params):
 		return fmt.Errorf("train: %s: %d parameters, the model has %d", path, st.Params, len(params))
 	}
@@ -245,6 +252,7 @@ func (t *Trainer) Restore(path string, config any) error {
 	t.LearningRateScale = st.LearningRateScale
 	t.hasBackup = false
 	t.Rejected, t.inARow = st.Rejected, st.InARow
+	t.Planned, t.PlannedFrom = st.Planned, st.PlannedFrom
 	return nil
 }
 

@@ -19,6 +19,45 @@
 // stored as named arrays of their shapes, "params/block3/shallow/A";
 // Restore also reads the one flat array "params" of older checkpoints.
 //
+// # A schedule fitted to the time budget
+//
+// The learning-rate schedule (optim.Schedule, decaying over Steps) and
+// whatever else follows the step count (vmc's anneal) assume that the run
+// does all its steps; a run cut by Duration stops with its rate still high.
+// With Settings.FitToDuration, Run fits the number of steps to the budget
+// once, before the first step of the process:
+//
+//  1. it evaluates the objective FitProbeSteps = 3 times at the current
+//     step without updating anything, the first to warm up and the other
+//     two timed, and restores the objective's state (Stateful) afterwards;
+//     with checkpoints, it adds the time of writing one divided by
+//     CheckpointEvery;
+//  2. it plans done + ⌊FitMargin·remaining/t_step⌋ steps in all
+//     (PlanSteps, FitMargin = 0.9), at most Steps: the plan replaces Steps
+//     in the loop, in a Schedule whose Total is Steps, and in the anneal
+//     (Trainer.PlannedSteps, Trainer.Schedule);
+//  3. it writes a checkpoint, which holds the plan and the Steps it was
+//     fitted from.
+//
+// The plan is fitted once and then fixed, rather than followed by a
+// progress measured in time at every step (progress = max(step/Steps,
+// elapsed/Duration)), because that is what keeps a run reproducible: the
+// probe leaves no trace, so the fitted run is bit for bit the run of
+// --iterations equal to its plan without the fit, which anyone can rerun
+// on any machine; a resumed run keeps the plan of its checkpoint, whatever
+// its own budget, and continues bit for bit; only a resume with other
+// Steps (more iterations) fits a new plan. A progress in time would end the
+// decay exactly at the budget whatever the machine does, but every step's
+// rate would depend on the wall clock, and no rerun, nor a resume, could
+// reproduce it. The price of the fixed plan is that a run whose steps
+// slow down by more than the margin after the probe (a machine shared
+// with other jobs) is still cut by Duration before its decay ends, and one
+// whose steps speed up ends early; so is a run of steps of a few
+// milliseconds, where the recorder's work, which the probe does not see,
+// exceeds the margin; and the probe costs three steps' evaluations. The fit is off unless asked for (model.Training's
+// FitToTimeLimit, isingflow --fit-to-time-limit): its plan depends on the
+// machine's speed, so a default run would not be the same run everywhere.
+//
 // The variational free energy of the Ising model (package vmc) and the
 // likelihood of MNIST images (package mnist) are both trained by it.
 package train

@@ -51,6 +51,14 @@ type Settings struct {
 	// Duration, when positive, ends training after this much time in this
 	// process; the run then stops with StatusTimeLimit.
 	Duration time.Duration
+	// FitToDuration, with a positive Duration, fits the number of steps
+	// to the time budget once, before the first step of the process, so
+	// that the learning-rate decay (and whatever else follows the step
+	// count, as vmc's anneal does) ends within the budget: see
+	// Trainer.PlannedSteps and the package documentation for the rule.
+	// Off, the schedule follows Steps and a run cut by Duration stops
+	// before its decay ends.
+	FitToDuration bool
 	// CheckpointEvery, when positive, writes a checkpoint to CheckpointPath
 	// every this many steps and when training stops for any reason.
 	CheckpointEvery int
@@ -110,8 +118,21 @@ type Result struct {
 	Status    Status
 	FirstStep int     // the step this process started from
 	Steps     int     // the steps done in all (Trainer.Step at the end)
+	Planned   int     // the steps the run was to do (Trainer.PlannedSteps)
 	Rejected  int     // steps rejected in this process
 	Seconds   float64 // of training in this process
+	// Fit is the fit of the plan to the time budget made by this process
+	// (Settings.FitToDuration), nil when it made none.
+	Fit *Fit
+}
+
+// Fit is how Run fitted the number of steps to the time budget
+// (Settings.FitToDuration).
+type Fit struct {
+	FromStep    int     // the step the plan was fitted at
+	StepSeconds float64 // the measured time of a step
+	Remaining   float64 // the seconds of the budget left at the fit
+	Planned     int     // the fitted number of steps in all
 }
 
 // Trainer minimises an Objective with Adam. A step whose loss or gradient
@@ -132,6 +153,17 @@ type Trainer struct {
 	Step              int
 	LearningRateScale float64
 	Rejected          int
+
+	// Planned, when positive, is the number of steps fitted to the time
+	// budget (Settings.FitToDuration), which replaces Settings.Steps;
+	// PlannedFrom is the Settings.Steps it was fitted from. Checkpoints
+	// hold both.
+	Planned, PlannedFrom int
+
+	// Now, when not nil, replaces time.Now as the loop's clock: the
+	// seconds of its records, its time limit and the fit of the plan
+	// (tests drive it).
+	Now func() time.Time
 
 	grad      []float64
 	backup    []float64 // parameters and moments before the last update
@@ -175,6 +207,34 @@ func New(obj Objective, s Settings) (*Trainer, error) {
 	}, nil
 }
 
+// now returns the loop's clock.
+func (t *Trainer) now() time.Time {
+	if t.Now != nil {
+		return t.Now()
+	}
+	return time.Now()
+}
+
+// PlannedSteps returns the number of steps the run is to do: the plan
+// fitted to the time budget when there is one, Settings.Steps otherwise.
+func (t *Trainer) PlannedSteps() int {
+	if t.Planned > 0 {
+		return t.Planned
+	}
+	return t.Settings.Steps
+}
+
+// Schedule returns the learning-rate schedule in force: Settings.Schedule,
+// whose Total, when it equals Settings.Steps (a decay over the whole run),
+// becomes PlannedSteps.
+func (t *Trainer) Schedule() optim.Schedule {
+	sc := t.Settings.Schedule
+	if t.Planned > 0 && sc.Total == t.Settings.Steps {
+		sc.Total = t.Planned
+	}
+	return sc
+}
+
 // Gradient returns the gradient of the last step (aliased; overwritten by
 // the next).
 func (t *Trainer) Gradient() []float64 { return t.grad }
@@ -185,7 +245,7 @@ func (t *Trainer) Gradient() []float64 { return t.grad }
 // or Settings.MaxRejected consecutive steps have been rejected.
 func (t *Trainer) TrainStep() (Step, error) {
 	if t.start.IsZero() {
-		t.start = time.Now()
+		t.start = t.now()
 	}
 	s := t.Settings
 	params := t.Objective.Params()
@@ -194,13 +254,13 @@ func (t *Trainer) TrainStep() (Step, error) {
 		return Step{Step: t.Step}, err
 	}
 	gnorm := floats.Norm(t.grad, 2)
-	lr := s.Schedule.Rate(s.LearningRate, t.Step) * t.LearningRateScale
+	lr := t.Schedule().Rate(s.LearningRate, t.Step) * t.LearningRateScale
 	st := Step{
 		Step:         t.Step,
 		Loss:         loss,
 		GradNorm:     gnorm,
 		LearningRate: lr,
-		Seconds:      time.Since(t.start).Seconds(),
+		Seconds:      t.now().Sub(t.start).Seconds(),
 		First:        !t.reported,
 	}
 	t.reported = true
@@ -228,22 +288,23 @@ func (t *Trainer) TrainStep() (Step, error) {
 	return st, nil
 }
 
-// Run trains until Settings.Steps steps are done, Settings.Duration has
+// Run trains until PlannedSteps steps are done, Settings.Duration has
 // passed, the context is done, the recorder returns an error, or too many
-// consecutive steps are rejected. With Settings.CheckpointEvery it writes
-// a checkpoint every so many steps and when it stops. A stop by the
-// context or the time limit is not an error: Result.Status says which.
+// consecutive steps are rejected. With Settings.FitToDuration it first
+// fits the plan to the time budget (see the package documentation). With
+// Settings.CheckpointEvery it writes a checkpoint every so many steps and
+// when it stops. A stop by the context or the time limit is not an error:
+// Result.Status says which.
 func (t *Trainer) Run(ctx context.Context, rec Recorder) (*Result, error) {
-	begin := time.Now()
+	begin := t.now()
 	res := &Result{FirstStep: t.Step}
-	if t.Settings.Duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t.Settings.Duration)
-		defer cancel()
+	err := t.fitPlan(begin, res)
+	if err == nil {
+		err = t.loop(ctx, rec, res, begin)
 	}
-	err := t.loop(ctx, rec, res)
 	res.Steps = t.Step
-	res.Seconds = time.Since(begin).Seconds()
+	res.Planned = t.PlannedSteps()
+	res.Seconds = t.now().Sub(begin).Seconds()
 	if t.Settings.CheckpointEvery > 0 {
 		if cerr := t.Checkpoint(t.Settings.CheckpointPath, t.Settings.CheckpointConfig); cerr != nil && err == nil {
 			err = cerr
@@ -258,11 +319,15 @@ func (t *Trainer) Run(ctx context.Context, rec Recorder) (*Result, error) {
 	return res, err
 }
 
-func (t *Trainer) loop(ctx context.Context, rec Recorder, res *Result) error {
+func (t *Trainer) loop(ctx context.Context, rec Recorder, res *Result, begin time.Time) error {
 	every := t.Settings.CheckpointEvery
-	for t.Step < t.Settings.Steps {
+	limit := t.Settings.Duration
+	for t.Step < t.PlannedSteps() {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if limit > 0 && t.now().Sub(begin) >= limit {
+			return context.DeadlineExceeded
 		}
 		st, err := t.TrainStep()
 		if st.Rejected {

@@ -101,7 +101,9 @@ type DataSource interface {
 //
 // The temperature of step s < Fraction·Steps is T·From^(1 − level/Levels)
 // with level = ⌊s·Levels/(Fraction·Steps)⌋: Levels geometric steps from
-// From·T down towards T; the remaining steps train at T.
+// From·T down towards T; the remaining steps train at T. Steps is the
+// trainer's plan (train.Trainer.PlannedSteps): Settings.Steps, or the
+// number fitted to the time budget with train.Settings.FitToDuration.
 type Anneal struct {
 	From     float64 // starting temperature as a multiple of T; ≤ 1 disables annealing
 	Fraction float64 // fraction of the steps spent annealing (default 0.5)
@@ -257,7 +259,7 @@ func (o *objective) UnmarshalState(b []byte) error { return o.pcg.UnmarshalBinar
 // temperature (the target's own unless annealing).
 func (o *objective) setTemperature(step int) error {
 	target := o.t.Target
-	T := o.t.Settings.Anneal.Temperature(target.Temperature(), step, o.t.Settings.Steps)
+	T := o.t.Settings.Anneal.Temperature(target.Temperature(), step, o.t.Trainer.PlannedSteps())
 	if T == target.Temperature() {
 		o.free.Target = target
 		return nil

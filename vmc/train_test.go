@@ -9,12 +9,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/isingflow/isingflow/flow"
 	"github.com/isingflow/isingflow/ising"
 	"github.com/isingflow/isingflow/lattice"
+	"github.com/isingflow/isingflow/optim"
 	"github.com/isingflow/isingflow/train"
 	"github.com/isingflow/isingflow/validation"
 )
@@ -314,4 +316,54 @@ func mustEnumerate(t *testing.T, lat *lattice.Lattice, T float64) float64 {
 		t.Fatal(err)
 	}
 	return e.LnZ
+}
+
+// TestFitToDurationFollowsThePlan checks that the anneal follows the plan
+// fitted to the time budget (train.Settings.FitToDuration): on a fake clock
+// advanced a second per evaluation, 60 steps in 20 s become ⌊0.9·17⌋ = 15
+// after three probes, the run reaches T by step 8 and has the records of a
+// run of 15 steps without the fit, bit for bit.
+func TestFitToDurationFollowsThePlan(t *testing.T) {
+	records := func(steps int, fit bool) ([]Record, *train.Result) {
+		tr := smallTrainer(t, nil, 3)
+		tr.Settings.Steps = steps
+		tr.Settings.Schedule = optim.Schedule{Total: steps, Final: 0.1}
+		tr.Settings.Anneal = Anneal{From: 1.5, Fraction: 0.5, Levels: 5}
+		now := time.Unix(1e9, 0)
+		tr.Now = func() time.Time { return now }
+		tr.BeforeStep = func(int) { now = now.Add(time.Second) }
+		if fit {
+			tr.Settings.Duration, tr.Settings.FitToDuration = 20*time.Second, true
+		}
+		var recs []Record
+		res, err := tr.Run(context.Background(), RecorderFunc(func(r Record) error {
+			r.Seconds = 0   // the clocks differ by the probes
+			r.KLPerSite = 0 // NaN: no exact value here
+			recs = append(recs, r)
+			return nil
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs, res
+	}
+	got, res := records(60, true)
+	if res.Status != train.StatusCompleted || res.Planned != 15 || len(got) != 15 {
+		t.Fatalf("fitted run: %+v with %d records, want 15 planned steps completed", res, len(got))
+	}
+	want, _ := records(15, false)
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("step %d: %+v, the run of 15 steps has %+v", i, got[i], want[i])
+		}
+	}
+	T := 2.5
+	for _, r := range got[8:] {
+		if r.Temperature != T {
+			t.Errorf("step %d at T = %v: the anneal should have ended at step 7.5", r.Step, r.Temperature)
+		}
+	}
+	if got[0].Temperature <= T {
+		t.Errorf("step 0 at T = %v, want annealing", got[0].Temperature)
+	}
 }

@@ -53,6 +53,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	res.Steps, res.FirstStep, res.Seconds, res.LogDetGap = steps, firstStep, seconds, gap
+	res.PlannedSteps = run.Trainer.PlannedSteps() // the plan fitted to the time limit, if any
 	res.Provenance.CommandLine = os.Args
 	if *asJSON {
 		return cli.WriteJSON(stdout, res)

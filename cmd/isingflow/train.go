@@ -64,6 +64,8 @@ func registerTraining(fs *pflag.FlagSet, t *model.Training) {
 	fs.StringVar(&t.Gradient, "gradient", d.Gradient, "estimator of the free energy's gradient: path or full (the paper's)")
 	fs.IntVar(&t.DataSteps, "data-steps", d.DataSteps, "first steps that also fit exact Wolff samples of the target (forward KL)")
 	fs.Float64Var(&t.DataWeight, "data-weight", d.DataWeight, "weight of the forward-KL gradient during --data-steps")
+	fs.BoolVar(&t.FitToTimeLimit, "fit-to-time-limit", d.FitToTimeLimit,
+		"time the first steps and fit the iterations, the learning-rate decay and the anneal to --time-limit (off: a run cut by the limit stops before its decay ends)")
 	cli.Group(fs, "training")
 }
 
@@ -178,6 +180,8 @@ func pointOptions(opt runOptions, stderr io.Writer) scan.Options {
 	var bar *runio.Progress
 	var total int
 	var evalStart time.Time
+	var run *model.Run
+	restoredPlan := 0 // the plan of the checkpoint resumed from (--fit-to-time-limit)
 	terminal := runio.IsTerminal(stderr)
 	nextReport := time.Now().Add(30 * time.Second)
 	o := scan.Options{
@@ -185,6 +189,7 @@ func pointOptions(opt runOptions, stderr io.Writer) scan.Options {
 		CommandLine: os.Args,
 	}
 	o.Started = func(r *model.Run) {
+		run, restoredPlan = r, r.Trainer.Planned
 		m, mc := r.Model, &r.Config.Model
 		fmt.Fprintf(stderr, "isingflow: %s lattice, T = %.6g, δ = %g; %s (%d parameters); BLAS: %s; elementwise: %s\n",
 			m.Lattice, mc.T, mc.Delta, mc.Describe(), len(m.Flow.Potential.Params()), blasimpl.Name(), flow.Elementwise())
@@ -196,6 +201,17 @@ func pointOptions(opt runOptions, stderr io.Writer) scan.Options {
 		bar = runio.NewProgress(stderr, total, "training")
 	}
 	o.Record = func(rec vmc.Record) error {
+		if p := run.Trainer.PlannedSteps(); rec.ProcessStart && p != total {
+			// The plan fitted to the time limit (--fit-to-time-limit).
+			bar.Finish()
+			if p == restoredPlan {
+				fmt.Fprintf(stderr, "isingflow: following the checkpoint's plan of %d steps fitted to the time limit\n", p)
+			} else {
+				fmt.Fprintf(stderr, "isingflow: %d steps planned to fit the time limit (of --iterations %d); decay and anneal follow them\n", p, total)
+			}
+			total = p
+			bar = runio.NewProgress(stderr, total, "training")
+		}
 		if rec.Rejected {
 			fmt.Fprintf(stderr, "isingflow: step %d rejected (non-finite loss or gradient): rolled back, learning rate now %.3g\n",
 				rec.Step, rec.LearningRate*0.5)
