@@ -237,3 +237,55 @@ func ExampleFlow_RoundTripError() {
 	// ε = 0.10: round trip below 1e-9: true
 	// ε = 0.05: round trip below 1e-9: true
 }
+
+// TestLogDensityError checks the Richardson estimate of the error of ln p
+// against the exact gap of the discrete map (LogDetGap): their means over
+// samples agree, to within their errors, for a quadratic potential (whose
+// integrated Laplacian is exact while the RK4 map's determinant is not)
+// and for a shallow one, at a coarse step and a fine one.
+func TestLogDensityError(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	const n, B = 4, 2000
+	S := mat.NewDense(n, n, nil)
+	for i := range n {
+		for j := range n {
+			S.Set(i, j, 0.4*rng.NormFloat64())
+		}
+	}
+	for _, c := range []struct {
+		name string
+		p    flow.Potential
+	}{
+		{"quadratic", flow.NewQuadratic(S, nil)},
+		{"shallow", newTestShallow(rng, n, 8, flow.LogCosh, true, 0.8)},
+	} {
+		z := normalDense(rng, B, n)
+		for _, steps := range []int{8, 16} {
+			f := mustFlow(t, c.p, steps, 2/float64(steps))
+			est, gap := make([]float64, B), make([]float64, B)
+			if err := f.LogDensityError(est, z); err != nil {
+				t.Fatal(err)
+			}
+			f.LogDetGap(gap, z, flow.Sampling)
+			me, se := meanErr(est)
+			mg, sg := meanErr(gap)
+			t.Logf("%s, ε = %.3f: estimate %.4g ± %.2g, LogDetGap %.4g ± %.2g", c.name, f.StepSize, me, se, mg, sg)
+			if d := math.Abs(me - mg); d > 4*math.Hypot(se, sg)+0.05*math.Abs(mg) {
+				t.Errorf("%s, ε = %.3f: estimate %.4g ± %.2g, LogDetGap %.4g ± %.2g", c.name, f.StepSize, me, se, mg, sg)
+			}
+		}
+	}
+}
+
+// meanErr returns the mean of v and its standard error.
+func meanErr(v []float64) (float64, float64) {
+	var m, s float64
+	for _, x := range v {
+		m += x
+	}
+	m /= float64(len(v))
+	for _, x := range v {
+		s += (x - m) * (x - m)
+	}
+	return m, math.Sqrt(s / float64(len(v)-1) / float64(len(v)))
+}

@@ -108,7 +108,9 @@
 // its integrated ℓ equals ln|det ∂x_T/∂z| of the discrete map only up to
 // O(ε⁴). RoundTripError, LogDetGap and DiscretisationError measure these
 // errors, so that an estimator claiming to be unbiased can compare them with
-// its own error bar.
+// its own error bar; LogDensityError estimates the error of the reported
+// ln p cheaply (four integrations of a batch, ε against ε/2), with the
+// same mean as LogDetGap to leading order.
 //
 // # Potentials
 //
@@ -157,7 +159,8 @@
 //	flow.go        Flow: Forward, Backward, Sample, LogDensity
 //	grad.go        Gradient, the discrete adjoint of the fixed-step map
 //	pathgrad.go    PathGradient
-//	diagnostics.go RoundTripError, LogDetGap, DiscretisationError
+//	diagnostics.go RoundTripError, LogDetGap, DiscretisationError,
+//	               LogDensityError
 //	potential.go   Potential, MemoPotential
 //	params.go      ParamBinder, ParamHolder, Wrapper, BindParams, HoldParams
 //	layout.go      ParamBlock, ParamLayouter, Layout: the parameters' names

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -40,6 +41,16 @@ const (
 	// MinAcceptance is the smallest flow-MCMC acceptance rate before the
 	// chain is flagged as nearly stuck.
 	MinAcceptance = 0.01
+
+	// FoldDiscretisation and WarnDiscretisation are the thresholds of the
+	// integrator's error of ln p relative to the statistical error σ_f of
+	// the importance-sampled free energy (SetLogDensityDiscretisation):
+	// its uncertainty is folded into σ_f from FoldDiscretisation·σ_f on
+	// (below, it would change σ_f by less than 2 %), and the estimates
+	// carry a warning when the bias T|δ| exceeds WarnDiscretisation·σ_f
+	// and δ is significant (|δ| > 2 of its errors).
+	FoldDiscretisation = 0.2
+	WarnDiscretisation = 0.5
 )
 
 // jackknifeBlocks is the number of blocks of independent draws used by the
@@ -109,6 +120,15 @@ type IsingEstimates struct {
 	Magnetization4       stats.Estimate // ⟨m⁴⟩
 	Binder               stats.Estimate // U = 1 − ⟨m⁴⟩/(3⟨m²⟩²)
 	Susceptibility       stats.Estimate // χ = βN(⟨m²⟩ − ⟨|m|⟩²)
+
+	// LogDensityDiscretisation, when the evaluation estimated it, is the
+	// mean error per site of the log-density the integrator reports,
+	// δ = (ln p_reported − ln p)/N (flow.Flow.LogDensityError), and
+	// FreeEnergyStatErr the statistical error of FreeEnergyPerSite alone
+	// when the discretisation's was folded into it (zero otherwise): see
+	// SetLogDensityDiscretisation.
+	LogDensityDiscretisation *stats.Estimate
+	FreeEnergyStatErr        float64
 
 	// Warnings are sentences a user must see, such as an effective sample
 	// size too small for the estimates to be trusted. Empty when all is
@@ -221,6 +241,49 @@ func (e *IsingEstimates) SetExactLnZPerSite(lnZPerSite float64) stats.Estimate {
 	return e.KLPerSite
 }
 
+// SetLogDensityDiscretisation records the estimate d of the integrator's
+// error of ln p per site, δ = (ln p_reported − ln p)/N averaged over
+// samples (flow.Flow.LogDensityError), at temperature T, and folds it into
+// the error of the importance-sampled free energy where it matters.
+//
+// An error δ per site of every ln p multiplies every weight by about
+// e^{−Nδ}, so that ln Ẑ/N is low by δ and f = −T ln Z/N high by Tδ (low
+// when δ < 0, as at ε = 0.2 in the ordered phase); f_var moves by the same
+// Tδ, so KL/site does not to first order. The estimate is not subtracted,
+// as it is a leading-order one from a few hundred samples: its size and
+// uncertainty, s = T·√(δ² + σ_δ²), are added in quadrature to the error of
+// f (and s/T to that of ln Z/N) when s exceeds FoldDiscretisation times
+// that error, and FreeEnergyStatErr keeps the statistical error alone.
+// When T|δ| exceeds WarnDiscretisation times the statistical error and δ
+// is significant (|δ| > 2σ_δ), a warning says so: the step size biases f
+// by a visible fraction of its error bar, and the flow should be evaluated
+// with smaller steps. Calling it again replaces the earlier estimate.
+func (e *IsingEstimates) SetLogDensityDiscretisation(d stats.Estimate, T float64) {
+	stat := e.FreeEnergyPerSite.Err
+	if e.FreeEnergyStatErr > 0 {
+		stat = e.FreeEnergyStatErr
+	}
+	dd := d
+	e.LogDensityDiscretisation = &dd
+	e.Warnings = slices.DeleteFunc(e.Warnings, func(w string) bool { return strings.HasPrefix(w, coarseStepWarning) })
+	e.FreeEnergyPerSite.Err, e.FreeEnergyStatErr = stat, 0
+	e.LnZPerSite.Err = stat / T
+	s := T * math.Hypot(d.Mean, d.Err)
+	if s > FoldDiscretisation*stat {
+		e.FreeEnergyStatErr = stat
+		e.FreeEnergyPerSite.Err = math.Hypot(stat, s)
+		e.LnZPerSite.Err = e.FreeEnergyPerSite.Err / T
+	}
+	if T*math.Abs(d.Mean) > WarnDiscretisation*stat && math.Abs(d.Mean) > 2*d.Err {
+		e.Warnings = append(e.Warnings, fmt.Sprintf(
+			coarseStepWarning+": the integrated ln p is off by %.2g ± %.1g per site (Richardson, ε against ε/2), which moves f by %+.2g, %.1f times its statistical error %.2g; the error of f includes it, but evaluate with smaller steps (more --flow-steps of a smaller --epsilon) for an unbiased f",
+			d.Mean, d.Err, T*d.Mean, T*math.Abs(d.Mean)/stat, stat))
+	}
+}
+
+// coarseStepWarning opens the warning of SetLogDensityDiscretisation.
+const coarseStepWarning = "RK4 STEP TOO COARSE"
+
 // jsonObject writes a flat JSON object in the order its members are added.
 type jsonObject struct {
 	buf bytes.Buffer
@@ -281,6 +344,13 @@ func (e IsingEstimates) MarshalJSON() ([]byte, error) {
 	o.number("log_weight_sd", e.LogWeightSD)
 	o.number("pareto_k", e.ParetoShape)
 	o.estimates(e.fields())
+	if d := e.LogDensityDiscretisation; d != nil {
+		o.number("logp_discretisation_per_site", d.Mean)
+		o.number("logp_discretisation_per_site_err", d.Err)
+	}
+	if e.FreeEnergyStatErr > 0 {
+		o.number("free_energy_per_site_statistical_err", e.FreeEnergyStatErr)
+	}
 	o.value("warnings", nonNil(e.Warnings))
 	if e.MCMC != nil {
 		o.value("mcmc", e.MCMC)
@@ -374,6 +444,19 @@ func (e *IsingEstimates) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	if err = readEstimates(m, e.fields()); err != nil {
+		return err
+	}
+	if _, ok := m["logp_discretisation_per_site"]; ok {
+		d := stats.Estimate{}
+		if d.Mean, err = readNumber(m, "logp_discretisation_per_site"); err != nil {
+			return err
+		}
+		if d.Err, err = readNumber(m, "logp_discretisation_per_site_err"); err != nil {
+			return err
+		}
+		e.LogDensityDiscretisation = &d
+	}
+	if err = readInto(m, "free_energy_per_site_statistical_err", &e.FreeEnergyStatErr); err != nil {
 		return err
 	}
 	if err = readInto(m, "warnings", &e.Warnings); err != nil {

@@ -1,6 +1,7 @@
 package observables
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -139,6 +140,49 @@ func TestBatchMatchesMoments(t *testing.T) {
 	for r := range b {
 		if want := cm.Moments(x.RawRowView(r)); dst[r] != want {
 			t.Fatalf("row %d: Batch %v, Moments %v", r, dst[r], want)
+		}
+	}
+}
+
+// TestSetLogDensityDiscretisation checks the folding rule and the warning
+// of the integrator's error of ln p, and that both survive JSON.
+func TestSetLogDensityDiscretisation(t *testing.T) {
+	const T = 2.0
+	for _, c := range []struct {
+		d            stats.Estimate
+		folded, warn bool
+	}{
+		{stats.Estimate{Mean: 1e-7, Err: 1e-7}, false, false},    // negligible
+		{stats.Estimate{Mean: 2e-5, Err: 2e-5}, true, false},     // folded, not significant
+		{stats.Estimate{Mean: -2e-5, Err: 2e-6}, true, false},    // folded, T|δ| = 0.4σ
+		{stats.Estimate{Mean: -8.3e-5, Err: 1.2e-5}, true, true}, // the ablation's ε = 0.2 at T = 2
+	} {
+		e := IsingEstimates{FreeEnergyPerSite: stats.Estimate{Mean: -2.057, Err: 1e-4}, LnZPerSite: stats.Estimate{Mean: 1.0285, Err: 5e-5}}
+		e.SetLogDensityDiscretisation(c.d, T)
+		e.SetLogDensityDiscretisation(c.d, T) // again: the same result
+		if folded := e.FreeEnergyStatErr > 0; folded != c.folded {
+			t.Errorf("δ = %v: folded %v, want %v", c.d, folded, c.folded)
+		}
+		want := 1e-4
+		if c.folded {
+			want = math.Hypot(1e-4, T*math.Hypot(c.d.Mean, c.d.Err))
+		}
+		if math.Abs(e.FreeEnergyPerSite.Err-want) > 1e-15 || math.Abs(e.LnZPerSite.Err-want/T) > 1e-15 {
+			t.Errorf("δ = %v: errors %v, %v, want %v, %v", c.d, e.FreeEnergyPerSite.Err, e.LnZPerSite.Err, want, want/T)
+		}
+		if warned := len(e.Warnings) > 0; warned != c.warn || len(e.Warnings) > 1 {
+			t.Errorf("δ = %v: warnings %q", c.d, e.Warnings)
+		}
+		b, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back IsingEstimates
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if back.LogDensityDiscretisation == nil || *back.LogDensityDiscretisation != c.d || back.FreeEnergyStatErr != e.FreeEnergyStatErr {
+			t.Errorf("δ = %v: JSON %s read back as %v, %v", c.d, b, back.LogDensityDiscretisation, back.FreeEnergyStatErr)
 		}
 	}
 }

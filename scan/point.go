@@ -30,13 +30,31 @@ type Evaluation struct {
 	// the discrete RK4 map (flow.Flow.LogDetGap; costly: about N training
 	// steps per sample).
 	LogDetCheck int `json:"logdet_check,omitempty"`
+	// Discretisation, when positive, estimates on this many samples of
+	// their own the RK4 error of ln p per site (flow.Flow.LogDensityError:
+	// four integrations of each sample, with ε and ε/2), records it in the
+	// estimates and folds it into the error of f where it is not
+	// negligible, with a warning where it biases f
+	// (observables.IsingEstimates.SetLogDensityDiscretisation). It is
+	// skipped for the random potential, whose integrations back draw anew.
+	// (A plan written before it existed reads 0: no estimate.)
+	Discretisation int `json:"discretisation_samples,omitempty"`
 	// Progress, when not nil, is told how many samples are done.
 	Progress func(done, total int) `json:"-"`
 }
 
 // DefaultEvaluation is the evaluation of isingflow train: 10 000 samples
-// of seed 2 in batches of 512, no chain, no log-determinant check.
-func DefaultEvaluation() Evaluation { return Evaluation{Samples: 10000, Seed: 2, Batch: 512} }
+// of seed 2 in batches of 512, no chain, no log-determinant check, the
+// integrator's error of ln p estimated on DefaultDiscretisationSamples.
+func DefaultEvaluation() Evaluation {
+	return Evaluation{Samples: 10000, Seed: 2, Batch: 512, Discretisation: DefaultDiscretisationSamples}
+}
+
+// DefaultDiscretisationSamples is the default number of samples of the
+// estimate of the integrator's error of ln p (Evaluation.Discretisation):
+// four integrations each, about a tenth of the cost of the default
+// evaluation, and an error of about 10⁻⁵ per site at L = 16.
+const DefaultDiscretisationSamples = 256
 
 // Validate checks the settings; its errors name the command-line flags.
 func (e *Evaluation) Validate() error {
@@ -49,6 +67,8 @@ func (e *Evaluation) Validate() error {
 		return fmt.Errorf("--eval-batch %d: must be positive", e.Batch)
 	case e.LogDetCheck < 0 || e.LogDetCheck == 1:
 		return fmt.Errorf("--logdet-check %d: need 0 (no check) or at least 2 samples", e.LogDetCheck)
+	case e.Discretisation < 0 || e.Discretisation == 1:
+		return fmt.Errorf("--discretisation-samples %d: need 0 (no estimate) or at least 2 samples", e.Discretisation)
 	}
 	return nil
 }
@@ -67,6 +87,13 @@ func Evaluate(m *model.Model, e Evaluation) (*observables.IsingEstimates, *stats
 	})
 	if err != nil {
 		return nil, nil, err
+	}
+	if e.Discretisation > 0 && m.Config.Potential != model.PotentialRandom {
+		d, err := LogDensityDiscretisation(m.Flow, e.Discretisation, e.Seed)
+		if err != nil {
+			return nil, nil, err
+		}
+		est.SetLogDensityDiscretisation(d, m.Config.T)
 	}
 	if e.LogDetCheck == 0 {
 		return &est, nil, nil
@@ -87,6 +114,34 @@ func Evaluate(m *model.Model, e Evaluation) (*observables.IsingEstimates, *stats
 	}
 	g := stats.MeanErr(gap)
 	return &est, &g, nil
+}
+
+// LogDensityDiscretisation estimates the RK4 error of the log-density per
+// site that the flow reports, (ln p_ε − ln p)/N, on samples latent samples
+// of their own stream of seed (flow.Flow.LogDensityError, Richardson's
+// extrapolation of ε against ε/2), as a mean with its standard error.
+func LogDensityDiscretisation(f *flow.Flow, samples int, seed uint64) (stats.Estimate, error) {
+	n := f.Dim()
+	rng := rand.New(rand.NewPCG(seed, 0xd15c7e7e))
+	d := make([]float64, 0, samples)
+	const batch = 128
+	for done := 0; done < samples; done += batch {
+		b := min(batch, samples-done)
+		z := mat.NewDense(b, n, nil)
+		for i := range b {
+			for j := range n {
+				z.Set(i, j, rng.NormFloat64())
+			}
+		}
+		part := make([]float64, b)
+		if err := f.LogDensityError(part, z); err != nil {
+			return stats.Estimate{}, err
+		}
+		for _, v := range part {
+			d = append(d, v/float64(n))
+		}
+	}
+	return stats.MeanErr(d), nil
 }
 
 // NewResult returns the result of the model's flow with the estimates est

@@ -76,6 +76,13 @@ func printResult(w io.Writer, r *scan.Result) {
 		}
 		fmt.Fprintln(w)
 	}
+	if d := e.LogDensityDiscretisation; d != nil {
+		fmt.Fprintf(w, "RK4 error of ln p (ε against ε/2): %v per site", *d)
+		if e.FreeEnergyStatErr > 0 {
+			fmt.Fprintf(w, "; folded into the error of f (statistical alone: %.2g)", e.FreeEnergyStatErr)
+		}
+		fmt.Fprintln(w)
+	}
 	if g := r.LogDetGap; g != nil {
 		fmt.Fprintf(w, "RK4 check: ln p(integrated Laplacian) − ln p(discrete map) = %v per site; the KL of the discrete map is KL − this\n", *g)
 	}

@@ -29,6 +29,8 @@ func registerEvaluation(fs *pflag.FlagSet, e *scan.Evaluation) {
 	fs.Uint64Var(&e.Seed, "eval-seed", d.Seed, "seed of the evaluation samples")
 	fs.IntVar(&e.Batch, "eval-batch", d.Batch, "samples drawn per batch in the evaluation")
 	fs.IntVar(&e.LogDetCheck, "logdet-check", d.LogDetCheck, "samples on which to check ln p against the exact log-determinant of the RK4 map (costly)")
+	fs.IntVar(&e.Discretisation, "discretisation-samples", d.Discretisation,
+		"samples on which to estimate the RK4 error of ln p (ε against ε/2), folded into the error of f where it matters; 0: none")
 	cli.Group(fs, "evaluation")
 }
 
