@@ -91,6 +91,9 @@ func newRelaxation(lat *lattice.Lattice, T, delta float64, method inverseMethod)
 	}
 	periodic := lat.Boundary() == lattice.Periodic
 	n := lat.N()
+	if err := CheckTemperature(T, lat.Dim(), int64(n), delta); err != nil {
+		return nil, fmt.Errorf("ising: relaxation: temperature %g %v", T, err)
+	}
 	useFFT := periodic && (method == fftInverse || (method == autoInverse && n >= fftMinSites))
 	if method == fftInverse && !periodic {
 		return nil, fmt.Errorf("ising: relaxation: FFT inverse needs a periodic lattice, have %v", lat)

@@ -178,6 +178,9 @@ func (c *Config) Validate() error {
 	if !(c.Delta > 0) || math.IsInf(c.Delta, 0) {
 		return fmt.Errorf("--delta %v: must be positive", c.Delta)
 	}
+	if err := ising.CheckTemperature(c.T, c.Dim, c.Sites(), c.Delta); err != nil {
+		return fmt.Errorf("-T %g: %v", c.T, err)
+	}
 	return nil
 }
 

@@ -26,6 +26,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err := validateEvaluation(&ev); err != nil {
 		return err
 	}
+	// Refuse a run too large for the machine before loading (building) it.
+	if rc, err := model.ReadConfig(*dir); err == nil && rc.Model.Validate() == nil {
+		if err := cli.CheckMemory("evaluating the run", ev.MemoryEstimate(&rc.Model, nil)); err != nil {
+			return err
+		}
+	}
 	run, err := loadRun(*dir)
 	if err != nil {
 		return err

@@ -27,12 +27,21 @@ func runExact(args []string, stdout, stderr io.Writer) error {
 	if !(*delta > 0) || math.IsInf(*delta, 0) {
 		return usagef("--delta %v: must be positive", *delta)
 	}
+	if err := g.validate(); err != nil {
+		return err
+	}
+	if err := g.checkTemperature(*delta); err != nil {
+		return err
+	}
+	if g.dim != 2 && g.sites() > maxEnumerationSites {
+		return usagef("no exact solution for the %v lattice: Kaufman and Onsager need two dimensions, enumeration N ≤ %d; try \"isingflow mc\"", g.describe(), maxEnumerationSites)
+	}
+	if err := cli.CheckMemory("computing the exact references", ising.RelaxationMemory(g.dim, g.L, g.open)); err != nil {
+		return err
+	}
 	lat, err := g.lattice()
 	if err != nil {
 		return err
-	}
-	if g.dim != 2 && lat.N() > maxEnumerationSites {
-		return usagef("no exact solution for the %v lattice: Kaufman and Onsager need two dimensions, enumeration N ≤ %d; try \"isingflow mc\"", lat, maxEnumerationSites)
 	}
 	r, err := scan.NewExact(lat, float64(g.T), *delta)
 	if err != nil {

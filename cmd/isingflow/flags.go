@@ -1,11 +1,14 @@
 package main
 
 import (
+	"math"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/isingflow/isingflow/internal/cli"
+	"github.com/isingflow/isingflow/ising"
 	"github.com/isingflow/isingflow/lattice"
 	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/scan"
@@ -56,13 +59,47 @@ func (g *geometry) registerShape(fs *pflag.FlagSet) {
 	fs.BoolVar(&g.open, "open", false, "open instead of periodic boundaries")
 }
 
-// lattice validates the flags and builds the lattice.
-func (g *geometry) lattice() (*lattice.Lattice, error) {
+// validate checks the flags without building the lattice.
+func (g *geometry) validate() error {
 	if g.L < 2 {
-		return nil, usagef("-L %d: the linear size must be at least 2", g.L)
+		return usagef("-L %d: the linear size must be at least 2", g.L)
 	}
 	if g.dim < 1 || g.dim > 4 {
-		return nil, usagef("-d %d: the dimension must be 1, 2, 3 or 4", g.dim)
+		return usagef("-d %d: the dimension must be 1, 2, 3 or 4", g.dim)
+	}
+	if n := g.sites(); n > math.MaxInt32 {
+		return usagef("-L %d: %d^%d sites, more than a lattice may have (%d)", g.L, g.L, g.dim, math.MaxInt32)
+	}
+	return nil
+}
+
+// describe names the lattice as lattice.Lattice.String does, without
+// building it: "8x8x8 periodic".
+func (g *geometry) describe() string {
+	b := lattice.Periodic
+	if g.open {
+		b = lattice.Open
+	}
+	return strings.Repeat(strconv.Itoa(g.L)+"x", max(g.dim-1, 0)) + strconv.Itoa(g.L) + " " + b.String()
+}
+
+// sites returns the number of sites L^d, saturated at math.MaxInt64.
+func (g *geometry) sites() int64 { return lattice.HypercubicSites(g.dim, g.L) }
+
+// checkTemperature refuses a temperature so small that β times the
+// energies overflows, or, with delta > 0, that the relaxation of that
+// shift loses it to rounding (ising.CheckTemperature).
+func (g *geometry) checkTemperature(delta float64) error {
+	if err := ising.CheckTemperature(float64(g.T), g.dim, g.sites(), delta); err != nil {
+		return usagef("-T %g: %v", float64(g.T), err)
+	}
+	return nil
+}
+
+// lattice validates the flags and builds the lattice.
+func (g *geometry) lattice() (*lattice.Lattice, error) {
+	if err := g.validate(); err != nil {
+		return nil, err
 	}
 	b := lattice.Periodic
 	if g.open {

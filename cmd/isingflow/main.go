@@ -14,8 +14,11 @@
 //
 // Run "isingflow help" or "isingflow SUBCOMMAND --help" for the flags.
 // Results go to stdout, progress and diagnostics to stderr. Exit status: 0 on
-// success, 1 on a failed run, 2 on bad usage, 75 for a "scan run" task that a
-// signal or a time limit stopped with its state saved (run it again).
+// success, 1 on a failed run, 2 on bad usage, 3 on a request that needs more
+// memory than the limit (the machine's MemTotal, or ISINGFLOW_MEMORY_LIMIT,
+// e.g. 8GiB, or off), refused before anything is allocated, and 75 for a
+// "scan run" task that a signal or a time limit stopped with its state saved
+// (run it again).
 package main
 
 import (

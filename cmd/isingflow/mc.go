@@ -29,8 +29,7 @@ func runMC(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	lat, err := g.lattice()
-	if err != nil {
+	if err := g.validate(); err != nil {
 		return err
 	}
 	if *sweeps < validation.MinWolffSweeps {
@@ -39,10 +38,19 @@ func runMC(args []string, stdout, stderr io.Writer) error {
 	if *therm < 0 || *chains < 0 {
 		return usagef("--thermalize and --chains must not be negative")
 	}
+	if err := g.checkTemperature(0); err != nil {
+		return err
+	}
+	settings := validation.WolffSettings{Sweeps: *sweeps, Thermalize: *therm, Chains: *chains, Seed: *seed}
+	if err := cli.CheckMemory("the Monte Carlo run", settings.MemoryEstimate(g.dim, g.L)); err != nil {
+		return err
+	}
+	lat, err := g.lattice()
+	if err != nil {
+		return err
+	}
 	start := time.Now()
-	res, err := validation.Wolff(lat, float64(g.T), validation.WolffSettings{
-		Sweeps: *sweeps, Thermalize: *therm, Chains: *chains, Seed: *seed,
-	})
+	res, err := validation.Wolff(lat, float64(g.T), settings)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 
 	percentile "github.com/montanaflynn/stats"
 
+	"github.com/isingflow/isingflow/internal/bytesize"
+	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/model"
 	"github.com/isingflow/isingflow/observables"
 	"github.com/isingflow/isingflow/plots"
@@ -40,13 +42,20 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if *wolff && *n < observables.MinExactPerGroup {
 		return usagef("-n %d: --wolff compares the distributions of |m| and needs at least %d samples", *n, observables.MinExactPerGroup)
 	}
+	// Refuse too many samples, or a run too large for the machine, before
+	// loading (building) the run.
+	if rc, err := model.ReadConfig(*dir); err == nil && rc.Model.Validate() == nil {
+		if err := checkSamples(&rc.Model, *n); err != nil {
+			return err
+		}
+	}
 	run, err := loadRun(*dir)
 	if err != nil {
 		return err
 	}
 	m := run.Model
-	if int64(*n)*int64(m.Lattice.N()) > 1<<28 {
-		return usagef("-n %d: %d samples of %d sites are too many for one file", *n, *n, m.Lattice.N())
+	if err := checkSamples(&m.Config, *n); err != nil {
+		return err
 	}
 	prefix := *out
 	if prefix == "" {
@@ -113,6 +122,26 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "histograms of |m| in %s\n", plotPath)
 	return nil
+}
+
+// maxSampleSites bounds the sites of all the samples of one file (2²⁸:
+// their fields x and spins take 2.4 GB).
+const maxSampleSites = 1 << 28
+
+// sampleBatch is the batch in which observables.DrawSpins draws.
+const sampleBatch = 256
+
+// checkSamples refuses n samples of the model c that are too many for one
+// file (a usage error) or for the machine's memory.
+func checkSamples(c *model.Config, n int) error {
+	sites := c.Sites()
+	if bytesize.Mul(int64(n), sites) > maxSampleSites {
+		return usagef("-n %d: %d samples of %d sites are too many for one file (at most %d values)", n, n, sites, maxSampleSites)
+	}
+	// The fields and spins of every sample, and their copies as the
+	// .npz file is written; a few values per sample.
+	need := bytesize.Add(c.MemoryEstimate(nil, sampleBatch), bytesize.Mul(int64(n), sites, 2*(8+1)), bytesize.Mul(int64(n), 8*8))
+	return cli.CheckMemory("drawing the samples", need)
 }
 
 // magnetizationPercentiles are the percentiles of |m| that sample --wolff

@@ -83,6 +83,9 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	mc.L, mc.Dim, mc.Open, mc.T = g.L, g.dim, g.open, ts[0]
+	if err := checkScan(&g, mc, &tc, &ev, ts); err != nil {
+		return err
+	}
 	// Build the first model now, so that bad model flags fail before any
 	// directory is made.
 	if _, err := g.lattice(); err != nil {
@@ -183,4 +186,20 @@ func printScan(w io.Writer, reports []*scan.Result) {
 			fmt.Fprintln(w)
 		}
 	}
+}
+
+// checkScan checks the lattice and the model at every temperature of a
+// scan without building them, and refuses a scan whose runs need more
+// memory than the limit.
+func checkScan(g *geometry, mc model.Config, tc *model.Training, ev *scan.Evaluation, ts []float64) error {
+	if err := g.validate(); err != nil {
+		return err
+	}
+	for _, T := range ts {
+		mc.T = T
+		if err := mc.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+	}
+	return cli.CheckMemory("each run of the scan", ev.MemoryEstimate(&mc, tc))
 }

@@ -139,11 +139,17 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err := rf.validate(); err != nil {
 		return err
 	}
-	if _, err := a.g.lattice(); err != nil {
+	if err := a.g.validate(); err != nil {
 		return err
 	}
 	if err := a.mc.Validate(); err != nil {
 		return usagef("%v", err)
+	}
+	if err := cli.CheckMemory("the run", a.ev.MemoryEstimate(&a.mc, &a.tc)); err != nil {
+		return err
+	}
+	if _, err := a.g.lattice(); err != nil {
+		return err
 	}
 	dir := *out
 	if dir == "" {

@@ -71,6 +71,9 @@ type adaptiveReport struct {
 	Seconds      float64 `json:"seconds"`
 }
 
+// testImages is the number of MNIST's test images.
+const testImages = 10000
+
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", stderr)
 	runDir := fs.String("run", "", "run directory written by mnistflow train")
@@ -96,6 +99,14 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	path, err := findCheckpoint(*runDir, *which)
 	if err != nil {
+		return err
+	}
+	// The evaluator's batch is at most the test images.
+	evalBatch := min(*batch, testImages)
+	if *limit > 0 {
+		evalBatch = min(evalBatch, *limit)
+	}
+	if err := checkRunMemory(*runDir, evalBatch, "evaluating the run"); err != nil {
 		return err
 	}
 	r, err := loadCheckpoint(path)

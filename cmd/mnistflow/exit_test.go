@@ -8,12 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/mnist"
 )
 
 // TestExitCodes checks the exit status and the one-line error of bad
 // command lines (the scripts check the messages in more detail).
 func TestExitCodes(t *testing.T) {
+	t.Setenv(cli.MemoryLimitEnv, "64GiB")
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	if err := writeFakeMNIST(data, 40, 10, 4, 4, 1); err != nil {
@@ -24,6 +26,18 @@ func TestExitCodes(t *testing.T) {
 		"--validation-size", "10", "--eval-images", "5", "--max-batches", "1", "--out", runDir}
 	if code := run(append([]string{"train"}, small...), new(strings.Builder), new(strings.Builder)); code != exitOK {
 		t.Fatalf("training the fixture run: exit status %d", code)
+	}
+	// A copy of the run whose config.json asks for 10⁸ hidden units.
+	hugeRun := filepath.Join(dir, "hugerun")
+	if err := os.CopyFS(hugeRun, os.DirFS(runDir)); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(filepath.Join(hugeRun, mnist.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(hugeRun, mnist.ConfigFile), []byte(strings.Replace(string(cfg), `"hidden": 3,`, `"hidden": 100000000,`, 1)), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		args []string
@@ -58,6 +72,16 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"sample", "--run", runDir, "-n", "2000"}, exitUsage, "-n 2000"},
 		{[]string{"sample", "--run", runDir, "--scale", "0"}, exitUsage, "--scale 0"},
 		{[]string{"plot"}, exitUsage, "--run DIR is required"},
+		// Too large for the machine: refused before anything is read or
+		// written; sizes whose product overflows are counted, not wrapped.
+		{[]string{"train", "--data", data, "--validation-size", "10", "--hidden", "100000000", "--out", filepath.Join(dir, "huge")}, exitResources, "needs about"},
+		{[]string{"train", "--data", data, "--validation-size", "10", "--steps", "1000000000", "--out", filepath.Join(dir, "huge")}, exitResources, "needs about"},
+		{[]string{"train", "--data", data, "--validation-size", "10", "--batch", "1000000000", "--out", filepath.Join(dir, "huge")}, exitUsage, "--batch 1000000000: larger than the 30 training images"},
+		{[]string{"eval", "--run", runDir, "--batch", "1000000000", "--limit", "5"}, exitOK, ""},
+		{[]string{"eval", "--run", hugeRun}, exitResources, "evaluating the run needs about"},
+		{[]string{"sample", "--run", hugeRun}, exitResources, "sampling the run needs about"},
+		{[]string{"train", "--data", data, "--batch", "10", "--validation-size", "10", "--epochs", "9223372036854775807",
+			"--out", filepath.Join(dir, "forever")}, exitUsage, "--epochs 9223372036854775807: 9223372036854775807 epochs of 3 batches are more batches than can be counted"},
 	} {
 		var stdout, stderr strings.Builder
 		code := run(tc.args, &stdout, &stderr)
@@ -65,7 +89,7 @@ func TestExitCodes(t *testing.T) {
 			t.Errorf("%q: exit status %d, want %d (stderr %q)", tc.args, code, tc.code, stderr.String())
 			continue
 		}
-		if tc.code == exitUsage && tc.msg != "usage: mnistflow" {
+		if (tc.code == exitUsage || tc.code == exitResources) && tc.msg != "usage: mnistflow" {
 			msg := stderr.String()
 			if strings.Count(msg, "\n") != 1 || !strings.Contains(msg, tc.msg) {
 				t.Errorf("%q: stderr %q, want one line containing %q", tc.args, msg, tc.msg)
@@ -73,6 +97,11 @@ func TestExitCodes(t *testing.T) {
 			if stdout.Len() != 0 {
 				t.Errorf("%q: stdout %q on a usage error", tc.args, stdout.String())
 			}
+		}
+	}
+	for _, name := range []string{"huge", "forever"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("the refused run %s was created", name)
 		}
 	}
 }

@@ -16,7 +16,9 @@
 //
 // Run "mnistflow help" or "mnistflow SUBCOMMAND --help" for the flags.
 // Results go to stdout, progress and diagnostics to stderr. Exit status: 0
-// on success, 1 on a failed run, 2 on bad usage (nothing is overwritten).
+// on success, 1 on a failed run, 2 on bad usage (nothing is overwritten), 3
+// on a model that needs more memory than the limit (the machine's MemTotal,
+// or ISINGFLOW_MEMORY_LIMIT, e.g. 8GiB, or off).
 package main
 
 import (
@@ -33,9 +35,10 @@ const programName = "mnistflow"
 
 // Exit statuses.
 const (
-	exitOK      = cli.ExitOK
-	exitFailure = cli.ExitFailure
-	exitUsage   = cli.ExitUsage
+	exitOK        = cli.ExitOK
+	exitFailure   = cli.ExitFailure
+	exitUsage     = cli.ExitUsage
+	exitResources = cli.ExitResources
 )
 
 func program() *cli.Program {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/mnist"
 )
 
@@ -46,4 +47,16 @@ func loadCheckpoint(path string) (*mnist.Run, error) {
 // plain is an error's message on one line, without package mnist's prefix.
 func plain(err error) string {
 	return oneLine(strings.TrimPrefix(err.Error(), "mnist: "))
+}
+
+// checkRunMemory refuses, before its checkpoint is loaded, a run whose
+// configuration (its config.json) needs more memory than the limit with
+// an evaluation in batches of batch images; what names the request. A
+// configuration that cannot be read is left to loadCheckpoint to report.
+func checkRunMemory(dir string, batch int, what string) error {
+	c, err := mnist.ReadConfig(dir)
+	if err != nil || c.Validate() != nil {
+		return nil
+	}
+	return cli.CheckMemory(what, c.MemoryEstimate(batch))
 }

@@ -36,6 +36,9 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkRunMemory(*runDir, *n, "sampling the run"); err != nil {
+		return err
+	}
 	r, err := loadCheckpoint(path)
 	if err != nil {
 		return err

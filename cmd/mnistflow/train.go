@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -131,6 +132,20 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	ds, err := mnist.LoadSplit(data, cfg.ValidationSize)
 	if err != nil {
 		return flagError(err)
+	}
+	// Refuse a model too large for the machine before building it, with
+	// the image size of the data when the run has none yet (a batch larger
+	// than the data is a usage error that Create reports).
+	need := cfg
+	if need.Rows == 0 || need.Cols == 0 {
+		need.Rows, need.Cols = ds.Train.Images.Rows, ds.Train.Images.Cols
+	}
+	need.Batch = min(need.Batch, ds.Train.Len())
+	if err := cli.CheckMemory("training the model", need.MemoryEstimate(0)); err != nil {
+		return err
+	}
+	if perEpoch := ds.Train.Len() / cfg.Batch; perEpoch > 0 && tf.epochs > math.MaxInt/perEpoch {
+		return usagef("--epochs %d: %d epochs of %d batches are more batches than can be counted", tf.epochs, tf.epochs, perEpoch)
 	}
 	var r *mnist.Run
 	if resumeFrom != "" {

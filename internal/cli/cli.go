@@ -2,7 +2,9 @@
 // subcommand dispatch, pflag flag sets that report one clear line instead
 // of exiting, and the exit statuses of the project — 0 on success, 1 on a
 // failed run, 2 on bad usage (a flag, a value, a file that is not what it
-// should be).
+// should be), 3 on a request that could not run on this machine (its
+// memory estimate exceeds the limit, see CheckMemory: refused before
+// anything is allocated or written).
 package cli
 
 import (
@@ -24,6 +26,9 @@ const (
 	// on a signal or a scheduler's time limit, with its state saved:
 	// running it again continues it (sysexits.h's EX_TEMPFAIL).
 	ExitIncomplete = 75
+	// ExitResources is the status of a request that is valid but needs
+	// more than the machine has (a ResourceError).
+	ExitResources = 3
 )
 
 // StatusError is an error that ends the program with its own exit status
@@ -47,6 +52,18 @@ func (e UsageError) Error() string { return e.Msg }
 // Usagef returns a UsageError with a formatted message.
 func Usagef(format string, args ...any) error {
 	return UsageError{fmt.Sprintf(format, args...)}
+}
+
+// ResourceError is a valid request that could not run on this machine:
+// more memory than the limit (see CheckMemory). Exit status 3.
+type ResourceError struct{ Msg string }
+
+// Error returns the message: what needs how much, and the limit.
+func (e ResourceError) Error() string { return e.Msg }
+
+// Resourcef returns a ResourceError with a formatted message.
+func Resourcef(format string, args ...any) error {
+	return ResourceError{fmt.Sprintf(format, args...)}
 }
 
 // Subcommand is one verb of a program.
@@ -107,8 +124,12 @@ func (p *Program) Run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "%s %s: %v\n", p.Name, cmd, err)
 		var ue UsageError
-		if errors.As(err, &ue) {
+		var re ResourceError
+		switch {
+		case errors.As(err, &ue):
 			return ExitUsage
+		case errors.As(err, &re):
+			return ExitResources
 		}
 		var se *StatusError
 		if errors.As(err, &se) && se.Code != ExitOK {

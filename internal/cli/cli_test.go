@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -21,6 +22,9 @@ func testProgram(def string) *Program {
 			{Name: "fail", Summary: "fails", Run: func([]string, io.Writer, io.Writer) error { return errors.New("boom") }},
 			{Name: "stopped", Summary: "stops early", Run: func([]string, io.Writer, io.Writer) error {
 				return &StatusError{errors.New("interrupted"), ExitIncomplete}
+			}},
+			{Name: "big", Summary: "too big", Run: func([]string, io.Writer, io.Writer) error {
+				return fmt.Errorf("wrapped: %w", Resourcef("the run needs %d bytes", 1<<60))
 			}},
 		},
 	}
@@ -41,6 +45,7 @@ func TestExitStatuses(t *testing.T) {
 		{"", nil, ExitUsage, "usage: prog SUBCOMMAND"},
 		{"", []string{"fail"}, ExitFailure, "prog fail: boom\n"},
 		{"", []string{"stopped"}, ExitIncomplete, "prog stopped: interrupted\n"},
+		{"", []string{"big"}, ExitResources, "prog big: wrapped: the run needs 1152921504606846976 bytes\n"},
 		{"", []string{"nope"}, ExitUsage, `unknown subcommand "nope"`},
 		{"", []string{"ok", "-n", "x"}, ExitUsage, `prog ok: invalid argument "x"`},
 		{"", []string{"ok", "--bad"}, ExitUsage, "prog ok: unknown flag: --bad\n"},

@@ -14,7 +14,15 @@ import (
 var StopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 
 // StopContext returns a copy of parent that is cancelled when the process
-// receives one of StopSignals; stop releases the signals.
+// receives one of StopSignals; stop releases the signals. Only the first
+// signal is caught: once it has cancelled the context (or parent is done)
+// the signals are released, so that a second Ctrl-C ends the process with
+// the signal's default action instead of waiting for the clean stop.
 func StopContext(parent context.Context) (ctx context.Context, stop context.CancelFunc) {
-	return signal.NotifyContext(parent, StopSignals...)
+	ctx, stop = signal.NotifyContext(parent, StopSignals...)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
 }
