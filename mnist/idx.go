@@ -106,6 +106,10 @@ func OpenLabels(path string) ([]uint8, error) {
 }
 
 func open(path string) (*os.File, int64, error) {
+	// A named pipe would block the open itself: look first.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("mnist: %s: not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("mnist: %w", err)
