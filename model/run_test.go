@@ -3,9 +3,11 @@ package model
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/isingflow/isingflow/internal/runio"
@@ -137,4 +139,27 @@ func TestRunDirectoryIsAlwaysRecoverable(t *testing.T) {
 		t.Fatalf("Create in an empty directory: %v", err)
 	}
 	r.Close()
+}
+
+// TestReadLogCutOffLine checks that a last line cut off by a kill is
+// dropped (the steps before it still count) and that a bad line before
+// the last is an error naming the file and line.
+func TestReadLogCutOffLine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, LogFile)
+	good := `{"step":0,"T":2.5,"kl_per_site":0.5,"seconds":1,"process_start":true}` + "\n" +
+		`{"step":1,"T":2.5,"kl_per_site":null,"seconds":2}` + "\n"
+	if err := os.WriteFile(path, []byte(good+`{"step":2,"T":2.`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := ReadLog(dir)
+	if err != nil || len(recs) != 2 || recs[1].Step != 1 || recs[1].Seconds != 2 || !math.IsNaN(recs[1].KLPerSite) {
+		t.Fatalf("ReadLog = %+v, %v; want the two whole records, the null KL as NaN", recs, err)
+	}
+	if err := os.WriteFile(path, []byte(`{"step":0,`+"\n"+good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadLog(dir); err == nil || !strings.Contains(err.Error(), LogFile+":1") {
+		t.Errorf("a bad first line: %v", err)
+	}
 }
