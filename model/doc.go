@@ -17,4 +17,8 @@
 // start as block spins at every scale (InitMultiscale), a learnable
 // translation-invariant quadratic part in its spectral basis, and ten
 // independent potentials for successive stretches of the flow time.
+// Config.Potential chooses the others: the exactly invariant symmetric
+// (symmetry.Conv) and multiscale (symmetry.Multiscale, with parameters
+// independent of L; docs/multiscale.md) potentials, and the reference
+// code's random group element.
 package model

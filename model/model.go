@@ -18,6 +18,18 @@ const (
 	PotentialDense     = "dense"     // the paper's φ = Σ_j w_j ln cosh(a_j·x), H hidden units
 	PotentialSymmetric = "symmetric" // exactly invariant under translations × point group × spin flip
 	PotentialRandom    = "random"    // the paper's code: dense, one random group element per sample and RK4 stage
+	// PotentialMultiscale is exactly invariant like symmetric, with local
+	// kernels on block spins of every scale and parameters independent of L
+	// (symmetry.Multiscale with MultiscaleLevels levels, Channels kernels
+	// per level of radius MultiscaleRadius).
+	PotentialMultiscale = "multiscale"
+)
+
+// The fixed geometry of PotentialMultiscale (docs/multiscale.md): blocks
+// of 1, 2, 4, 8 and 16 sites a side, 3×3 kernels on each coarse lattice.
+const (
+	MultiscaleLevels = 5
+	MultiscaleRadius = 1
 )
 
 // Initialisations of --init (dense and random potentials).
@@ -50,14 +62,16 @@ type Config struct {
 	Delta     float64 `json:"delta"`
 	Potential string  `json:"potential"`
 	Hidden    int     `json:"hidden,omitempty"`   // dense and random: hidden units
-	Channels  int     `json:"channels,omitempty"` // symmetric: kernels
+	Channels  int     `json:"channels,omitempty"` // symmetric: kernels; multiscale: kernels per level
 	// RandomGroup is the group of the random elements of the random
 	// potential: "" (absent) for the Ising group, RandomGroupReference for
 	// the reference code's translations × {1, transposition}.
 	RandomGroup string `json:"random_group,omitempty"`
 	// Init is the initialisation of the dense (or random) potential's
 	// rows: "" (absent) for the paper's random rows, InitMultiscale for
-	// block indicators (see Config.Build).
+	// block indicators (see Config.Build); of the multiscale potential's
+	// kernels: "" for random ones, InitMultiscale for a block spin in the
+	// first channel of every level (symmetry.Multiscale.SetBlockSpins).
 	Init      string `json:"init,omitempty"`
 	Quadratic bool   `json:"quadratic"` // a learnable quadratic part ½xᵀSx
 	// QuadraticBasis is the parametrisation of the quadratic part on a
@@ -120,12 +134,12 @@ func (c *Config) Validate() error {
 		if c.Hidden < 1 {
 			return fmt.Errorf("--hidden %d: need at least one hidden unit", c.Hidden)
 		}
-	case PotentialSymmetric:
+	case PotentialSymmetric, PotentialMultiscale:
 		if c.Channels < 1 {
 			return fmt.Errorf("--channels %d: need at least one channel", c.Channels)
 		}
 	default:
-		return fmt.Errorf("--potential %q: want %q, %q or %q", c.Potential, PotentialDense, PotentialSymmetric, PotentialRandom)
+		return fmt.Errorf("--potential %q: want %q, %q, %q or %q", c.Potential, PotentialDense, PotentialSymmetric, PotentialMultiscale, PotentialRandom)
 	}
 	switch c.RandomGroup {
 	case "", RandomGroupIsing:
@@ -142,7 +156,7 @@ func (c *Config) Validate() error {
 		c.Init = "" // the paper's initialisation is stored as absent, as before the flag existed
 	case InitMultiscale:
 		if c.Potential == PotentialSymmetric {
-			return fmt.Errorf("--init %s: only for the %s and %s potentials", c.Init, PotentialDense, PotentialRandom)
+			return fmt.Errorf("--init %s: only for the %s, %s and %s potentials", c.Init, PotentialDense, PotentialRandom, PotentialMultiscale)
 		}
 	default:
 		return fmt.Errorf("--init %q: want %q or %q", c.Init, InitMultiscale, InitRandom)
@@ -260,6 +274,18 @@ func (c *Config) Build() (*Model, error) {
 				return nil, err
 			}
 			pot = conv
+		case PotentialMultiscale:
+			if c.Open {
+				return nil, fmt.Errorf("--potential multiscale needs periodic boundaries")
+			}
+			ms, err := symmetry.NewMultiscale(lat, c.MultiscaleOptions(), rng)
+			if err != nil {
+				return nil, err
+			}
+			if c.Init == InitMultiscale {
+				ms.SetBlockSpins()
+			}
+			pot = ms
 		}
 		if c.Quadratic {
 			// The target's Gaussian part −½xᵀK'⁻¹x is translation invariant on a
@@ -308,13 +334,19 @@ func (c *Config) newShallow(lat *lattice.Lattice, rng *rand.Rand) *flow.Shallow 
 	return s
 }
 
+// MultiscaleOptions returns the options of PotentialMultiscale: the fixed
+// MultiscaleLevels and MultiscaleRadius, Channels kernels per level.
+func (c *Config) MultiscaleOptions() symmetry.MultiscaleOptions {
+	return symmetry.MultiscaleOptions{Levels: MultiscaleLevels, Channels: c.Channels, Radius: MultiscaleRadius}
+}
+
 // MultiscaleNote returns, when the multiscale initialisation has fewer
 // hidden units than the lattice has blocks, a note that the finest blocks
 // (the single sites among them) start as random rows and how many units
 // would hold them all; "" when every block has its unit or the rows start
 // random anyway.
 func (c *Config) MultiscaleNote(lat *lattice.Lattice) string {
-	if c.Init != InitMultiscale || c.Potential == PotentialSymmetric {
+	if c.Init != InitMultiscale || (c.Potential != PotentialDense && c.Potential != PotentialRandom) {
 		return ""
 	}
 	n := len(lat.MultiscaleBlocks())
@@ -349,13 +381,18 @@ func (c *Config) Describe() string {
 		p = fmt.Sprintf("dense ln cosh potential, H = %d", c.Hidden)
 	case PotentialSymmetric:
 		p = fmt.Sprintf("symmetric potential, %d channels", c.Channels)
+	case PotentialMultiscale:
+		p = fmt.Sprintf("multiscale potential, %d levels × %d channels of radius %d", MultiscaleLevels, c.Channels, MultiscaleRadius)
 	case PotentialRandom:
 		p = fmt.Sprintf("dense ln cosh potential, H = %d, a random symmetry element per sample and stage", c.Hidden)
 		if c.RandomGroup == RandomGroupReference {
 			p += " (translations × transposition)"
 		}
 	}
-	if c.Init == InitMultiscale {
+	switch {
+	case c.Init == InitMultiscale && c.Potential == PotentialMultiscale:
+		p += ", block-spin init"
+	case c.Init == InitMultiscale:
 		p += ", multiscale init"
 	}
 	if c.Quadratic {

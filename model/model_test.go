@@ -136,7 +136,7 @@ func TestModelInit(t *testing.T) {
 	}
 	sym := base
 	sym.Potential, sym.Channels, sym.Init = PotentialSymmetric, 1, InitMultiscale
-	if err := sym.Validate(); err == nil || !strings.Contains(err.Error(), "--init multiscale: only for the dense and random potentials") {
+	if err := sym.Validate(); err == nil || !strings.Contains(err.Error(), "--init multiscale: only for the dense, random and multiscale potentials") {
 		t.Errorf("symmetric potential with --init multiscale: %v", err)
 	}
 }

@@ -383,6 +383,8 @@ func Tag(m *Config, t *Training) string {
 		p = fmt.Sprintf("H%d", m.Hidden)
 	case PotentialRandom:
 		p = fmt.Sprintf("H%drnd", m.Hidden)
+	case PotentialMultiscale:
+		p = fmt.Sprintf("msc%d", m.Channels)
 	default:
 		p = fmt.Sprintf("sym%d", m.Channels)
 	}

@@ -140,7 +140,7 @@ func (t *Training) Settings() vmc.Settings {
 // Wolff samples when DataSteps > 0, the transport cost's weight on the
 // flow, and the random potential's streams restarted at every step.
 func (m *Model) NewTrainer(t *Training) (*vmc.Trainer, error) {
-	if t.Precision != flow.Float64 && m.Config.Potential == PotentialSymmetric {
+	if t.Precision != flow.Float64 && (m.Config.Potential == PotentialSymmetric || m.Config.Potential == PotentialMultiscale) {
 		return nil, fmt.Errorf("--precision %v: only the dense and random potentials have float32 products", t.Precision)
 	}
 	s := t.Settings()

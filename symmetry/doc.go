@@ -35,6 +35,14 @@
 // O(C·|P|·N log N) per sample for C channels, with all the derivatives the
 // flow needs.
 //
+// Multiscale is an exactly invariant potential whose channels see the
+// lattice at every scale with a number of parameters independent of its
+// size: block spins of side 1, 2, 4, … on every site (all tilings at
+// once), a D4-symmetric local kernel per channel dilated by the block
+// side (one parameter per orbit of offsets), ln cosh, and a sum over all
+// sites, evaluated by running sums and stencils in O(N) per channel
+// (docs/multiscale.md).
+//
 // Random is the cheaper alternative of the paper's reference code: one
 // random group element per sample per evaluation. The flow is then a
 // random map and the density only approximately invariant.

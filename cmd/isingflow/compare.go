@@ -99,7 +99,7 @@ func summaryRows(sums []*scan.RunSummary) [][]string {
 			}
 		}
 		hidden, channels := strconv.Itoa(m.Hidden), "" // the size that the potential has
-		if m.Potential == model.PotentialSymmetric {
+		if m.Potential == model.PotentialSymmetric || m.Potential == model.PotentialMultiscale {
 			hidden, channels = "", strconv.Itoa(m.Channels)
 		}
 		rows = append(rows, []string{s.Name, strconv.Itoa(m.L), strconv.FormatFloat(m.T, 'g', -1, 64),

@@ -72,9 +72,10 @@ func (f scaleFlag) Type() string { return "γ" }
 // gave: --blocks falls back to one block when the default does not divide
 // --flow-steps (a short test flow of 4 steps, say), --init and
 // --precision to the only initialisation and arithmetic of the symmetric
-// potential, and --quadratic-basis to the kernel (stored as absent) where
-// the spectral basis does not apply: without a quadratic part, or on open
-// boundaries (whose quadratic part is a dense S).
+// potential (--precision also to the multiscale potential's float64), and
+// --quadratic-basis to the kernel (stored as absent) where the spectral
+// basis does not apply: without a quadratic part, or on open boundaries
+// (whose quadratic part is a dense S).
 func settleModelDefaults(fs *pflag.FlagSet, c *model.Config, t *model.Training, open bool) {
 	if !fs.Changed("blocks") && c.FlowSteps%c.NumBlocks() != 0 {
 		c.Blocks = 0
@@ -82,7 +83,7 @@ func settleModelDefaults(fs *pflag.FlagSet, c *model.Config, t *model.Training, 
 	if !fs.Changed("init") && c.Potential == model.PotentialSymmetric {
 		c.Init = ""
 	}
-	if !fs.Changed("precision") && c.Potential == model.PotentialSymmetric {
+	if !fs.Changed("precision") && (c.Potential == model.PotentialSymmetric || c.Potential == model.PotentialMultiscale) {
 		t.Precision = flow.Float64
 	}
 	if !fs.Changed("quadratic-basis") && (!c.Quadratic || open) {
@@ -105,9 +106,9 @@ func registerModel(fs *pflag.FlagSet, c *model.Config) {
 		panic(err)
 	}
 	fs.Float64Var(&c.Delta, "delta", d.Delta, "shift δ of the Hubbard-Stratonovich relaxation")
-	fs.StringVar(&c.Potential, "potential", d.Potential, "potential φ: dense (the paper's), symmetric or random")
+	fs.StringVar(&c.Potential, "potential", d.Potential, "potential φ: dense (the paper's), symmetric, multiscale (exactly symmetric, block spins of every scale) or random")
 	fs.IntVar(&c.Hidden, "hidden", d.Hidden, "hidden units of the dense and random potentials")
-	fs.IntVar(&c.Channels, "channels", d.Channels, "kernels of the symmetric potential")
+	fs.IntVar(&c.Channels, "channels", d.Channels, "kernels of the symmetric potential, per level of the multiscale one")
 	fs.StringVar(&c.RandomGroup, "random-group", model.RandomGroupIsing, "group of the random potential's draws: ising or reference")
 	fs.StringVar(&c.Init, "init", d.Init, "initial rows of the dense potential: multiscale or random")
 	fs.BoolVar(&c.Quadratic, "quadratic", d.Quadratic, "add a learnable quadratic part ½xᵀSx to the potential")
