@@ -93,13 +93,9 @@ func runScanPlan(args []string, stdout, stderr io.Writer) error {
 	g.registerShape(fs)
 	cli.Group(fs, "lattice")
 	var mc model.Config
-	registerModel(fs, &mc)
 	var tc model.Training
-	registerTraining(fs, &tc)
-	warm := fs.Int("warm-iterations", -1, "steps at each warm-started temperature of a chain (-1: as --iterations)")
-	cli.Group(fs, "training")
 	var ev scan.Evaluation
-	registerEvaluation(fs, &ev)
+	warm := registerChain(fs, &mc, &tc, &ev)
 	out := fs.String("out", "", "plan directory to make (required; must not exist or be empty)")
 	seeds := fs.String("seeds", "1", "seeds: a count N (1 to N) or a list S1,S2,…; seed s sets --seed and --init-seed to s and --eval-seed to eval-seed+s−1")
 	split := fs.String("split", scan.SplitChain, "a task is a chain (one size and seed, its temperatures warm-started in turn) or a point (one T, from its initialisation)")
@@ -312,14 +308,7 @@ func runScanCollect(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("scan collect", stderr)
 	strict := fs.Bool("strict", false, "exit with status 1 unless every point is complete")
 	asJSON := fs.Bool("json", false, "print results.json on stdout instead of the summary")
-	dir, err := planDirArg(fs, args)
-	if err != nil {
-		return err
-	}
-	if _, err := readPlan(dir); err != nil {
-		return err
-	}
-	c, err := scan.Collect(dir)
+	dir, c, err := collectPlan(fs, args)
 	if err != nil {
 		return err
 	}
@@ -460,14 +449,7 @@ func drawFSS(dir string, f *scan.FSS, stderr io.Writer) []string {
 func runScanFSS(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("scan fss", stderr)
 	asJSON := fs.Bool("json", false, "print the analysis as JSON")
-	dir, err := planDirArg(fs, args)
-	if err != nil {
-		return err
-	}
-	if _, err := readPlan(dir); err != nil {
-		return err
-	}
-	c, err := scan.Collect(dir)
+	dir, c, err := collectPlan(fs, args)
 	if err != nil {
 		return err
 	}
@@ -654,4 +636,18 @@ func runScanParallel(args []string, stdout, stderr io.Writer) error {
 	}
 	_, err = io.WriteString(stdout, s)
 	return err
+}
+
+// collectPlan parses the flags and the plan directory argument of collect
+// and fss, checks that the directory holds a plan and collects its results.
+func collectPlan(fs *pflag.FlagSet, args []string) (string, *scan.Collection, error) {
+	dir, err := planDirArg(fs, args)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := readPlan(dir); err != nil {
+		return "", nil, err
+	}
+	c, err := scan.Collect(dir)
+	return dir, c, err
 }

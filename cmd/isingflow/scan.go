@@ -43,13 +43,9 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 	g.registerShape(fs)
 	cli.Group(fs, "lattice")
 	var mc model.Config
-	registerModel(fs, &mc)
 	var tc model.Training
-	registerTraining(fs, &tc)
-	warm := fs.Int("warm-iterations", -1, "steps at each warm-started temperature (-1: as --iterations)")
-	cli.Group(fs, "training")
 	var ev scan.Evaluation
-	registerEvaluation(fs, &ev)
+	warm := registerChain(fs, &mc, &tc, &ev)
 	out := fs.String("out", "", "scan directory (default: runs/scan_ named by the lattice, the temperatures and the model)")
 	var rf runFlags
 	rf.register(fs)
@@ -202,4 +198,16 @@ func checkScan(g *geometry, mc model.Config, tc *model.Training, ev *scan.Evalua
 		}
 	}
 	return cli.CheckMemory("each run of the scan", ev.MemoryEstimate(&mc, tc))
+}
+
+// registerChain adds the model, training and evaluation flags of a
+// temperature chain (scan, scan plan), with --warm-iterations, and returns
+// the latter.
+func registerChain(fs *pflag.FlagSet, mc *model.Config, tc *model.Training, ev *scan.Evaluation) *int {
+	registerModel(fs, mc)
+	registerTraining(fs, tc)
+	warm := fs.Int("warm-iterations", -1, "steps at each warm-started temperature (-1: as --iterations)")
+	cli.Group(fs, "training")
+	registerEvaluation(fs, ev)
+	return warm
 }
