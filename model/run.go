@@ -43,6 +43,10 @@ type RunConfig struct {
 	// or when nil, what Create and Resume collect (without one). It is nil
 	// in runs written before it was recorded.
 	Provenance *provenance.Provenance `json:"provenance,omitempty"`
+	// InitFrom is the run directory whose trained flow started this run
+	// (Model.TransferFrom), as the caller gave it; empty for a run trained
+	// from its initialisation. Create records it; it does not transfer.
+	InitFrom string `json:"init_from,omitempty"`
 }
 
 // stamp sets the version and, unless the caller gave one, the provenance.
@@ -133,6 +137,15 @@ func ReadConfig(dir string) (RunConfig, error) {
 // before its configuration was written, is taken). The directory stays
 // locked (runio.Lock) until Close: a second process on it is refused.
 func Create(dir string, rc RunConfig) (*Run, error) {
+	return CreateWith(dir, rc, nil)
+}
+
+// CreateWith is Create with init, when not nil, applied to the freshly
+// initialised model before anything is written (a warm start: the first
+// checkpoint then holds the parameters init set, so that a run killed
+// before its next checkpoint resumes from them). An error of init is
+// returned and leaves no directory behind.
+func CreateWith(dir string, rc RunConfig, init func(*Model) error) (*Run, error) {
 	rc.stamp()
 	if err := rc.Training.Validate(); err != nil {
 		return nil, err
@@ -140,6 +153,11 @@ func Create(dir string, rc RunConfig) (*Run, error) {
 	r, err := newRun(dir, rc)
 	if err != nil {
 		return nil, err
+	}
+	if init != nil {
+		if err := init(r.Model); err != nil {
+			return nil, err
+		}
 	}
 	if ents, err := os.ReadDir(dir); err == nil && !onlyLock(ents) {
 		return nil, fmt.Errorf("run directory %s already exists: use --resume to continue it or --out to choose another", dir)

@@ -141,6 +141,44 @@ func TestRunDirectoryIsAlwaysRecoverable(t *testing.T) {
 	r.Close()
 }
 
+// TestCreateWithInit checks that the parameters CreateWith's init sets
+// are those of the first checkpoint, so that a warm-started run killed
+// before its first periodic checkpoint resumes from them and not from the
+// initialisation, and that an error of init leaves no directory.
+func TestCreateWithInit(t *testing.T) {
+	rc := tinyRunConfig(t)
+	dir := filepath.Join(t.TempDir(), "run")
+	var want []float64
+	r, err := CreateWith(dir, rc, func(m *Model) error {
+		p := m.Flow.Potential.Params()
+		for i := range p {
+			p[i] = float64(i%7) / 10
+		}
+		want = slices.Clone(p)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	r, err = Resume(dir, rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got := r.Model.Flow.Potential.Params(); r.Trainer.Step != 0 || !slices.Equal(got, want) {
+		t.Errorf("resumed at step %d without the parameters init set", r.Trainer.Step)
+	}
+
+	failed := filepath.Join(t.TempDir(), "failed")
+	if _, err := CreateWith(failed, rc, func(*Model) error { return errors.New("no source") }); err == nil || err.Error() != "no source" {
+		t.Errorf("CreateWith: %v, want init's error", err)
+	}
+	if _, err := os.Stat(failed); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed CreateWith left %s: %v", failed, err)
+	}
+}
+
 // TestReadLogCutOffLine checks that a last line cut off by a kill is
 // dropped (the steps before it still count) and that a bad line before
 // the last is an error naming the file and line.

@@ -174,6 +174,10 @@ type Options struct {
 	// temperature WarmStartT.
 	Init       []float64
 	WarmStartT *float64
+	// InitFrom, when not empty and Init is nil, is a run directory whose
+	// trained flow starts a new run (Model.TransferFrom: another
+	// temperature, or another lattice size with the multiscale potential).
+	InitFrom string
 	// CommandLine is recorded in the provenance of result.json and
 	// config.json.
 	CommandLine []string
@@ -184,6 +188,28 @@ type Options struct {
 	Started func(*model.Run)
 	Record  func(vmc.Record) error
 	Trained func(*train.Result)
+}
+
+// initialise sets the initial parameters of a new run's model from Init
+// or InitFrom, if either is set.
+func (opt *Options) initialise(m *model.Model) error {
+	switch {
+	case opt.Init != nil:
+		p := m.Flow.Potential.Params()
+		if len(opt.Init) != len(p) {
+			return fmt.Errorf("scan: %d initial parameters for a model of %d", len(opt.Init), len(p))
+		}
+		copy(p, opt.Init)
+	case opt.InitFrom != "":
+		src, err := model.Load(opt.InitFrom)
+		if err != nil {
+			return fmt.Errorf("--init-from: %w", err)
+		}
+		if err := m.TransferFrom(src.Model); err != nil {
+			return fmt.Errorf("--init-from %s: %w", opt.InitFrom, err)
+		}
+	}
+	return nil
 }
 
 // ConfigError is an error of Point that comes from the configuration or
@@ -202,22 +228,18 @@ func Point(ctx context.Context, rc model.RunConfig, opt Options) (*Result, error
 	var err error
 	prov := provenance.Collect(opt.CommandLine)
 	rc.Provenance = &prov
+	if opt.Init == nil && !opt.Resume {
+		rc.InitFrom = opt.InitFrom
+	}
 	if opt.Resume {
 		r, err = model.Resume(opt.Dir, rc)
 	} else {
-		r, err = model.Create(opt.Dir, rc)
+		r, err = model.CreateWith(opt.Dir, rc, opt.initialise)
 	}
 	if err != nil {
 		return nil, &ConfigError{err}
 	}
 	defer r.Close()
-	if !opt.Resume && opt.Init != nil {
-		p := r.Model.Flow.Potential.Params()
-		if len(opt.Init) != len(p) {
-			return nil, fmt.Errorf("scan: %d initial parameters for a model of %d", len(opt.Init), len(p))
-		}
-		copy(p, opt.Init)
-	}
 	if opt.Started != nil {
 		opt.Started(r)
 	}
@@ -241,6 +263,7 @@ func Point(ctx context.Context, rc model.RunConfig, opt Options) (*Result, error
 	res.Stop = tres.Status.String()
 	res.LogDetGap = gap
 	res.WarmStartT = opt.WarmStartT
+	res.InitFrom = r.Config.InitFrom
 	res.Provenance.CommandLine = opt.CommandLine
 	res.Params = slices.Clone(r.Model.Flow.Potential.Params())
 	if err := WriteResult(opt.Dir, res); err != nil {
