@@ -452,3 +452,47 @@ const DefaultBlocks = 10
 // spectral basis, under which Adam moves each eigenvalue by about 10·lr per
 // step (docs/ablation.md).
 const DefaultSpectralScale = 10.0
+
+// TransferFrom sets m's parameters from the trained model src, which may
+// be of another lattice size (of the same dimension) and another
+// temperature: a warm start. Arrays whose shape does not depend on the
+// lattice are copied and the quadratic part's spectrum is resampled onto
+// m's wave vectors (flow.Transfer), so across sizes it needs a potential
+// whose parameters do not depend on L: PotentialMultiscale, or the
+// quadratic part alone. Both models must have the same potential,
+// channels, hidden units, blocks in time and quadratic part; the number
+// and size of the RK4 steps may differ. An error names what differs and
+// leaves m unchanged.
+func (m *Model) TransferFrom(src *Model) error {
+	a, b := &m.Config, &src.Config
+	switch {
+	case a.Dim != b.Dim:
+		return fmt.Errorf("model: the trained flow is on a %d-dimensional lattice, the model on a %d-dimensional one", b.Dim, a.Dim)
+	case a.Open != b.Open:
+		return fmt.Errorf("model: the trained flow and the model differ in their boundaries (--open)")
+	case a.Potential != b.Potential:
+		return fmt.Errorf("model: the trained flow has the %s potential, the model the %s one (--potential)", b.Potential, a.Potential)
+	case a.Potential == PotentialDense || a.Potential == PotentialRandom:
+		if a.Hidden != b.Hidden {
+			return fmt.Errorf("model: the trained flow has %d hidden units, the model %d (--hidden)", b.Hidden, a.Hidden)
+		}
+	case a.Channels != b.Channels:
+		return fmt.Errorf("model: the trained flow has %d channels, the model %d (--channels)", b.Channels, a.Channels)
+	}
+	switch {
+	case a.NumBlocks() != b.NumBlocks():
+		return fmt.Errorf("model: the trained flow has %d blocks in time, the model %d (--blocks)", b.NumBlocks(), a.NumBlocks())
+	case a.Quadratic != b.Quadratic || a.QuadraticBasis != b.QuadraticBasis:
+		return fmt.Errorf("model: the trained flow and the model differ in their quadratic part (--quadratic, --quadratic-basis)")
+	case a.QuadraticBasis == BasisSpectral && a.SpectralScale() != b.SpectralScale():
+		return fmt.Errorf("model: the trained flow's spectral scale is %g, the model's %g (--quadratic-scale)", b.SpectralScale(), a.SpectralScale())
+	}
+	if err := flow.Transfer(m.Flow.Potential, src.Flow.Potential); err != nil {
+		if a.L != b.L && (a.Potential != PotentialMultiscale) {
+			return fmt.Errorf("model: the %s potential's parameters depend on the lattice's size, so a flow trained at L = %d cannot start one at L = %d (the multiscale potential's do not): %w",
+				a.Potential, b.L, a.L, err)
+		}
+		return fmt.Errorf("model: %w", err)
+	}
+	return nil
+}

@@ -47,6 +47,9 @@ type Result struct {
 	// from, in a temperature chain; nil for a flow trained from its
 	// initialisation.
 	WarmStartT *float64
+	// InitFrom is the run directory whose trained flow started this run
+	// (Options.InitFrom), empty for one trained from its initialisation.
+	InitFrom   string
 	Provenance provenance.Provenance
 	// Params are the trained parameters (not in JSON).
 	Params []float64
@@ -87,6 +90,9 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 	out["provenance"] = r.Provenance
 	if r.WarmStartT != nil {
 		out["warm_start_T"] = *r.WarmStartT
+	}
+	if r.InitFrom != "" {
+		out["init_from"] = r.InitFrom
 	}
 	if f := r.Fit; f != nil {
 		out["schedule_fit"] = map[string]any{"from_step": f.FromStep, "step_seconds": f.StepSeconds,
@@ -137,6 +143,7 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 		Seeds        struct{ Evaluation uint64 } `json:"seeds"`
 		Provenance   provenance.Provenance       `json:"provenance"`
 		WarmStartT   *float64                    `json:"warm_start_T"`
+		InitFrom     string                      `json:"init_from"`
 		Fit          *struct {
 			FromStep    int     `json:"from_step"`
 			StepSeconds float64 `json:"step_seconds"`
@@ -169,7 +176,7 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 	*r = Result{
 		Config: v.Model, Training: v.Training, Estimates: &est,
 		Steps: v.Steps, PlannedSteps: v.Steps, FirstStep: v.Resumed, Seconds: v.Seconds, Stop: v.Stop,
-		EvalSeed: v.Seeds.Evaluation, WarmStartT: v.WarmStartT, Provenance: v.Provenance,
+		EvalSeed: v.Seeds.Evaluation, WarmStartT: v.WarmStartT, InitFrom: v.InitFrom, Provenance: v.Provenance,
 		Exact: &Exact{
 			L: v.Model.L, Dim: v.Model.Dim, T: v.Model.T, Beta: 1 / v.Model.T, RelaxationDelta: v.Model.Delta,
 			FreeEnergyPerSite:    exact["exact_free_energy_per_site"],
