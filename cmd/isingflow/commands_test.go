@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"codeberg.org/sbinet/npyio/npz"
@@ -244,5 +245,70 @@ func TestScanWarmStart(t *testing.T) {
 	}
 	if len(table) != 2 || table[0]["T"] != 2.5 || table[1]["T"] != 3.0 || table[0]["steps"] != 10.0 || table[1]["steps"] != 0.0 {
 		t.Errorf("scan.json: T and steps %v %v, %v %v", table[0]["T"], table[0]["steps"], table[1]["T"], table[1]["steps"])
+	}
+}
+
+// TestTrainInitFrom checks --init-from: a multiscale flow trained at L = 4
+// starts a run at L = 8 and another temperature, with the source's model
+// where no flag says otherwise, its first checkpoint holding the
+// transferred parameters (model.TransferFrom), no annealing, and the
+// source named in result.json; sources that cannot carry over are usage
+// errors.
+func TestTrainInitFrom(t *testing.T) {
+	tmp := t.TempDir()
+	small := filepath.Join(tmp, "L4")
+	runOK(t, "train", "-L", "4", "-T", "2.5", "--potential", "multiscale", "--channels", "2", "--flow-steps", "4", "--blocks", "2",
+		"--iterations", "10", "--samples", "300", "--time-limit", "0", "--out", small)
+	big := filepath.Join(tmp, "L8")
+	res := decodeObject(t, runOK(t, "train", "-L", "8", "-T", "2.4", "--init-from", small, "--iterations", "0",
+		"--samples", "300", "--time-limit", "0", "--out", big, "--json"))
+	if res["init_from"] != small {
+		t.Errorf("result.json: init_from %v, want %s", res["init_from"], small)
+	}
+	src, err := model.Load(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := model.Load(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dst.Config.Model
+	if c.L != 8 || c.T != 2.4 || c.Potential != model.PotentialMultiscale || c.Channels != 2 || c.FlowSteps != 4 || c.NumBlocks() != 2 {
+		t.Errorf("the L = 8 run's model %+v does not continue the L = 4 run's", c)
+	}
+	if tr := dst.Config.Training; tr.AnnealFrom != 1 || tr.Warmup != 0 {
+		t.Errorf("the warm start anneals from %g with %d warm-up steps, want 1 and 0 (of 0 iterations)", tr.AnnealFrom, tr.Warmup)
+	}
+	want, err := c.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := want.TransferFrom(src.Model); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(want.Flow.Potential.Params(), dst.Model.Flow.Potential.Params()) {
+		t.Error("the L = 8 run's checkpoint does not hold the transferred parameters")
+	}
+
+	dense := filepath.Join(tmp, "dense")
+	runOK(t, append([]string{"train", "-L", "4", "-T", "2.5", "--iterations", "2", "--time-limit", "0", "--out", dense}, tinyModel...)...)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-L", "8", "--init-from", dense}, "depend on the lattice's size"},
+		{[]string{"-L", "8", "--init-from", small, "--channels", "3"}, "--channels"},
+		{[]string{"-L", "8", "--init-from", filepath.Join(tmp, "none")}, "--init-from"},
+		{[]string{"-L", "8", "--init-from", small, "--resume"}, "--resume"},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"train", "-T", "2.5", "--iterations", "1", "--samples", "100", "--out", filepath.Join(tmp, "refused")}, c.args...)
+		if code := run(args, &stdout, &stderr); code != cli.ExitUsage || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("isingflow %q: exit status %d, stderr %q; want %d naming %q", args, code, stderr.String(), cli.ExitUsage, c.want)
+		}
+		if _, err := os.Stat(filepath.Join(tmp, "refused")); err == nil {
+			t.Errorf("isingflow %q left a run directory behind", args)
+		}
 	}
 }

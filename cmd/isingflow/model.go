@@ -122,3 +122,34 @@ func registerModel(fs *pflag.FlagSet, c *model.Config) {
 	fs.Uint64Var(&c.InitSeed, "init-seed", d.InitSeed, "seed of the initial parameters")
 	cli.Group(fs, "model")
 }
+
+// inheritModel sets every model flag that the command line did not set to
+// the value of the model src (the run of --init-from), so that
+// "-L 32 --init-from RUN" continues RUN's model on the larger lattice.
+func inheritModel(fs *pflag.FlagSet, c *model.Config, src *model.Config) {
+	for _, f := range []struct {
+		flag string
+		set  func()
+	}{
+		{"delta", func() { c.Delta = src.Delta }},
+		{"potential", func() { c.Potential = src.Potential }},
+		{"hidden", func() { c.Hidden = src.Hidden }},
+		{"channels", func() { c.Channels = src.Channels }},
+		{"random-group", func() { c.RandomGroup = src.RandomGroup }},
+		{"init", func() { c.Init = src.Init }},
+		{"quadratic", func() { c.Quadratic = src.Quadratic }},
+		{"quadratic-basis", func() { c.QuadraticBasis = src.QuadraticBasis }},
+		{"quadratic-scale", func() { c.QuadraticScale = src.QuadraticScale }},
+		{"flow-steps", func() { c.FlowSteps = src.FlowSteps }},
+		{"blocks", func() { c.Blocks = src.Blocks }},
+		{"epsilon", func() { c.Epsilon = src.Epsilon }},
+		{"init-seed", func() { c.InitSeed = src.InitSeed }},
+	} {
+		if fs.Lookup(f.flag) == nil {
+			panic("inheritModel: no flag --" + f.flag)
+		}
+		if !fs.Changed(f.flag) {
+			f.set()
+		}
+	}
+}

@@ -126,12 +126,26 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	a.register(fs)
 	out := fs.String("out", "", "run directory (default: runs/ named by the physics and the model)")
 	resume := fs.Bool("resume", false, "continue the run in --out (or the default directory) from its checkpoint")
+	initFrom := fs.String("init-from", "", "start from the trained flow of this run directory (its model unless flags say otherwise; another T, or another L with --potential multiscale)")
 	var rf runFlags
 	rf.register(fs)
 	asJSON := fs.Bool("json", false, "print the results as one JSON object")
 	cli.Group(fs, "run and output")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *initFrom != "" {
+		if *resume {
+			return usagef("--init-from and --resume: a resumed run continues from its own checkpoint")
+		}
+		src, err := model.ReadConfig(*initFrom)
+		if err != nil {
+			return usagef("--init-from: %v", err)
+		}
+		inheritModel(fs, &a.mc, &src.Model)
+		// A warm start begins from a trained flow, which is what annealing
+		// would provide (scan.WarmSettings).
+		a.tc = scan.WarmSettings(a.tc, -1, fs.Changed)
 	}
 	if err := a.settle(fs); err != nil {
 		return err
@@ -154,11 +168,14 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	dir := *out
 	if dir == "" {
 		dir = model.DefaultRunDir(&a.mc, &a.tc)
+		if *initFrom != "" {
+			dir += "_warm"
+		}
 	}
 	ctx, stop := cli.StopContext(context.Background())
 	defer stop()
 	res, err := trainAndEvaluate(ctx, model.RunConfig{Model: a.mc, Training: a.tc},
-		runOptions{dir: dir, resume: *resume, every: rf.every, limit: rf.limit, eval: a.ev}, stderr)
+		runOptions{dir: dir, resume: *resume, initFrom: *initFrom, every: rf.every, limit: rf.limit, eval: a.ev}, stderr)
 	if err != nil {
 		return err
 	}
@@ -173,11 +190,13 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 // runOptions are the settings of one training run besides the model and
 // the optimiser.
 type runOptions struct {
-	dir    string        // run directory
-	resume bool          // continue the run in dir from its checkpoint
-	every  int           // checkpoint every this many steps
-	limit  time.Duration // stop training after this long; 0 means no limit
-	eval   scan.Evaluation
+	dir    string // run directory
+	resume bool   // continue the run in dir from its checkpoint
+	// initFrom is a run directory whose trained flow starts a new run.
+	initFrom string
+	every    int           // checkpoint every this many steps
+	limit    time.Duration // stop training after this long; 0 means no limit
+	eval     scan.Evaluation
 }
 
 // pointOptions returns the options of scan.Point with the progress reports
@@ -193,7 +212,7 @@ func pointOptions(opt runOptions, stderr io.Writer) scan.Options {
 	terminal := runio.IsTerminal(stderr)
 	nextReport := time.Now().Add(30 * time.Second)
 	o := scan.Options{
-		Dir: opt.dir, Resume: opt.resume, CheckpointEvery: opt.every, Duration: opt.limit, Evaluation: opt.eval,
+		Dir: opt.dir, Resume: opt.resume, InitFrom: opt.initFrom, CheckpointEvery: opt.every, Duration: opt.limit, Evaluation: opt.eval,
 		CommandLine: os.Args,
 	}
 	o.Started = func(r *model.Run) {
@@ -205,6 +224,9 @@ func pointOptions(opt runOptions, stderr io.Writer) scan.Options {
 			fmt.Fprintf(stderr, "isingflow: note: %s\n", note)
 		}
 		total = r.Config.Training.Iterations
+		if r.Config.InitFrom != "" && r.Trainer.Step == 0 {
+			fmt.Fprintf(stderr, "isingflow: starting from the trained flow of %s\n", r.Config.InitFrom)
+		}
 		fmt.Fprintf(stderr, "isingflow: run directory %s, training from step %d to %d\n", r.Dir, r.Trainer.Step, total)
 		bar = runio.NewProgress(stderr, total, "training")
 	}
