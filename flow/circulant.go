@@ -213,9 +213,7 @@ func (q *CirculantQuadratic) coords(i int, c []int) {
 func (q *CirculantQuadratic) Spectral() bool { return q.spectral }
 
 // FFT reports whether the products go through the FFT rather than the
-// dense S̄: N at least CirculantFFTMinSites, or CirculantFFTMinSitesOther
-// when a side is not a power of two, with the pure-Go BLAS; two and eight
-// times those with OpenBLAS in float64 and float32.
+// dense S̄ (CirculantFFT of the torus and the potential's precision).
 func (q *CirculantQuadratic) FFT() bool {
 	switch q.path {
 	case pathDense:
@@ -223,16 +221,32 @@ func (q *CirculantQuadratic) FFT() bool {
 	case pathFFT:
 		return true
 	}
+	return CirculantFFT(q.shape, q.prec)
+}
+
+// CirculantFFT reports whether a CirculantQuadratic on a torus of the
+// given shape applies S̄ through the FFT in precision p, rather than as a
+// dense N×N matrix: N at least CirculantFFTMinSites, or
+// CirculantFFTMinSitesOther when a side is not a power of two, with the
+// pure-Go BLAS; two and eight times those with OpenBLAS in float64 and
+// float32. Only the dense path stores O(N²) numbers.
+func CirculantFFT(shape []int, p Precision) bool {
 	least := CirculantFFTMinSites
-	for _, l := range q.shape {
+	for _, l := range shape {
 		if l&(l-1) != 0 {
 			least = CirculantFFTMinSitesOther
 		}
 	}
 	if blasimpl.OpenBLAS {
-		least *= circulantOpenBLASFactor[q.prec]
+		least *= circulantOpenBLASFactor[p]
 	}
-	return q.n >= least
+	n := 1
+	for _, l := range shape {
+		if n *= l; n >= least {
+			return true // before n can overflow on a huge shape
+		}
+	}
+	return false
 }
 
 // kern returns the kernel s(r), which build keeps up to date.

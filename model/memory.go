@@ -1,6 +1,8 @@
 package model
 
 import (
+	"runtime"
+
 	"github.com/isingflow/isingflow/flow"
 	"github.com/isingflow/isingflow/internal/bytesize"
 	"github.com/isingflow/isingflow/ising"
@@ -107,6 +109,12 @@ func (c *Config) MemoryEstimate(t *Training, batch int) int64 {
 			add(bytesize.Mul(K, bytesize.Add(bytesize.Mul(order, element), bytesize.Mul(rows, drawBytes),
 				bytesize.Mul(2, B, n, f64))))
 		}
+	case PotentialMultiscale:
+		// A few dozen parameters; the stencils' segments and Gram
+		// matrices, and the workspaces of each worker: about 15 vectors
+		// of N.
+		params = int64(MultiscaleLevels * c.Channels * 8)
+		add(bytesize.Mul(K, bytesize.Add(bytesize.Mul(4, n, f64), bytesize.Mul(15, int64(runtime.GOMAXPROCS(0)), n, f64))))
 	case PotentialSymmetric:
 		// The kernels span the lattice: C·N parameters; the direct
 		// product of the translations and the point group, built to check
@@ -128,9 +136,10 @@ func (c *Config) MemoryEstimate(t *Training, batch int) int64 {
 			// A dense S: its parameters and symmetric part (and the zero
 			// matrix it starts from).
 			q = bytesize.Mul(3, n, n, f64)
-		default:
-			// The circulant: an index, the dense S and its correlation
-			// matrix (and the cosines of the spectral basis).
+		case c.denseCirculant(flow.Float64) || (single && c.denseCirculant(flow.Float32)):
+			// The circulant applied as a dense matrix (flow.CirculantFFT):
+			// an index, the dense S and its correlation matrix (and the
+			// cosines of the spectral basis).
 			per := int64(3)
 			if c.QuadraticBasis == BasisSpectral {
 				per++
@@ -139,6 +148,10 @@ func (c *Config) MemoryEstimate(t *Training, batch int) int64 {
 			if single {
 				q = bytesize.Add(q, bytesize.Mul(2, n, n, f32))
 			}
+		default:
+			// The circulant applied by FFT: a dozen vectors of N and a
+			// transform with its spectra for each slice of a batch.
+			q = bytesize.Mul(bytesize.Add(12, bytesize.Mul(10, int64(runtime.GOMAXPROCS(0)))), n, f64)
 		}
 		q = bytesize.Add(q, bytesize.Mul(2, B, n, f64))
 		add(bytesize.Mul(K, q))
@@ -173,6 +186,16 @@ func (c *Config) tapeBytes(batch int) int64 {
 		memo = bytesize.Add(int64(c.Hidden), 1)
 	}
 	return bytesize.Mul(4*f64, int64(c.FlowSteps), int64(batch), bytesize.Add(c.Sites(), memo))
+}
+
+// denseCirculant reports whether the quadratic part on the configuration's
+// torus is applied as a dense N×N matrix in precision p.
+func (c *Config) denseCirculant(p flow.Precision) bool {
+	shape := make([]int, max(c.Dim, 1))
+	for a := range shape {
+		shape[a] = c.L
+	}
+	return !flow.CirculantFFT(shape, p)
 }
 
 // bitsLen returns the number of bits of L: the scales of the multiscale

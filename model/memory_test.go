@@ -50,6 +50,14 @@ func TestMemoryEstimate(t *testing.T) {
 			c.Open, c.QuadraticBasis, c.QuadraticScale = true, "", 0
 			c.Hidden, c.FlowSteps, c.Blocks = 64, 10, 2
 		}},
+		{"multiscale, L = 32", func(c *Config, tr *Training) {
+			c.L, c.Potential, c.FlowSteps, c.Blocks = 32, PotentialMultiscale, 4, 2
+			tr.Precision = flow.Float64
+		}},
+		{"dense, L = 32, float64: the FFT's quadratic part", func(c *Config, tr *Training) {
+			c.L, c.Hidden, c.FlowSteps, c.Blocks = 32, 32, 4, 2
+			tr.Precision = flow.Float64
+		}},
 		{"symmetric", func(c *Config, tr *Training) {
 			c.Potential, c.Init, c.FlowSteps, c.Blocks = PotentialSymmetric, "", 4, 2
 			tr.Precision = flow.Float64
@@ -135,7 +143,11 @@ func TestMemoryEstimateOverflow(t *testing.T) {
 		{"--hidden 1e8", func(c *Config, tr *Training) int { c.Hidden = 1e8; return 512 }, false},
 		{"--batch 1e9", func(c *Config, tr *Training) int { tr.Batch = 1e9; return 512 }, false},
 		{"--flow-steps 1e9", func(c *Config, tr *Training) int { c.FlowSteps, c.Blocks = 1e9, 0; return 512 }, false},
-		{"-L 40000", func(c *Config, tr *Training) int { c.L = 40000; return 512 }, true},
+		{"-L 40000", func(c *Config, tr *Training) int { c.L = 40000; return 512 }, false}, // N·H, the quadratic part by FFT
+		{"-L 40000 --open", func(c *Config, tr *Training) int {
+			c.L, c.Open, c.QuadraticBasis, c.QuadraticScale = 40000, true, "", 0
+			return 512
+		}, true}, // a dense N×N S
 		{"-L 2^31 -d 4", func(c *Config, tr *Training) int { c.L, c.Dim = 1<<31, 4; return 512 }, true},
 		{"--hidden and --batch MaxInt", func(c *Config, tr *Training) int {
 			c.Hidden, tr.Batch = math.MaxInt, math.MaxInt
