@@ -146,21 +146,21 @@ func TestMultiscaleLearnsL4(t *testing.T) {
 }
 
 // BenchmarkMultiscaleTrainStep times one training step (the path
-// gradient, batch 64, float64) of the model the issue asks about at
-// L = 8 … 64: ten blocks of the multiscale potential (five levels, four
-// channels of radius 1), 50 RK4 steps of 0.1, without the quadratic part,
-// whose dense N×N products would dominate at large L (BenchmarkDefaultTrainStep
-// in cmd/isingflow times the default model with it). s/step should grow
-// as N: run with -benchtime=3x. On a shared machine the CPU time
+// gradient, batch 64, float64) of the multiscale model at L = 8 … 128: ten
+// blocks of the multiscale potential (five levels, four channels of
+// radius 1) plus the spectral quadratic part (by FFT from N = 64, or 128
+// with OpenBLAS), 50 RK4 steps of 0.1, as --potential multiscale builds
+// it. s/step should grow as N log N at most: run with -benchtime=1x (the
+// L = 128 step takes minutes). On a shared machine the CPU time
 // (cpu-s/step, user + system of the process) is the steadier measure.
+// Memory: the process's peak resident set so far (maxrss-MiB; the sizes
+// run in increasing order, so it is that of the largest so far) beside
+// MemoryEstimate's (estimate-MiB).
 func BenchmarkMultiscaleTrainStep(b *testing.B) {
-	for _, L := range []int{8, 16, 32, 64} {
+	for _, L := range []int{8, 16, 32, 64, 128} {
 		b.Run(fmt.Sprintf("L%d", L), func(b *testing.B) {
-			c := Config{
-				L: L, Dim: 2, T: validation.CriticalTemperature, Delta: 0.1,
-				Potential: PotentialMultiscale, Channels: 4, Init: InitMultiscale,
-				FlowSteps: 50, Blocks: 10, Epsilon: 0.1, InitSeed: 1,
-			}
+			c := multiscaleConfig(L)
+			c.Channels, c.FlowSteps, c.Blocks = 4, 50, 10
 			m, err := c.Build()
 			if err != nil {
 				b.Fatal(err)
@@ -181,9 +181,20 @@ func BenchmarkMultiscaleTrainStep(b *testing.B) {
 			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/step")
 			b.ReportMetric(perStep, "cpu-s/step")
 			b.ReportMetric(perStep/float64(L*L)*1e6, "cpu-µs/step/site")
+			b.ReportMetric(float64(maxRSS())/(1<<20), "maxrss-MiB")
+			b.ReportMetric(float64(c.MemoryEstimate(&tr, 0))/(1<<20), "estimate-MiB")
 			b.ReportMetric(0, "ns/op")
 		})
 	}
+}
+
+// maxRSS returns the peak resident set of the process so far, in bytes.
+func maxRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Maxrss << 10 // kilobytes on Linux
 }
 
 // cpuSeconds returns the CPU time (user + system) used by the process so
