@@ -76,7 +76,9 @@
 // # Training
 //
 // Config is a run: the flow (NewFlow: a Shallow potential with bias,
-// initialised from Config.Seed as PyTorch initialises the paper's), Adam
+// initialised from Config.Seed as PyTorch initialises the paper's, or
+// Config.Blocks independent ones in time, a flow.Piecewise), Adam at a
+// constant rate or on a cosine decay to Config.FinalLR of it (Schedule),
 // and the batches. Create starts a run in a directory, Resume continues it
 // from its last checkpoint, LoadCheckpoint reads any of its checkpoints
 // for evaluation or sampling, and (*Run).Train trains it with the loop of
@@ -101,6 +103,12 @@
 // parameters and Adam's state, the run's State and the random state from
 // which the epoch's order was drawn, so a resumed run continues bit for
 // bit (at the same GOMAXPROCS).
+//
+// A run can be given a time budget (TrainOptions.Duration) and, with
+// TrainOptions.FitToDuration, fit its number of batches to it once, before
+// its first batch, so that the decay of the learning rate ends within the
+// budget (train.Settings.FitToDuration); the checkpoints hold the plan,
+// which a resumed run follows.
 //
 // References:
 //   - G. Papamakarios, T. Pavlakou, I. Murray, "Masked Autoregressive Flow for

@@ -13,7 +13,8 @@ const (
 
 // MemoryEstimate returns an estimate, in bytes, of the memory of a run of
 // the configuration: MNIST's 70,000 images; the flow's
-// parameters with the trainer's and Adam's copies; the workspaces of a
+// parameters (of all its blocks) with the trainer's and Adam's copies; the
+// workspaces of the blocks and the integrator on a
 // training batch of Batch images, with the tape of its RK4 steps (as
 // flow.Flow.TapeBytes counts it); and an evaluation in batches of
 // evalBatch images (0: Batch), as the validation after every epoch or
@@ -32,13 +33,14 @@ func (c *Config) MemoryEstimate(evalBatch int) int64 {
 	}
 	d := bytesize.Mul(rows, cols)
 	H := int64(c.Hidden)
+	K := int64(c.NumBlocks()) // every block has its parameters and workspaces
 	B := int64(c.Batch)
 	E := int64(evalBatch)
 	if E <= 0 {
 		E = B
 	}
 	W := max(B, E) // the potential's workspaces grow to the larger batch
-	params := bytesize.Mul(H, bytesize.Add(d, 2))
+	params := bytesize.Mul(K, H, bytesize.Add(d, 2))
 	total := []int64{
 		// The images and their labels.
 		bytesize.Mul(mnistImages, bytesize.Add(d, 1)),
@@ -46,7 +48,7 @@ func (c *Config) MemoryEstimate(evalBatch int) int64 {
 		// flow's gradient, and the checkpoint's copy of three arrays.
 		bytesize.Mul(11, params, 8),
 		// The potential's workspaces and the integrators'.
-		bytesize.Mul(W, bytesize.Add(bytesize.Mul(6, H), bytesize.Mul(12, d)), 8),
+		bytesize.Mul(W, bytesize.Add(bytesize.Mul(6, K, H), bytesize.Mul(12, d)), 8),
 		// The tape of the training step and its adjoint workspaces.
 		c.tapeBytes(d), bytesize.Mul(8, B, d, 8),
 		// The evaluation's dequantised batch and per-image results.
@@ -54,8 +56,8 @@ func (c *Config) MemoryEstimate(evalBatch int) int64 {
 		bytesize.Mul(int64(max(c.EvalImages, mnistImages)), 4*8),
 	}
 	if c.Precision == flow.Float32 {
-		total = append(total, bytesize.Mul(2*4, H, d),
-			bytesize.Mul(W, bytesize.Add(bytesize.Mul(2, H), bytesize.Mul(3, d)), 4))
+		total = append(total, bytesize.Mul(2*4, K, H, d),
+			bytesize.Mul(W, bytesize.Add(bytesize.Mul(2, K, H), bytesize.Mul(3, K, d)), 4))
 	}
 	return bytesize.Add(total...)
 }

@@ -22,11 +22,16 @@ func liveHeap() int64 {
 // TestMemoryEstimate trains a run on a data set of MNIST's size (random
 // 28×28 images) for two batches, evaluates 400 test images in batches of
 // 200, and checks that Config.MemoryEstimate lies within a factor of two
-// of the live heap the run holds, measured by runtime.MemStats.
+// of the live heap the run holds, measured by runtime.MemStats: in both
+// precisions, with one potential and with four blocks in time.
 func TestMemoryEstimate(t *testing.T) {
-	for _, prec := range []flow.Precision{flow.Float64, flow.Float32} {
+	for _, tc := range []struct {
+		prec   flow.Precision
+		blocks int
+	}{{flow.Float64, 1}, {flow.Float32, 1}, {flow.Float32, 4}} {
+		prec := tc.prec
 		c := DefaultConfig()
-		c.Hidden, c.Steps, c.Batch, c.Precision, c.EvalImages = 128, 4, 50, prec, 0
+		c.Hidden, c.Steps, c.Batch, c.Precision, c.EvalImages, c.Blocks = 128, 4, 50, prec, 0, tc.blocks
 		before := liveHeap()
 		all := fakeImages(mnistImages, mnistSide, mnistSide, 1)
 		set := func(lo, hi int) Set { return Set{Images: all.Slice(lo, hi), Labels: make([]uint8, hi-lo)} }
@@ -50,9 +55,9 @@ func TestMemoryEstimate(t *testing.T) {
 		}
 		live := liveHeap() - before
 		est := r.Config.MemoryEstimate(batch)
-		t.Logf("%v: estimate %s, live heap %s (%.2f)", prec, bytesize.Format(est), bytesize.Format(live), float64(est)/float64(live))
+		t.Logf("%v, %d blocks: estimate %s, live heap %s (%.2f)", prec, tc.blocks, bytesize.Format(est), bytesize.Format(live), float64(est)/float64(live))
 		if ratio := float64(est) / float64(live); !(ratio >= 0.5 && ratio <= 2) {
-			t.Errorf("%v: estimate %d bytes, live heap %d: not within a factor of two", prec, est, live)
+			t.Errorf("%v, %d blocks: estimate %d bytes, live heap %d: not within a factor of two", prec, tc.blocks, est, live)
 		}
 		runtime.KeepAlive(ev)
 		r.Close()

@@ -90,6 +90,27 @@ func (r *Run) BatchesPerEpoch() int {
 	return r.obj.batchesPerEpoch()
 }
 
+// PlannedBatches returns the number of batches, counting those done
+// before, at which training to batches batches (TrainOptions.Batches)
+// stops: batches, or the end of the plan fitted to the time budget
+// (TrainOptions.FitToDuration) that the run holds for them, the
+// batches done plus the plan's steps still to do. It is known once Train
+// has fitted the plan or a checkpoint holding one has been resumed.
+func (r *Run) PlannedBatches(batches int) int {
+	tr := r.Trainer
+	if !r.holdsPlan(batches) {
+		return batches
+	}
+	return min(batches, r.obj.state.Batch+max(0, tr.Planned-tr.Step))
+}
+
+// holdsPlan reports whether the trainer holds a plan fitted to the time
+// budget for a run of batches batches.
+func (r *Run) holdsPlan(batches int) bool {
+	tr := r.Trainer
+	return tr.Planned > 0 && tr.PlannedFrom == batches
+}
+
 func newRun(dir string, cfg Config) (*Run, error) {
 	f, err := cfg.NewFlow()
 	if err != nil {
@@ -121,6 +142,9 @@ func Create(dir string, cfg Config, data *Dataset, dataDir string) (*Run, error)
 		return nil, fmt.Errorf("mnist: the configuration has %d×%d images but the data %d×%d", cfg.Rows, cfg.Cols, im.Rows, im.Cols)
 	}
 	cfg.Rows, cfg.Cols = im.Rows, im.Cols
+	if cfg.Blocks == 1 {
+		cfg.Blocks = 0 // K = 1 is stored as today's configuration (NumBlocks)
+	}
 	if err := checkData(&cfg, data, dataDir); err != nil {
 		return nil, err
 	}
@@ -364,9 +388,23 @@ type TrainOptions struct {
 	// optimisation steps, besides after every epoch and when training
 	// stops.
 	CheckpointEvery int
-	// Duration, when positive, stops training after this long
-	// (train.StatusTimeLimit).
+	// Duration, when positive, stops training this long after Train was
+	// called (the first validation of a new run included), with
+	// train.StatusTimeLimit and last.npz written, so that the run can be
+	// resumed.
 	Duration time.Duration
+	// FitToDuration, with a positive Duration, fits the number of batches
+	// to the time budget once, before the first batch of the call
+	// (train.Settings.FitToDuration: it times a few evaluations and plans
+	// as many batches as fit, at most Batches), so that the learning-rate
+	// decay (Config.FinalLR) ends within the budget: training stops at the
+	// end of the plan as it would at Batches, with a validation and a
+	// checkpoint, and the checkpoints hold the plan
+	// (Trainer.PlannedSteps). A run resumed from a checkpoint that holds a
+	// plan for the same Batches follows it, whether FitToDuration is set
+	// or not, so that it continues bit for bit; with other Batches the
+	// plan is dropped, and fitted anew when FitToDuration is set.
+	FitToDuration bool
 	// Progress, when not nil, sees every record after it is logged; an
 	// error stops training.
 	Progress func(Record) error
@@ -439,10 +477,13 @@ var errBatchesDone = errors.New("mnist: the batches are done")
 // that the log keeps one history), the validation subset is evaluated
 // after every epoch and at the last batch, best.npz is written at every new
 // lowest validation NLL and last.npz after every epoch, every
-// CheckpointEvery steps and when training stops. A stop by the context (a
-// signal) or the time limit is not an error (see train.Result.Status): the
-// checkpoint is written and the run can be resumed. The epochs are passes
-// over the data: a rejected step uses up its batch.
+// CheckpointEvery steps and when training stops. The learning rate follows
+// Config.Schedule over opt.Batches, or over the plan fitted to the time
+// budget (opt.FitToDuration), at whose end training stops as at
+// opt.Batches. A stop by the context (a signal) or the time limit is not
+// an error (see train.Result.Status): the checkpoint is written and the
+// run can be resumed. The epochs are passes over the data: a rejected
+// step uses up its batch.
 func (r *Run) Train(ctx context.Context, opt TrainOptions) (*train.Result, error) {
 	if r.Data == nil {
 		return nil, errors.New("mnist: Train needs a run with data (Create or Resume)")
@@ -473,16 +514,24 @@ func (r *Run) Train(ctx context.Context, opt TrainOptions) (*train.Result, error
 		}
 		r.started = true
 	}
-	if r.obj.state.Batch >= opt.Batches {
-		return &train.Result{Status: train.StatusCompleted, FirstStep: tr.Step, Steps: tr.Step}, nil
+	if r.obj.state.Batch >= r.PlannedBatches(opt.Batches) {
+		return &train.Result{Status: train.StatusCompleted, FirstStep: tr.Step, Steps: tr.Step, Planned: tr.PlannedSteps()}, nil
 	}
 	// Every step draws a batch, so the loop's step count never passes the
-	// batches; the recorder stops it at the batch count.
+	// batches; the recorder stops it at the batch count, or at the end of
+	// the plan fitted to the time budget. The learning rate decays over
+	// the batches, or over the plan (Trainer.Schedule).
 	tr.Settings.Steps = opt.Batches
+	tr.Settings.Schedule = r.Config.Schedule(opt.Batches)
+	tr.Settings.FitToDuration = opt.FitToDuration || r.holdsPlan(opt.Batches)
 	tr.Settings.CheckpointEvery = opt.CheckpointEvery
 	tr.Settings.CheckpointPath = filepath.Join(r.Dir, LastCheckpoint)
 	tr.Settings.CheckpointConfig = r.checkpointConfig()
 	tr.Settings.Duration = opt.Duration
+	if opt.Duration > 0 {
+		// The budget counts from the call: the first validation is in it.
+		tr.Settings.Duration = max(opt.Duration-time.Since(t.begin), 1)
+	}
 	res, err := tr.Run(ctx, train.RecorderFunc(t.record))
 	if opt.CheckpointEvery == 0 { // the loop wrote none
 		if cerr := t.saveLast(); cerr != nil && (err == nil || errors.Is(err, errBatchesDone)) {
@@ -553,7 +602,8 @@ func (t *trainLoop) record(st train.Step) error {
 		}
 	}
 	endOfEpoch := s.Batch%perEpoch == 0
-	done := s.Batch >= t.opt.Batches
+	tr := r.Trainer
+	done := s.Batch >= t.opt.Batches || (!st.Rejected && tr.Step >= tr.PlannedSteps())
 	if endOfEpoch || done {
 		if err := t.validate(!endOfEpoch); err != nil {
 			return err

@@ -380,6 +380,12 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.WeightDecay = -1 }, "weight_decay"},
 		{func(c *Config) { c.EvalImages = -1 }, "eval_images"},
 		{func(c *Config) { c.Precision = 7 }, "precision"},
+		{func(c *Config) { c.Blocks = -1 }, "blocks"},
+		{func(c *Config) { c.Blocks = 3 }, "blocks"}, // of 100 steps
+		{func(c *Config) { c.FinalLR = 2 }, "final_lr"},
+		{func(c *Config) { c.FinalLR = -0.1 }, "final_lr"},
+		{func(c *Config) { c.FinalLR = math.NaN() }, "final_lr"},
+		{func(c *Config) { c.FinalLR = math.Inf(1) }, "final_lr"},
 	} {
 		c := DefaultConfig()
 		tc.set(&c)

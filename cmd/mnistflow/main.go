@@ -9,6 +9,8 @@
 //
 //	mnistflow train [--hidden 1024 --steps 100 --step-size 0.1 …] --out DIR
 //	mnistflow train --resume --out DIR          continue a run bit for bit
+//	mnistflow train --time-limit 2h --fit-to-time-limit --final-lr 0.02 [--blocks K] …
+//	                                            as many batches as fit in 2 h, the rate decaying over them
 //	mnistflow eval --run DIR [--limit N] [--json] [--adaptive]
 //	mnistflow sample --run DIR [-n 64] [--out samples.png]
 //	mnistflow plot --run DIR [--out curve.png]

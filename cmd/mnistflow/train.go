@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -31,13 +32,17 @@ type trainFlags struct {
 	out             string
 	resume          bool
 	checkpointEvery int
+	// blocks is --blocks, which sets cfg.Blocks (K = 1 as 0) in validate.
+	blocks         int
+	timeLimit      time.Duration
+	fitToTimeLimit bool
 }
 
 // identityFlags are the flags that set Config fields (the flag's name with
 // "_" for "-" is the field's JSON name): on --resume, an explicitly given
 // value must equal the run's.
-var identityFlags = []string{"hidden", "activation", "steps", "step-size", "batch", "lr",
-	"weight-decay", "kinetic", "seed", "validation-size", "eval-images", "precision"}
+var identityFlags = []string{"hidden", "activation", "steps", "blocks", "step-size", "batch", "lr",
+	"final-lr", "weight-decay", "kinetic", "seed", "validation-size", "eval-images", "precision"}
 
 func (f *trainFlags) register(fs *pflag.FlagSet) {
 	c := &f.cfg
@@ -46,9 +51,11 @@ func (f *trainFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&c.Hidden, "hidden", c.Hidden, "hidden units H of the potential φ(x) = Σ_j w_j σ(a_j·x + b_j)")
 	fs.Var(&c.Activation, "activation", "activation σ: softplus (the paper's) or lncosh")
 	fs.IntVar(&c.Steps, "steps", c.Steps, "RK4 steps of the flow")
+	fs.IntVar(&f.blocks, "blocks", 1, "independent potentials in time, each active for steps/blocks RK4 steps (1: one potential, the paper's)")
 	fs.Float64Var(&c.StepSize, "step-size", c.StepSize, "RK4 step size ε (flow time T = steps·ε; the paper's code: ε = 0.1, T = 10)")
 	fs.IntVar(&c.Batch, "batch", c.Batch, "images per training batch (also per validation batch)")
 	fs.Float64Var(&c.LearningRate, "lr", c.LearningRate, "Adam learning rate")
+	fs.Float64Var(&c.FinalLR, "final-lr", c.FinalLR, "decay the rate on a cosine to this fraction of --lr over the run's batches (0: a constant rate, the paper's)")
 	fs.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "L2 penalty added to the gradient, as torch.optim.Adam's weight_decay (the paper's code: 1e-3)")
 	fs.Float64Var(&c.Kinetic, "kinetic", c.Kinetic, "weight of the transport cost ½∫|∇φ|²dt added to the loss")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the initial parameters, the batch order and the dequantisation noise")
@@ -57,7 +64,10 @@ func (f *trainFlags) register(fs *pflag.FlagSet) {
 	fs.Var(&c.Precision, "precision", "arithmetic of the training step's matrix products: float64, or float32 (sgemm, faster; elementwise work, sums and every evaluation stay float64)")
 	fs.IntVar(&f.epochs, "epochs", 100, "epochs to train (in total, counting those before a resume)")
 	fs.IntVar(&f.maxBatches, "max-batches", 0, "stop after this many batches in total (0: no limit), for quick runs")
-	fs.StringVar(&f.out, "out", "", "run directory (default runs/mnist_H<hidden>_S<steps>_eps<ε>_B<batch>_lr<lr>_seed<seed>)")
+	fs.DurationVar(&f.timeLimit, "time-limit", 0, "stop training after this long, with a checkpoint to --resume from (0: no limit)")
+	fs.BoolVar(&f.fitToTimeLimit, "fit-to-time-limit", false,
+		"time the first batches and fit the batches, and the decay of --final-lr, to --time-limit (off: a run cut by the limit stops before its decay ends)")
+	fs.StringVar(&f.out, "out", "", "run directory (default runs/mnist_H<hidden>_S<steps>[_K<blocks>]_eps<ε>_B<batch>_lr<lr>[_final<final-lr>]_seed<seed>)")
 	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out from its last checkpoint")
 	fs.IntVar(&f.checkpointEvery, "checkpoint-every", 20, "write a checkpoint every K batches (and at every epoch; 0: epochs only)")
 }
@@ -73,6 +83,13 @@ func flagError(err error) error {
 }
 
 func (f *trainFlags) validate() error {
+	if f.blocks < 1 {
+		return usagef("--blocks %d: want at least 1", f.blocks)
+	}
+	f.cfg.Blocks = f.blocks
+	if f.blocks == 1 {
+		f.cfg.Blocks = 0 // stored as before blocks existed (mnist.Config.NumBlocks)
+	}
 	if err := f.cfg.Validate(); err != nil {
 		return flagError(err)
 	}
@@ -83,6 +100,10 @@ func (f *trainFlags) validate() error {
 		return usagef("--max-batches %d: want non-negative", f.maxBatches)
 	case f.checkpointEvery < 0:
 		return usagef("--checkpoint-every %d: want non-negative", f.checkpointEvery)
+	case f.timeLimit < 0:
+		return usagef("--time-limit %v: want non-negative", f.timeLimit)
+	case f.fitToTimeLimit && f.timeLimit == 0:
+		return usagef("--fit-to-time-limit: needs a --time-limit to fit the batches to")
 	}
 	return nil
 }
@@ -165,9 +186,13 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if tf.maxBatches > 0 {
 		total = min(total, tf.maxBatches)
 	}
-	header(stderr, r, resumeFrom, total)
-	if b := r.State().Batch; b >= total {
-		fmt.Fprintf(stderr, "  nothing to do: the run has done %d batches already\n", b)
+	header(stderr, r, resumeFrom, total, tf.timeLimit)
+	if b, p := r.State().Batch, r.PlannedBatches(total); b >= p {
+		if p < total {
+			fmt.Fprintf(stderr, "  nothing to do: the run has done the %d batches of its plan fitted to the time limit\n", p)
+		} else {
+			fmt.Fprintf(stderr, "  nothing to do: the run has done %d batches already\n", b)
+		}
 		summary(stdout, r)
 		return nil
 	}
@@ -177,15 +202,21 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	p := newProgress(r, total, stderr)
 	res, err := r.Train(ctx, mnist.TrainOptions{
 		Batches: total, CheckpointEvery: tf.checkpointEvery,
+		Duration: tf.timeLimit, FitToDuration: tf.fitToTimeLimit,
 		Progress: p.record, ValidationProgress: p.validating,
 	})
 	p.bar.Finish()
 	if err != nil {
 		return err
 	}
-	if res.Status == train.StatusInterrupted {
+	last := filepath.Join(r.Dir, mnist.LastCheckpoint)
+	switch res.Status {
+	case train.StatusInterrupted:
 		return fmt.Errorf("interrupted after batch %d; checkpoint %s written, continue with --resume --out %s",
-			r.State().Batch, filepath.Join(r.Dir, mnist.LastCheckpoint), r.Dir)
+			r.State().Batch, last, r.Dir)
+	case train.StatusTimeLimit:
+		fmt.Fprintf(stderr, "  time limit %v reached after batch %d; checkpoint %s written, continue with --resume --out %s\n",
+			tf.timeLimit, r.State().Batch, last, r.Dir)
 	}
 	summary(stdout, r)
 	return nil
@@ -213,7 +244,7 @@ func jsonFields(c *mnist.Config) map[string]any {
 	return m
 }
 
-func header(w io.Writer, r *mnist.Run, resumeFrom string, total int) {
+func header(w io.Writer, r *mnist.Run, resumeFrom string, total int, limit time.Duration) {
 	c := &r.Config
 	st := r.State()
 	ds := r.Data
@@ -223,13 +254,28 @@ func header(w io.Writer, r *mnist.Run, resumeFrom string, total int) {
 	}
 	fmt.Fprintf(w, "  data: %s (%d train / %d validation / %d test images of %d×%d)\n", st.Data,
 		ds.Train.Len(), ds.Validation.Len(), ds.Test.Len(), c.Rows, c.Cols)
-	fmt.Fprintf(w, "  potential: %d hidden units, %s, %d parameters\n", c.Hidden, c.Activation, len(r.Flow.Potential.Params()))
+	potential := fmt.Sprintf("%d hidden units, %s, %d parameters", c.Hidden, c.Activation, len(r.Flow.Potential.Params()))
+	if K := c.NumBlocks(); K > 1 {
+		potential = fmt.Sprintf("%d blocks in time, each of %s in all", K, potential)
+	}
+	fmt.Fprintf(w, "  potential: %s\n", potential)
 	fmt.Fprintf(w, "  flow: %d RK4 steps of ε = %g (T = %.4g), tape %.0f MB\n", c.Steps, c.StepSize,
 		r.Flow.Duration(), float64(r.Flow.TapeBytes(c.Batch))/1e6)
-	fmt.Fprintf(w, "  Adam: lr %g, L2 weight decay %g, batch %d, kinetic weight %g, seed %d\n",
-		c.LearningRate, c.WeightDecay, c.Batch, c.Kinetic, c.Seed)
-	fmt.Fprintf(w, "  %d batches per epoch, training to batch %d; BLAS: %s, elementwise: %s, GOMAXPROCS %d\n",
-		r.BatchesPerEpoch(), total, blasimpl.Name(), flow.Elementwise(), runtime.GOMAXPROCS(0))
+	lr := fmt.Sprintf("lr %g", c.LearningRate)
+	if c.FinalLR != 0 {
+		lr += fmt.Sprintf(" decaying to %g·lr on a cosine", c.FinalLR)
+	}
+	fmt.Fprintf(w, "  Adam: %s, L2 weight decay %g, batch %d, kinetic weight %g, seed %d\n",
+		lr, c.WeightDecay, c.Batch, c.Kinetic, c.Seed)
+	until := fmt.Sprintf("training to batch %d", total)
+	if p := r.PlannedBatches(total); p < total {
+		until += fmt.Sprintf(" (the checkpoint's plan fitted to the time limit: batch %d)", p)
+	}
+	if limit > 0 {
+		until += fmt.Sprintf(" or for %v", limit)
+	}
+	fmt.Fprintf(w, "  %d batches per epoch, %s; BLAS: %s, elementwise: %s, GOMAXPROCS %d\n",
+		r.BatchesPerEpoch(), until, blasimpl.Name(), flow.Elementwise(), runtime.GOMAXPROCS(0))
 }
 
 // progress reports training on stderr: a bar on a terminal, else a line
@@ -241,18 +287,40 @@ type progress struct {
 	terminal     bool
 	start, total int
 	every        int
+	planned      bool // the plan fitted to the time limit is known (reported)
 }
 
 func newProgress(r *mnist.Run, total int, w io.Writer) *progress {
 	start := r.State().Batch
-	return &progress{
-		r: r, w: w, bar: runio.NewProgress(w, total-start, ""), terminal: runio.IsTerminal(w),
-		start: start, total: total, every: max(1, (total-start)/20),
+	p := &progress{r: r, w: w, terminal: runio.IsTerminal(w), start: start}
+	p.setTotal(r.PlannedBatches(total))
+	return p
+}
+
+// setTotal (re)starts the bar for training to batch total.
+func (p *progress) setTotal(total int) {
+	if p.bar != nil {
+		p.bar.Finish()
 	}
+	p.total, p.every = total, max(1, (total-p.start)/20)
+	p.bar = runio.NewProgress(p.w, total-p.start, "")
 }
 
 func (p *progress) record(rec mnist.Record) error {
 	st := p.r.State()
+	if _, ok := rec.(*mnist.EpochRecord); !ok && !p.planned {
+		// After the first step the plan fitted to the time limit
+		// (--fit-to-time-limit) is known.
+		p.planned = true
+		if planned := p.r.PlannedBatches(p.total); planned < p.total {
+			what := "training stops at the end of the plan"
+			if p.r.Config.FinalLR != 0 {
+				what = "the learning rate decays over them"
+			}
+			p.notef("%d batches planned to fit the time limit (of %d); %s", planned, p.total, what)
+			p.setTotal(planned)
+		}
+	}
 	switch rec := rec.(type) {
 	case *mnist.BatchRecord:
 		done := rec.Batch - p.start

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/isingflow/isingflow/internal/cli"
+	"github.com/isingflow/isingflow/internal/runio"
+	"github.com/isingflow/isingflow/mnist"
+	"github.com/isingflow/isingflow/optim"
+)
+
+// Bad values of --blocks, --final-lr, --time-limit and
+// --fit-to-time-limit are usage errors: exit status 2, one line on stderr
+// naming the flag, nothing on stdout, no run directory.
+func TestBudgetFlagErrors(t *testing.T) {
+	t.Setenv(cli.MemoryLimitEnv, "64GiB")
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := writeFakeMNIST(data, 40, 10, 4, 4, 1); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "run")
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--blocks", "0"}, "--blocks 0: want at least 1"},
+		{[]string{"--blocks", "-2"}, "--blocks -2: want at least 1"},
+		{[]string{"--blocks", "3", "--steps", "100"}, "--blocks 3: must divide steps 100"},
+		{[]string{"--blocks", "3"}, "--blocks 3: must divide steps 100"}, // the default steps
+		{[]string{"--blocks", "two"}, `invalid argument "two" for "--blocks"`},
+		{[]string{"--final-lr", "2"}, "--final-lr 2: want a fraction of lr in [0, 1]"},
+		{[]string{"--final-lr", "-0.5"}, "--final-lr -0.5: want a fraction"},
+		{[]string{"--final-lr", "NaN"}, "--final-lr NaN: want a fraction"},
+		{[]string{"--time-limit", "-1s"}, "--time-limit -1s: want non-negative"},
+		{[]string{"--time-limit", "2"}, `invalid argument "2" for "--time-limit"`},
+		{[]string{"--fit-to-time-limit"}, "--fit-to-time-limit: needs a --time-limit"},
+	} {
+		args := append([]string{"train", "--data", data, "--validation-size", "10", "--out", out}, tc.args...)
+		var stdout, stderr strings.Builder
+		if code := run(args, &stdout, &stderr); code != exitUsage {
+			t.Errorf("%q: exit status %d, want %d (stderr %q)", tc.args, code, exitUsage, stderr.String())
+			continue
+		}
+		if msg := stderr.String(); strings.Count(msg, "\n") != 1 || !strings.Contains(msg, tc.msg) {
+			t.Errorf("%q: stderr %q, want one line containing %q", tc.args, msg, tc.msg)
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("%q: stdout %q", tc.args, stdout.String())
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Fatalf("%q: the run directory was created", tc.args)
+		}
+	}
+}
+
+// --fit-to-time-limit with --time-limit reaches the trainer: the
+// checkpoint holds the plan (here all the batches asked for, which fit in
+// an hour many times over), and the logged rate decays over it.
+func TestFitToTimeLimitPlan(t *testing.T) {
+	t.Setenv(cli.MemoryLimitEnv, "64GiB")
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := writeFakeMNIST(data, 40, 10, 4, 4, 1); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "run")
+	const batches = 5
+	args := []string{"train", "--data", data, "--hidden", "3", "--steps", "2", "--batch", "10", "--validation-size", "10",
+		"--eval-images", "5", "--max-batches", "5", "--final-lr", "0.05", "--time-limit", "1h", "--fit-to-time-limit", "--out", out}
+	var stdout, stderr strings.Builder
+	if code := run(args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit status %d: %s", code, stderr.String())
+	}
+	var meta struct {
+		Planned     int `json:"planned_steps"`
+		PlannedFrom int `json:"planned_from_steps"`
+	}
+	if _, err := runio.ReadCheckpoint(filepath.Join(out, mnist.LastCheckpoint), &meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta.Planned != batches || meta.PlannedFrom != batches {
+		t.Errorf("the checkpoint holds a plan of %d steps from %d, want %d from %d", meta.Planned, meta.PlannedFrom, batches, batches)
+	}
+	recs, err := mnist.ReadLog(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := optim.Schedule{Total: batches, Final: 0.05}
+	var n int
+	for _, rec := range recs {
+		if b, ok := rec.(*mnist.BatchRecord); ok {
+			if want := sc.Rate(1e-3, n); b.LR != want {
+				t.Errorf("batch %d at rate %v, want %v", b.Batch, b.LR, want)
+			}
+			n++
+		}
+	}
+	if n != batches {
+		t.Errorf("%d batch records, want %d", n, batches)
+	}
+}
