@@ -272,12 +272,15 @@ func peakOf(s SizeSeries, torus bool) Peak {
 // curves on the same temperatures ts (increasing) cross — ua of the
 // smaller lattice, ub of the larger, which lies above it below T_c and
 // below it above — and the number of sign changes of the difference
-// D = ub − ua. A straight line is fitted by weighted least squares to D
-// over the temperatures that bracket the sign changes and one more on
-// either side, where there is one (errors √(σa² + σb²)), and its root is the crossing, with the error that
-// the fit's covariance gives it (scaled by √(χ²/dof) when that exceeds 1).
-// Points without a finite mean are left out; it is an error when D does
-// not change sign.
+// D = ub − ua. A parabola is fitted by weighted least squares to D over
+// the temperatures that bracket the sign changes and two more on either
+// side, where there are (errors √(σa² + σb²)); its root in that window
+// nearest the sign changes is the crossing, with the error that the fit's
+// covariance gives it (scaled by √(χ²/dof) when that exceeds 1). A straight
+// line, whose root is biased by the curvature of D over so wide a window,
+// is fitted only where fewer than four temperatures are at hand or the
+// parabola has no root in the window. Points without a finite mean are
+// left out; it is an error when D does not change sign.
 func BinderCrossing(ts []float64, ua, ub []stats.Estimate) (T stats.Estimate, signChanges int, err error) {
 	if len(ts) != len(ua) || len(ts) != len(ub) {
 		return T, 0, fmt.Errorf("scan: Binder crossing: %d temperatures, %d and %d values", len(ts), len(ua), len(ub))
@@ -310,21 +313,81 @@ func BinderCrossing(ts []float64, ua, ub []stats.Estimate) (T stats.Estimate, si
 		return T, 0, fmt.Errorf("the cumulants do not cross between T = %g and %g (U_L2 − U_L1 keeps its sign %+.3g): widen -T",
 			x[0], x[len(x)-1], d[0])
 	}
-	lo, hi := max(first-1, 0), min(last+1, len(x)-1)
-	// Fit D = c0 + c1 (T − Tm) around the middle Tm of the window.
-	tm := (x[lo] + x[hi]) / 2
-	coef, cov, err := weightedPolyFit(x[lo:hi+1], d[lo:hi+1], s[lo:hi+1], tm, 1)
-	if err != nil {
-		return T, signChanges, err
+	// The polynomial is in T − tm, the middle of the sign changes.
+	tm := (x[first] + x[last]) / 2
+	if lo, hi := max(first-2, 0), min(last+2, len(x)-1); hi-lo+1 >= 4 {
+		if T, ok := polynomialRoot(x[lo:hi+1], d[lo:hi+1], s[lo:hi+1], tm, 2); ok {
+			return T, signChanges, nil
+		}
 	}
-	c0, c1 := coef[0], coef[1]
-	if c1 == 0 {
+	lo, hi := max(first-1, 0), min(last+1, len(x)-1)
+	T, ok := polynomialRoot(x[lo:hi+1], d[lo:hi+1], s[lo:hi+1], tm, 1)
+	if !ok {
 		return T, signChanges, errors.New("the difference of the cumulants is flat at the crossing")
 	}
-	r := -c0 / c1
-	// δr = −(δc0 + r δc1)/c1.
-	v := (cov.At(0, 0) + r*r*cov.At(1, 1) + 2*r*cov.At(0, 1)) / (c1 * c1)
-	return stats.Estimate{Mean: tm + r, Err: math.Sqrt(max(v, 0))}, signChanges, nil
+	return T, signChanges, nil
+}
+
+// polynomialRoot fits a polynomial of the degree (1 or 2) in x − x0 to
+// y ± sigma by weighted least squares and returns its root within
+// [x[0], x[len(x)−1]] nearest x0, with the error the fit's covariance
+// gives it: δr = −Σ_j r^j δc_j / p′(r). It reports false when the fit
+// fails or has no simple root there.
+func polynomialRoot(x, y, sigma []float64, x0 float64, degree int) (stats.Estimate, bool) {
+	coef, cov, err := weightedPolyFit(x, y, sigma, x0, degree)
+	if err != nil {
+		return stats.Estimate{}, false
+	}
+	var roots []float64
+	switch {
+	case degree == 1 || coef[2] == 0:
+		if coef[1] != 0 {
+			roots = append(roots, -coef[0]/coef[1])
+		}
+	default:
+		c0, c1, c2 := coef[0], coef[1], coef[2]
+		disc := c1*c1 - 4*c2*c0
+		if disc < 0 {
+			return stats.Estimate{}, false
+		}
+		// The form that does not cancel: q = −(c1 + sign(c1)√disc)/2.
+		q := -(c1 + math.Copysign(math.Sqrt(disc), c1)) / 2
+		roots = append(roots, q/c2)
+		if q != 0 {
+			roots = append(roots, c0/q)
+		}
+	}
+	lo, hi := x[0]-x0, x[len(x)-1]-x0
+	r, found := 0.0, false
+	for _, root := range roots {
+		if root >= lo && root <= hi && (!found || math.Abs(root) < math.Abs(r)) {
+			r, found = root, true
+		}
+	}
+	if !found {
+		return stats.Estimate{}, false
+	}
+	var slope, rj float64 = 0, 1
+	for j := 1; j < len(coef); j++ {
+		slope += float64(j) * coef[j] * rj
+		rj *= r
+	}
+	if slope == 0 || !finite(slope) {
+		return stats.Estimate{}, false
+	}
+	grad := make([]float64, len(coef))
+	rj = 1
+	for j := range grad {
+		grad[j] = -rj / slope
+		rj *= r
+	}
+	var v float64
+	for i := range grad {
+		for j := range grad {
+			v += grad[i] * grad[j] * cov.At(i, j)
+		}
+	}
+	return stats.Estimate{Mean: x0 + r, Err: math.Sqrt(max(v, 0))}, true
 }
 
 // FitPeak returns the maximum of a curve sampled at increasing
