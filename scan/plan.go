@@ -39,8 +39,9 @@ const (
 )
 
 // PlanVersion is the version of the plan.json format that this package
-// writes and reads.
-const PlanVersion = 1
+// writes. It reads version 1 too, whose points of a seed share one
+// evaluation seed (see EvaluationOf).
+const PlanVersion = 2
 
 // MaxTasks bounds the number of tasks of a plan (Slurm's default
 // MaxArraySize is 1001).
@@ -54,9 +55,10 @@ const MaxTasks = 100000
 // Every point is the model Model on the lattice of size L (its Dim and
 // Open; L and T set per point) trained with Training (WarmTraining for a
 // warm-started temperature of a chain), evaluated with Evaluation.
-// Seed s sets the model's InitSeed and the training's Seed to s and the
-// evaluation's seed to Evaluation.Seed + s − 1: seed 1 is the run that
-// "isingflow train" makes with the same flags and its default seeds.
+// Seed s sets the model's InitSeed and the training's Seed to s; every
+// point has an evaluation seed of its own (EvaluationOf), and seed 1 at
+// the first temperature is the run that "isingflow train" makes with the
+// same flags and its default seeds.
 type Plan struct {
 	Version      int       `json:"plan_version"`
 	Sizes        []int     `json:"sizes"`
@@ -172,8 +174,8 @@ func NewPlan(p Plan) (*Plan, error) {
 // name the command-line flags.
 func (p *Plan) checkSettings() error {
 	switch {
-	case p.Version != PlanVersion:
-		return fmt.Errorf("plan version %d: this isingflow reads version %d", p.Version, PlanVersion)
+	case p.Version != 1 && p.Version != PlanVersion:
+		return fmt.Errorf("plan version %d: this isingflow reads versions 1 to %d", p.Version, PlanVersion)
 	case len(p.Sizes) == 0:
 		return errors.New("-L: no lattice size")
 	case len(p.Temperatures) == 0:
@@ -291,11 +293,22 @@ func (p *Plan) RunConfig(L int, seed uint64, T float64, warm bool) model.RunConf
 	return model.RunConfig{Model: c, Training: t}
 }
 
-// EvaluationOf returns the evaluation of the points of a seed: the plan's,
-// with the seed Evaluation.Seed + seed − 1.
-func (p *Plan) EvaluationOf(seed uint64) Evaluation {
+// EvaluationOf returns the evaluation of the point of seed s at
+// temperature T: the plan's, with the seed Evaluation.Seed + (s − 1)·n + i
+// for the i-th of the plan's n temperatures, so that no two points of a
+// plan with consecutive seeds draw the same base samples. (Points of a
+// chain sharing their samples would have errors that move together across
+// T, through flows warm-started from each other, which the fits of the
+// finite-size scaling take to be independent.) A version 1 plan kept one
+// seed, Evaluation.Seed + s − 1, for every temperature.
+func (p *Plan) EvaluationOf(s uint64, T float64) Evaluation {
 	e := p.Evaluation
-	e.Seed += seed - 1
+	if p.Version == 1 {
+		e.Seed += s - 1
+		return e
+	}
+	i := slices.Index(p.Temperatures, T)
+	e.Seed += (s-1)*uint64(len(p.Temperatures)) + uint64(max(i, 0))
 	return e
 }
 

@@ -64,8 +64,8 @@ func TestPlanTasks(t *testing.T) {
 	}
 
 	rc := p.RunConfig(6, 2, 3, true)
-	ev := p.EvaluationOf(2)
-	if rc.Model.L != 6 || rc.Model.T != 3 || rc.Model.InitSeed != 2 || rc.Training.Seed != 2 || rc.Training.Iterations != 3 || ev.Seed != 3 {
+	ev := p.EvaluationOf(2, 3) // seed 2 at the second of three temperatures: 2 + 3 + 1
+	if rc.Model.L != 6 || rc.Model.T != 3 || rc.Model.InitSeed != 2 || rc.Training.Seed != 2 || rc.Training.Iterations != 3 || ev.Seed != 6 {
 		t.Errorf("run config %+v, evaluation %+v", rc, ev)
 	}
 	if d := p.PointDir("x", 6, 2, 3); d != filepath.Join("x", "L6", "seed2", "T3.000000") {
@@ -97,6 +97,54 @@ func TestPlanTasks(t *testing.T) {
 	}
 	if _, err := scan.ReadPlan(t.TempDir()); !errors.Is(err, scan.ErrNotPlan) {
 		t.Errorf("no plan: %v", err)
+	}
+}
+
+// TestEvaluationSeeds checks that every point of a plan has an evaluation
+// seed of its own, that seed 1 at the first temperature keeps the plan's
+// (the run "isingflow train" makes), and that a version 1 plan, read from
+// its directory, keeps its one seed per seed of the grid.
+func TestEvaluationSeeds(t *testing.T) {
+	temps := []float64{2.5, 3, 2, 2.25}
+	p := tinyPlan(t, []int{4}, temps, []uint64{1, 2, 3}, scan.SplitChain)
+	seen := map[uint64]bool{}
+	for _, s := range p.Seeds {
+		for _, T := range temps {
+			e := p.EvaluationOf(s, T)
+			if seen[e.Seed] {
+				t.Errorf("seed %d, T = %v: evaluation seed %d again", s, T, e.Seed)
+			}
+			seen[e.Seed] = true
+		}
+	}
+	if e := p.EvaluationOf(1, temps[0]); e.Seed != p.Evaluation.Seed {
+		t.Errorf("seed 1 at the first temperature: evaluation seed %d, want %d", e.Seed, p.Evaluation.Seed)
+	}
+
+	dir := filepath.Join(t.TempDir(), "plan")
+	if err := scan.CreatePlan(dir, p); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, scan.PlanFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := []byte(`"plan_version": 2,`)
+	if !bytes.Contains(b, old) {
+		t.Fatalf("plan.json has no %s", old)
+	}
+	b = bytes.Replace(b, old, []byte(`"plan_version": 1,`), 1)
+	if err := os.WriteFile(filepath.Join(dir, scan.PlanFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v1, err := scan.ReadPlan(dir)
+	if err != nil {
+		t.Fatalf("a version 1 plan: %v", err)
+	}
+	for _, T := range temps {
+		if e := v1.EvaluationOf(3, T); e.Seed != p.Evaluation.Seed+2 {
+			t.Errorf("version 1, seed 3, T = %v: evaluation seed %d, want %d", T, e.Seed, p.Evaluation.Seed+2)
+		}
 	}
 }
 
@@ -207,10 +255,17 @@ func TestRunTaskResume(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
+	evalSeeds := map[uint64]bool{}
 	for i := range p.Tasks {
 		rep, err := scan.RunTask(ctx, straight, p, i, scan.TaskOptions{})
 		if err != nil || !rep.Complete() || rep.Trained != 2 {
 			t.Fatalf("task %d: %+v, %v", i, rep, err)
+		}
+		for k, r := range rep.Results {
+			if want := p.EvaluationOf(p.Tasks[i].Seed, p.Tasks[i].Temperatures[k]).Seed; r.EvalSeed != want || evalSeeds[want] {
+				t.Errorf("task %d, point %d: evaluation seed %d, want %d, not used before", i, k, r.EvalSeed, want)
+			}
+			evalSeeds[r.EvalSeed] = true
 		}
 	}
 

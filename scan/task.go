@@ -197,7 +197,7 @@ func RunTask(ctx context.Context, dir string, p *Plan, index int, opt TaskOption
 		o.Dir, o.Resume, o.Init, o.WarmStartT = pdir, resume, nil, nil
 		o.CheckpointEvery, o.Duration = p.CheckpointEvery, p.TimeLimit
 		progress := o.Evaluation.Progress
-		o.Evaluation = p.EvaluationOf(task.Seed)
+		o.Evaluation = p.EvaluationOf(task.Seed, T)
 		o.Evaluation.Progress = progress
 		if i > 0 {
 			k := NearestTemperature(ts[:i], T)

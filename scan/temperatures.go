@@ -182,7 +182,9 @@ const TableFile = "scan.json"
 // nearest temperature already done (NearestTemperature) with warm. After
 // each temperature it writes the results so far to dir/scan.json and calls
 // done (nil for none). It stops after the temperature during which ctx
-// ended. opt gives every run's options (its Dir and Init are set here).
+// ended. opt gives every run's options (its Dir and Init are set here);
+// the i-th temperature is evaluated with the seed opt.Evaluation.Seed + i,
+// so that the temperatures' errors are independent.
 func Chain(ctx context.Context, rc model.RunConfig, warm model.Training, ts []float64, dir string, opt Options, done func(i int, from *float64, r *Result)) ([]*Result, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -191,6 +193,7 @@ func Chain(ctx context.Context, rc model.RunConfig, warm model.Training, ts []fl
 	for i, T := range ts {
 		o := opt
 		o.Dir = filepath.Join(dir, RunDir(T))
+		o.Evaluation.Seed = opt.Evaluation.Seed + uint64(i)
 		c := rc
 		c.Model.T = T
 		var from *float64

@@ -97,7 +97,7 @@ func runScanPlan(args []string, stdout, stderr io.Writer) error {
 	var ev scan.Evaluation
 	warm := registerChain(fs, &mc, &tc, &ev)
 	out := fs.String("out", "", "plan directory to make (required; must not exist or be empty)")
-	seeds := fs.String("seeds", "1", "seeds: a count N (1 to N) or a list S1,S2,…; seed s sets --seed and --init-seed to s and --eval-seed to eval-seed+s−1")
+	seeds := fs.String("seeds", "1", "seeds: a count N (1 to N) or a list S1,S2,…; seed s sets --seed and --init-seed to s; each point is evaluated with a seed of its own")
 	split := fs.String("split", scan.SplitChain, "a task is a chain (one size and seed, its temperatures warm-started in turn) or a point (one T, from its initialisation)")
 	var rf runFlags
 	rf.register(fs)
