@@ -300,7 +300,9 @@ func (p *Plan) RunConfig(L int, seed uint64, T float64, warm bool) model.RunConf
 // chain sharing their samples would have errors that move together across
 // T, through flows warm-started from each other, which the fits of the
 // finite-size scaling take to be independent.) A version 1 plan kept one
-// seed, Evaluation.Seed + s − 1, for every temperature.
+// seed, Evaluation.Seed + s − 1, for every temperature. T is one of the
+// plan's temperatures, as every point of its tasks is (another counts as
+// the first).
 func (p *Plan) EvaluationOf(s uint64, T float64) Evaluation {
 	e := p.Evaluation
 	if p.Version == 1 {
