@@ -140,7 +140,9 @@ const WarmStartWarmup = 50
 // is what annealing would provide. Its optimiser is fresh, and the first
 // step of a fresh Adam moves every parameter by the full learning rate
 // whatever its gradient; the warm-up lets the moments form first (why it
-// matters is measured in docs/ablation.md).
+// matters is measured in docs/ablation.md). When the steps are fitted to
+// a time limit, the trainer cuts the warm-up to a quarter of the plan
+// (train.MaxWarmupFraction).
 func WarmSettings(tc model.Training, warm int, changed func(flag string) bool) model.Training {
 	w := tc
 	if warm >= 0 {

@@ -35,7 +35,9 @@
 //  2. it plans done + ⌊FitMargin·remaining/t_step⌋ steps in all
 //     (PlanSteps, FitMargin = 0.9), at most Steps: the plan replaces Steps
 //     in the loop, in a Schedule whose Total is Steps, and in the anneal
-//     (Trainer.PlannedSteps, Trainer.Schedule);
+//     (Trainer.PlannedSteps, Trainer.Schedule); a warm-up longer than a
+//     quarter of a shortened plan is cut to that quarter
+//     (MaxWarmupFraction);
 //  3. it writes a checkpoint, which holds the plan and the Steps it was
 //     fitted from.
 //

@@ -182,3 +182,42 @@ func TestPlanSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestFitCapsWarmup checks that the warm-up follows a shortened plan: a
+// warm-up of 50 steps planned for 1000 becomes ⌊87/4⌋ = 21 of the 87
+// steps fitted to the budget, so that the rate reaches its base and
+// decays, and the run is that of 87 steps with a warm-up of 21; a
+// warm-up shorter than a quarter of the plan is kept.
+func TestFitCapsWarmup(t *testing.T) {
+	for _, tc := range []struct{ warmup, want int }{{50, 21}, {21, 21}, {10, 10}, {0, 0}} {
+		tr, _ := fitted(t, 1000, 100*time.Second, true)
+		tr.Settings.Schedule.Warmup = tc.warmup
+		res, rates, params := run(t, tr)
+		if res.Planned != 87 {
+			t.Fatalf("warm-up %d: planned %d, want 87", tc.warmup, res.Planned)
+		}
+		if sc := tr.Schedule(); sc.Warmup != tc.want || sc.Total != 87 {
+			t.Errorf("warm-up %d: schedule %+v, want a warm-up of %d and 87 steps", tc.warmup, sc, tc.want)
+		}
+		if tc.want > 0 && rates[tc.want-1] != 0.1 {
+			t.Errorf("warm-up %d: rate %v at step %d, want the base 0.1", tc.warmup, rates[tc.want-1], tc.want-1)
+		}
+		s := settings(87)
+		s.Schedule.Warmup = tc.want
+		ref, err := New(newQuadratic(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, refRates, refParams := run(t, ref)
+		if !slices.Equal(rates, refRates) || !slices.Equal(params[86], refParams[86]) {
+			t.Errorf("warm-up %d: the fitted run differs from 87 steps with a warm-up of %d", tc.warmup, tc.want)
+		}
+	}
+
+	// A budget that allows every step leaves the schedule as it was.
+	tr, _ := fitted(t, 100, time.Hour, true)
+	tr.Settings.Schedule.Warmup = 50
+	if res, _, _ := run(t, tr); res.Planned != 100 || tr.Schedule().Warmup != 50 {
+		t.Errorf("unshortened plan: planned %d, warm-up %d, want 100 and 50", res.Planned, tr.Schedule().Warmup)
+	}
+}

@@ -226,14 +226,23 @@ func (t *Trainer) PlannedSteps() int {
 
 // Schedule returns the learning-rate schedule in force: Settings.Schedule,
 // whose Total, when it equals Settings.Steps (a decay over the whole run),
-// becomes PlannedSteps.
+// becomes PlannedSteps. A plan shorter than Steps also caps the warm-up at
+// a quarter of the planned steps (MaxWarmupFraction), so that the rate
+// reaches its base and decays within the plan.
 func (t *Trainer) Schedule() optim.Schedule {
 	sc := t.Settings.Schedule
 	if t.Planned > 0 && sc.Total == t.Settings.Steps {
 		sc.Total = t.Planned
+		if t.Planned < t.Settings.Steps {
+			sc.Warmup = min(sc.Warmup, int(MaxWarmupFraction*float64(t.Planned)))
+		}
 	}
 	return sc
 }
+
+// MaxWarmupFraction is the largest fraction of a plan fitted to the time
+// budget that the learning-rate warm-up takes (Trainer.Schedule).
+const MaxWarmupFraction = 0.25
 
 // Gradient returns the gradient of the last step (aliased; overwritten by
 // the next).
