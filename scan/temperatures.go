@@ -12,6 +12,7 @@ import (
 
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/model"
+	"github.com/isingflow/isingflow/train"
 	"github.com/isingflow/isingflow/validation"
 )
 
@@ -135,14 +136,15 @@ const WarmStartWarmup = 50
 // temperatures of a scan: tc with warm steps (unless warm is -1), without
 // annealing, and with a linear learning-rate warm-up over
 // min(WarmStartWarmup, steps/4) steps, unless changed reports that the
-// command line set "anneal-from" or "warmup" (nil: nothing was set). A
+// command line set "anneal-from" or "warmup" (nil: nothing was set). The
+// quarter is train.MaxWarmupFraction, which also caps the warm-up of a
+// plan fitted to a time limit, so that the fitted run is the run of as
+// many steps. A
 // warm start begins from the flow of the neighbouring temperature, which
 // is what annealing would provide. Its optimiser is fresh, and the first
 // step of a fresh Adam moves every parameter by the full learning rate
 // whatever its gradient; the warm-up lets the moments form first (why it
-// matters is measured in docs/ablation.md). When the steps are fitted to
-// a time limit, the trainer cuts the warm-up to a quarter of the plan
-// (train.MaxWarmupFraction).
+// matters is measured in docs/ablation.md).
 func WarmSettings(tc model.Training, warm int, changed func(flag string) bool) model.Training {
 	w := tc
 	if warm >= 0 {
@@ -155,7 +157,7 @@ func WarmSettings(tc model.Training, warm int, changed func(flag string) bool) m
 		w.AnnealFrom = 1
 	}
 	if !changed("warmup") {
-		w.Warmup = min(WarmStartWarmup, w.Iterations/4)
+		w.Warmup = min(WarmStartWarmup, int(train.MaxWarmupFraction*float64(w.Iterations)))
 	}
 	return w
 }
