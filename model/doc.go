@@ -1,7 +1,7 @@
 // Package model is the Ising flow that isingflow trains, as a library: its
 // configuration (Config, every choice of the command's model flags as a
 // field, stored as JSON in every run directory and checkpoint), the tuned
-// defaults that the ablation chose (Default, DefaultTraining; see
+// defaults (Default, DefaultTraining; see docs/multiscale.md and
 // docs/ablation.md), the construction of the lattice, the relaxed target
 // and the flow with its initial parameters (Config.Build), and its trainer
 // (Model.NewTrainer).
@@ -12,13 +12,16 @@
 // Run.Train trains it with its log and checkpoints, and Load reads a
 // finished or interrupted one back with its trained parameters.
 //
-// The default model is the paper's dense potential φ(x) = Σ_j w_j ln cosh(a_j·x)
-// (Zhang, E & Wang, arXiv:1809.10188) with three additions: rows a_j that
-// start as block spins at every scale (InitMultiscale), a learnable
-// translation-invariant quadratic part in its spectral basis, and ten
-// independent potentials for successive stretches of the flow time.
-// Config.Potential chooses the others: the exactly invariant symmetric
-// (symmetry.Conv) and multiscale (symmetry.Multiscale, with parameters
-// independent of L; docs/multiscale.md) potentials, and the reference
-// code's random group element.
+// The default model is the exactly symmetric multiscale potential
+// (symmetry.Multiscale: translations × point group × spin flip, block
+// spins of every scale, parameters independent of L; docs/multiscale.md)
+// with a learnable translation-invariant quadratic part in its spectral
+// basis and ten independent potentials for successive stretches of the
+// flow time. Config.Potential chooses the others: the paper's dense
+// potential φ(x) = Σ_j w_j ln cosh(a_j·x) (Zhang, E & Wang,
+// arXiv:1809.10188) with rows that start as block spins at every scale
+// (InitMultiscale), the tuned model of docs/ablation.md; the exactly
+// invariant symmetric potential (symmetry.Conv); and the reference code's
+// random group element. DefaultTraining returns the training settings
+// tuned for each.
 package model

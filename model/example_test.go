@@ -20,11 +20,11 @@ func Example() {
 	T := validation.CriticalTemperature
 	cfg, err := model.Default(lat, T)
 	check(err)
-	cfg.Hidden, cfg.FlowSteps, cfg.Blocks = 32, 20, 5 // smaller than the default: seconds, not minutes
+	cfg.FlowSteps, cfg.Blocks = 20, 5 // smaller than the default: seconds, not minutes
 	m, err := cfg.Build()
 	check(err)
-	training := model.DefaultTraining()
-	training.Iterations, training.LR = 150, 1e-2
+	training := model.DefaultTraining(&cfg)
+	training.Iterations = 150
 	tr, err := m.NewTrainer(&training)
 	check(err)
 	_, err = tr.Run(context.Background(), nil)
@@ -36,7 +36,7 @@ func Example() {
 	f := est.FreeEnergyPerSite
 	fmt.Printf("f = %.2f ± %.2f (exact %.2f)\n", f.Mean, f.Err, exact.FreeEnergyPerSite)
 	// Output:
-	// f = -2.20 ± 0.01 (exact -2.20)
+	// f = -2.20 ± 0.00 (exact -2.20)
 }
 
 func check(err error) {

@@ -72,7 +72,8 @@ func TestMemoryEstimate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tr := DefaultTraining()
+			c.Potential = PotentialDense // the cases edit the dense model
+			tr := DefaultTraining(&c)
 			tr.Iterations = 2
 			tc.edit(&c, &tr)
 			if err := c.Validate(); err != nil {
@@ -130,10 +131,14 @@ func TestMemoryEstimateOverflow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := DefaultTraining()
-	ref := base.MemoryEstimate(&tr, 512)
-	if ref < 50<<20 || ref > 2<<30 {
+	tr := DefaultTraining(&base)
+	if ref := base.MemoryEstimate(&tr, 512); ref < 50<<20 || ref > 2<<30 {
 		t.Errorf("the default model's estimate %s is not between 50 MiB and 2 GiB", bytesize.Format(ref))
+	}
+	base.Potential = PotentialDense // the cases edit the dense model
+	tr = DefaultTraining(&base)
+	if ref := base.MemoryEstimate(&tr, 512); ref < 50<<20 || ref > 2<<30 {
+		t.Errorf("the dense model's estimate %s is not between 50 MiB and 2 GiB", bytesize.Format(ref))
 	}
 	for _, tc := range []struct {
 		name string
@@ -155,7 +160,7 @@ func TestMemoryEstimateOverflow(t *testing.T) {
 		}, true},
 		{"--eval-batch MaxInt", func(c *Config, tr *Training) int { return math.MaxInt }, true},
 	} {
-		c, tr := base, DefaultTraining()
+		c, tr := base, DefaultTraining(&base)
 		batch := tc.edit(&c, &tr)
 		est := c.MemoryEstimate(&tr, batch)
 		switch {

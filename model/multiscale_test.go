@@ -73,7 +73,8 @@ func TestMultiscaleModel(t *testing.T) {
 		if note := c.MultiscaleNote(m.Lattice); note != "" {
 			t.Errorf("MultiscaleNote() = %q for the multiscale potential", note)
 		}
-		tr := DefaultTraining()
+		tr := DefaultTraining(&c)
+		tr.Precision = flow.Float32
 		if _, err := m.NewTrainer(&tr); err == nil || !strings.Contains(err.Error(), "--precision float32") {
 			t.Errorf("float32 products accepted: %v", err)
 		}
@@ -119,8 +120,7 @@ func TestMultiscaleLearnsL4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := DefaultTraining()
-	tr.Precision = flow.Float64
+	tr := DefaultTraining(&c)
 	tr.Iterations, tr.LR, tr.Batch = 300, 1e-2, 64
 	tr.AnnealFrom, tr.AnnealFrac = 1.5, 0.4
 	trainer, err := m.NewTrainer(&tr)
@@ -165,8 +165,7 @@ func BenchmarkMultiscaleTrainStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			tr := DefaultTraining()
-			tr.Precision = flow.Float64
+			tr := DefaultTraining(&c)
 			trainer, err := m.NewTrainer(&tr)
 			if err != nil {
 				b.Fatal(err)

@@ -71,8 +71,8 @@ func tinyRunConfig(t *testing.T) RunConfig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Hidden, c.FlowSteps, c.Blocks = 4, 2, 1
-	tr := DefaultTraining()
+	c.Potential, c.Hidden, c.FlowSteps, c.Blocks = PotentialDense, 4, 2, 1
+	tr := DefaultTraining(&c)
 	tr.Iterations, tr.Batch = 4, 8
 	return RunConfig{Model: c, Training: tr}
 }

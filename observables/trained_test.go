@@ -14,7 +14,7 @@ import (
 	"github.com/isingflow/isingflow/validation"
 )
 
-// TestTrainedFlowL4 trains the default model (package model) with the
+// TestTrainedFlowL4 trains the dense model (package model) with the
 // README's L = 4 settings — 64 hidden units, five independent blocks of
 // four RK4 steps of 0.05, a batch of 256, annealing from 1.5 T_c, float64
 // products and the path gradient — on the enumerable 4×4 torus at T_c to
@@ -38,12 +38,12 @@ func TestTrainedFlowL4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Hidden, cfg.Blocks, cfg.FlowSteps, cfg.Epsilon = 64, 5, 20, 0.05
+	cfg.Potential, cfg.Hidden, cfg.Blocks, cfg.FlowSteps, cfg.Epsilon = model.PotentialDense, 64, 5, 20, 0.05
 	m, err := cfg.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := model.DefaultTraining()
+	tc := model.DefaultTraining(&cfg)
 	tc.Iterations, tc.Batch, tc.LR = 3000, 256, 1e-2
 	tc.AnnealFrom, tc.AnnealFrac = 1.5, 0.4
 	tc.Precision = flow.Float64

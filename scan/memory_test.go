@@ -27,7 +27,7 @@ func TestEvaluationMemoryEstimate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Hidden, c.FlowSteps, c.Blocks = 4, 2, 0
+	c.Potential, c.Hidden, c.FlowSteps, c.Blocks = model.PotentialDense, 4, 2, 0
 	c.Quadratic, c.QuadraticBasis, c.QuadraticScale = false, "", 0
 	for _, e := range []Evaluation{
 		{Samples: 100000, Seed: 1, Batch: 4096},
@@ -79,7 +79,7 @@ func TestEvaluationMemoryEstimateOverflow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := model.DefaultTraining()
+	tr := model.DefaultTraining(&c)
 	for _, e := range []Evaluation{
 		{Samples: 1e12, Batch: 512},
 		{Samples: 10000, MCMC: 1e12, Batch: 512},

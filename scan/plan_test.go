@@ -24,11 +24,12 @@ import (
 // second.
 func tinyPlan(t *testing.T, sizes []int, temps []float64, seeds []uint64, split string) *scan.Plan {
 	t.Helper()
-	tc := model.DefaultTraining()
+	mc := model.Config{Dim: 2, Delta: 0.1, Potential: model.PotentialDense, Hidden: 4, FlowSteps: 2, Epsilon: 0.1}
+	tc := model.DefaultTraining(&mc)
 	tc.Iterations, tc.Batch = 6, 16
 	p, err := scan.NewPlan(scan.Plan{
 		Sizes: sizes, Temperatures: temps, Seeds: seeds, Split: split,
-		Model:    model.Config{Dim: 2, Delta: 0.1, Potential: model.PotentialDense, Hidden: 4, FlowSteps: 2, Epsilon: 0.1},
+		Model:    mc,
 		Training: tc, WarmTraining: scan.WarmSettings(tc, 3, nil),
 		Evaluation:      scan.Evaluation{Samples: 100, Seed: 2},
 		CheckpointEvery: 2, TimeLimit: 10 * time.Minute,

@@ -24,12 +24,12 @@ func TestEvaluateDiscretisation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Hidden, cfg.Blocks, cfg.FlowSteps, cfg.Epsilon = 16, 1, 4, 0.5
+	cfg.Potential, cfg.Hidden, cfg.Blocks, cfg.FlowSteps, cfg.Epsilon = model.PotentialDense, 16, 1, 4, 0.5
 	m, err := cfg.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
-	training := model.DefaultTraining()
+	training := model.DefaultTraining(&cfg)
 	training.Iterations, training.LR, training.Precision = 200, 1e-2, flow.Float64
 	tr, err := m.NewTrainer(&training)
 	if err != nil {

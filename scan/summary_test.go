@@ -47,7 +47,7 @@ func TestKLCurve(t *testing.T) {
 func TestSummarize(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
 	cfg := model.Config{L: 4, Dim: 2, T: 2.5, Delta: 0.1, Potential: model.PotentialDense, Hidden: 4, FlowSteps: 2, Epsilon: 0.1, InitSeed: 1}
-	tc := model.DefaultTraining()
+	tc := model.DefaultTraining(&cfg)
 	tc.Iterations, tc.Batch = 6, 16
 	ev := scan.Evaluation{Samples: 100, Seed: 1}
 	res, err := scan.Point(context.Background(), model.RunConfig{Model: cfg, Training: tc}, scan.Options{Dir: dir, Evaluation: ev})

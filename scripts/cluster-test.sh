@@ -77,7 +77,7 @@ if ! go build -o "$bin" ./cmd/isingflow; then
 	finish
 fi
 # A model that trains a step in milliseconds (tinyModel of the command's tests).
-tiny=(-L 4 -T 2.2,2.3,2.4 --seeds 2 --hidden 8 --flow-steps 4 --lr 1e-2 --samples 300)
+tiny=(-L 4 -T 2.2,2.3,2.4 --seeds 2 --potential dense --hidden 8 --flow-steps 4 --lr 1e-2 --samples 300)
 
 # plan DIR ARGS...: a plan of the tiny model.
 plan() {

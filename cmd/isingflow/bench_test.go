@@ -7,28 +7,29 @@ import (
 	"github.com/isingflow/isingflow/model"
 )
 
-// BenchmarkDefaultTrainStep is one optimisation step of the default
-// "isingflow -L 16 -T 2.269" model (ten blocks of a dense H = 512 ln cosh
-// potential plus a circulant quadratic, 50 RK4 steps of 0.1, batch 64):
-// what the default run spends per step, beside flow's
+// BenchmarkDenseTrainStep is one optimisation step of the dense
+// "isingflow -L 16 -T 2.269 --potential dense" model (ten blocks of a
+// dense H = 512 ln cosh potential plus a circulant quadratic, 50 RK4 steps
+// of 0.1, batch 64; the default model until the multiscale potential of
+// model's BenchmarkMultiscaleTrainStep): what that run spends per step, beside flow's
 // BenchmarkIsingTrainStep, which times the paper's single potential alone;
 // with float64 and with float32 products, and with the full and the path
-// gradient (sub-benchmarks L16/…). L32/float32/path is the default model at
+// gradient (sub-benchmarks L16/…). L32/float32/path is the same model at
 // L = 32, where the quadratic part's N×N products outweigh the network's.
-func BenchmarkDefaultTrainStep(b *testing.B) {
+func BenchmarkDenseTrainStep(b *testing.B) {
 	for _, prec := range []flow.Precision{flow.Float64, flow.Float32} {
 		for _, gradient := range []string{model.GradientFull, model.GradientPath} {
-			b.Run("L16/"+prec.String()+"/"+gradient, func(b *testing.B) { benchDefaultTrainStep(b, "16", prec, gradient) })
+			b.Run("L16/"+prec.String()+"/"+gradient, func(b *testing.B) { benchDenseTrainStep(b, "16", prec, gradient) })
 		}
 	}
-	b.Run("L32/float32/path", func(b *testing.B) { benchDefaultTrainStep(b, "32", flow.Float32, model.GradientPath) })
+	b.Run("L32/float32/path", func(b *testing.B) { benchDenseTrainStep(b, "32", flow.Float32, model.GradientPath) })
 }
 
-func benchDefaultTrainStep(b *testing.B, size string, prec flow.Precision, gradient string) {
+func benchDenseTrainStep(b *testing.B, size string, prec flow.Precision, gradient string) {
 	fs := newFlagSet("train", nil)
 	var a trainArgs
 	a.register(fs)
-	if err := parseFlags(fs, []string{"-L", size, "-T", "2.269", "--gradient", gradient}); err != nil {
+	if err := parseFlags(fs, []string{"-L", size, "-T", "2.269", "--potential", "dense", "--gradient", gradient}); err != nil {
 		b.Fatal(err)
 	}
 	if err := a.settle(fs); err != nil {

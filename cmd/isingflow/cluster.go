@@ -109,7 +109,9 @@ func runScanPlan(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	settleModelDefaults(fs, &mc, &tc, g.open)
+	if err := settleModelDefaults(fs, &mc, &tc, g.open); err != nil {
+		return err
+	}
 	for _, f := range []string{"seed", "init-seed"} {
 		if fs.Changed(f) {
 			return usagef("--%s: a plan's seeds are set by --seeds", f)

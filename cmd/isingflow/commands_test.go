@@ -21,7 +21,7 @@ import (
 )
 
 // tinyModel are the flags of a model that trains in a fraction of a second.
-var tinyModel = []string{"--hidden", "8", "--flow-steps", "4", "--samples", "300"}
+var tinyModel = []string{"--potential", "dense", "--hidden", "8", "--flow-steps", "4", "--samples", "300"}
 
 // runOK runs the command line in-process and returns its stdout, failing
 // the test on a non-zero exit status.

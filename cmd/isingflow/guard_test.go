@@ -29,7 +29,7 @@ func TestDefaultModelL8(t *testing.T) {
 		t.Skip("trains the default model on the 8×8 lattice (about two minutes on 2 cores in pure Go)")
 	}
 	dir := filepath.Join(t.TempDir(), "run")
-	got := decodeObject(t, runOK(t, "train", "-L", "8", "-T", "Tc", "--hidden", "128", "--lr", "3e-3",
+	got := decodeObject(t, runOK(t, "train", "-L", "8", "-T", "Tc", "--potential", "dense", "--hidden", "128", "--lr", "3e-3",
 		"--iterations", "600", "--samples", "5000", "--time-limit", "0",
 		"--out", dir, "--json"))
 	kl, klErr := got["kl_per_site"].(float64), got["kl_per_site_err"].(float64)

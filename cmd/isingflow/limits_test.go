@@ -19,13 +19,13 @@ func TestOversizedRequestsRefusedUpFront(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "run")
 	for _, args := range [][]string{
-		{"--hidden", "100000000", "--out", out},
+		{"--potential", "dense", "--hidden", "100000000", "--out", out},
 		{"--batch", "1000000000", "--out", out},
 		{"--flow-steps", "1000000000", "--out", out},
 		{"-L", "40000", "--out", out},
 		{"-L", "4", "--samples", "1000000000000", "--out", out},
 		{"-L", "4", "--mcmc", "1000000000000", "--out", out},
-		{"scan", "-T", "2,3", "--hidden", "100000000", "--out", out},
+		{"scan", "-T", "2,3", "--potential", "dense", "--hidden", "100000000", "--out", out},
 		{"mc", "--chains", "1000000000"},
 		{"mc", "-L", "40000"},
 		{"exact", "-L", "40000"},

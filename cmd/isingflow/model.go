@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/isingflow/isingflow/flow"
 	"github.com/isingflow/isingflow/internal/cli"
 	"github.com/isingflow/isingflow/lattice"
 	"github.com/isingflow/isingflow/model"
@@ -69,22 +68,30 @@ func (f scaleFlag) Type() string { return "γ" }
 
 // settleModelDefaults adapts the defaults of flags the user did not set to
 // the ones that were set, instead of failing on a flag the user never
-// gave: --blocks falls back to one block when the default does not divide
-// --flow-steps (a short test flow of 4 steps, say), --init and
-// --precision to the only initialisation and arithmetic of the symmetric
-// potential (--precision also to the multiscale potential's float64), and
-// --quadratic-basis to the kernel (stored as absent) where the spectral
-// basis does not apply: without a quadratic part, or on open boundaries
-// (whose quadratic part is a dense S).
-func settleModelDefaults(fs *pflag.FlagSet, c *model.Config, t *model.Training, open bool) {
+// gave: the training flags to model.DefaultTraining of the chosen
+// potential (--lr 0.001, float32, 1700 steps not fitted to the time limit
+// for the dense potential), --blocks to one block when the default does
+// not divide --flow-steps (a short test flow of 4 steps, say), --init to
+// none for the symmetric potential, which has no initialisation to
+// choose, and --quadratic-basis to the kernel (stored as absent) where
+// the spectral basis does not apply: without a quadratic part, or on open
+// boundaries (whose quadratic part is a dense S). With --init-from it
+// follows inheritModel and precedes scan.WarmSettings. It refuses a size
+// flag of another potential than the chosen one (--hidden without
+// --potential dense, say), which would otherwise be ignored.
+func settleModelDefaults(fs *pflag.FlagSet, c *model.Config, t *model.Training, open bool) error {
+	dense := c.Potential == model.PotentialDense || c.Potential == model.PotentialRandom
+	switch {
+	case fs.Changed("hidden") && !dense:
+		return usagef("--hidden: the %s potential has no hidden units (they are the dense and random potentials'; --potential dense)", c.Potential)
+	case fs.Changed("channels") && dense:
+		return usagef("--channels: the %s potential has no channels (they are the symmetric and multiscale potentials')", c.Potential)
+	}
 	if !fs.Changed("blocks") && c.FlowSteps%c.NumBlocks() != 0 {
 		c.Blocks = 0
 	}
 	if !fs.Changed("init") && c.Potential == model.PotentialSymmetric {
 		c.Init = ""
-	}
-	if !fs.Changed("precision") && (c.Potential == model.PotentialSymmetric || c.Potential == model.PotentialMultiscale) {
-		t.Precision = flow.Float64
 	}
 	if !fs.Changed("quadratic-basis") && (!c.Quadratic || open) {
 		c.QuadraticBasis = ""
@@ -92,11 +99,26 @@ func settleModelDefaults(fs *pflag.FlagSet, c *model.Config, t *model.Training, 
 	if !fs.Changed("quadratic-scale") && c.QuadraticBasis != model.BasisSpectral {
 		c.QuadraticScale = 0
 	}
+	d := model.DefaultTraining(c)
+	for _, f := range []struct {
+		flag string
+		set  func()
+	}{
+		{"iterations", func() { t.Iterations = d.Iterations }},
+		{"lr", func() { t.LR = d.LR }},
+		{"precision", func() { t.Precision = d.Precision }},
+		{"fit-to-time-limit", func() { t.FitToTimeLimit = d.FitToTimeLimit }},
+	} {
+		if !fs.Changed(f.flag) {
+			f.set()
+		}
+	}
+	return nil
 }
 
-// registerModel adds the flags that define the flow, with the defaults
-// of model.Default.
-func registerModel(fs *pflag.FlagSet, c *model.Config) {
+// defaultModel is model.Default on the 16×16 torus at T_c, whose values
+// are the defaults of the model flags.
+func defaultModel() *model.Config {
 	lat, err := lattice.NewHypercubic(2, 16, lattice.Periodic)
 	if err != nil {
 		panic(err)
@@ -105,8 +127,15 @@ func registerModel(fs *pflag.FlagSet, c *model.Config) {
 	if err != nil {
 		panic(err)
 	}
+	return &d
+}
+
+// registerModel adds the flags that define the flow, with the defaults
+// of model.Default.
+func registerModel(fs *pflag.FlagSet, c *model.Config) {
+	d := defaultModel()
 	fs.Float64Var(&c.Delta, "delta", d.Delta, "shift δ of the Hubbard-Stratonovich relaxation")
-	fs.StringVar(&c.Potential, "potential", d.Potential, "potential φ: dense (the paper's), symmetric, multiscale (exactly symmetric, block spins of every scale) or random")
+	fs.StringVar(&c.Potential, "potential", d.Potential, "potential φ: multiscale (exactly symmetric, block spins of every scale), dense (the paper's), symmetric or random")
 	fs.IntVar(&c.Hidden, "hidden", d.Hidden, "hidden units of the dense and random potentials")
 	fs.IntVar(&c.Channels, "channels", d.Channels, "kernels of the symmetric potential, per level of the multiscale one")
 	fs.StringVar(&c.RandomGroup, "random-group", model.RandomGroupIsing, "group of the random potential's draws: ising or reference")

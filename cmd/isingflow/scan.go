@@ -57,7 +57,9 @@ func runScan(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	settleModelDefaults(fs, &mc, &tc, g.open)
+	if err := settleModelDefaults(fs, &mc, &tc, g.open); err != nil {
+		return err
+	}
 	if *temps == "" {
 		return usagef("-T is required: a range START:STOP:STEP (e.g. 2.0:3.0:0.1) or a list T1,T2,...")
 	}

@@ -46,12 +46,13 @@ func validateEvaluation(e *scan.Evaluation) error {
 }
 
 // registerTraining adds the optimisation flags, with the defaults of
-// model.DefaultTraining.
+// model.DefaultTraining for the default model; settleModelDefaults
+// adapts those of other potentials.
 func registerTraining(fs *pflag.FlagSet, t *model.Training) {
-	d := model.DefaultTraining()
-	fs.IntVar(&t.Iterations, "iterations", d.Iterations, "optimisation steps (the run may end earlier at --time-limit)")
+	d := model.DefaultTraining(defaultModel())
+	fs.IntVar(&t.Iterations, "iterations", d.Iterations, "optimisation steps, at most (fewer when fitted to --time-limit); other potentials: 1700")
 	fs.IntVar(&t.Batch, "batch", d.Batch, "samples per optimisation step")
-	fs.Float64Var(&t.LR, "lr", d.LR, "Adam learning rate")
+	fs.Float64Var(&t.LR, "lr", d.LR, "Adam learning rate; other potentials: 0.001")
 	fs.IntVar(&t.Warmup, "warmup", d.Warmup, "steps of linear learning-rate warm-up")
 	fs.Float64Var(&t.FinalLR, "final-lr", d.FinalLR, "final learning rate as a fraction of --lr (cosine decay; 1: constant)")
 	fs.Float64Var(&t.WeightDecay, "weight-decay", d.WeightDecay, "decoupled weight decay of Adam")
@@ -62,12 +63,12 @@ func registerTraining(fs *pflag.FlagSet, t *model.Training) {
 	fs.Float64Var(&t.AnnealFrac, "anneal-fraction", d.AnnealFrac, "fraction of the iterations spent annealing")
 	fs.IntVar(&t.AnnealSteps, "anneal-levels", d.AnnealSteps, "temperature levels of the annealing")
 	t.Precision = d.Precision
-	fs.Var(&t.Precision, "precision", "arithmetic of the training step's matrix products: float32 or float64")
+	fs.Var(&t.Precision, "precision", "arithmetic of the training step's matrix products: float32 or float64; the dense and random potentials: float32")
 	fs.StringVar(&t.Gradient, "gradient", d.Gradient, "estimator of the free energy's gradient: path or full (the paper's)")
 	fs.IntVar(&t.DataSteps, "data-steps", d.DataSteps, "first steps that also fit exact Wolff samples of the target (forward KL)")
 	fs.Float64Var(&t.DataWeight, "data-weight", d.DataWeight, "weight of the forward-KL gradient during --data-steps")
 	fs.BoolVar(&t.FitToTimeLimit, "fit-to-time-limit", d.FitToTimeLimit,
-		"time the first steps and fit the iterations, the learning-rate decay and the anneal to --time-limit (off: a run cut by the limit stops before its decay ends)")
+		"time the first steps and fit the iterations, the learning-rate decay and the anneal to --time-limit (off: a run cut by the limit stops before its decay ends); other potentials: false")
 	cli.Group(fs, "training")
 }
 
@@ -112,7 +113,9 @@ func (a *trainArgs) register(fs *pflag.FlagSet) {
 // settle completes the model configuration from the parsed flags and
 // checks the training and evaluation flags.
 func (a *trainArgs) settle(fs *pflag.FlagSet) error {
-	settleModelDefaults(fs, &a.mc, &a.tc, a.g.open)
+	if err := settleModelDefaults(fs, &a.mc, &a.tc, a.g.open); err != nil {
+		return err
+	}
 	a.mc.L, a.mc.Dim, a.mc.Open, a.mc.T = a.g.L, a.g.dim, a.g.open, float64(a.g.T)
 	if err := a.tc.Validate(); err != nil {
 		return usagef("%v", err)
@@ -143,12 +146,14 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			return usagef("--init-from: %v", err)
 		}
 		inheritModel(fs, &a.mc, &src.Model)
-		// A warm start begins from a trained flow, which is what annealing
-		// would provide (scan.WarmSettings).
-		a.tc = scan.WarmSettings(a.tc, -1, fs.Changed)
 	}
 	if err := a.settle(fs); err != nil {
 		return err
+	}
+	if *initFrom != "" {
+		// A warm start begins from a trained flow, which is what annealing
+		// would provide (scan.WarmSettings).
+		a.tc = scan.WarmSettings(a.tc, -1, fs.Changed)
 	}
 	if err := rf.validate(); err != nil {
 		return err
