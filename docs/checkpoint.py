@@ -2,16 +2,32 @@
 """The trained potential of an isingflow run, in NumPy.
 
 A run directory written by `isingflow` (config.json and checkpoint.npz)
-holds the flow's potential: for the dense model (the default) the time
-t in [0, T], T = flow_steps * epsilon, selects block k of K, the one of
-t in [k T/K, (k+1) T/K) (t = T: the last), and
+holds the flow's potential: the time t in [0, T], T = flow_steps *
+epsilon, selects block k of K, the one of t in [k T/K, (k+1) T/K)
+(t = T: the last), and
 
-    phi_k(x) = 1/2 x.S_k.x + sum_j w_kj ln cosh(a_kj . x)
+    phi_k(x) = 1/2 x.S_k.x + psi_k(x)
 
 with S_k the symmetrised quadratic part (on a torus circulant, from its
-spectrum or its kernel) and a_kj the rows of A_k. x is a configuration of
-the N = L^d sites, in the lattice's row-major order (the last axis
-fastest), or a batch of them, one per row.
+spectrum or its kernel; absent without it) and psi_k, for the dense
+potential (--potential dense),
+
+    psi_k(x) = sum_j w_kj ln cosh(a_kj . x)
+
+with a_kj the rows of A_k, and for the multiscale potential
+(--potential multiscale; symmetry.Multiscale in Go, docs/multiscale.md)
+
+    psi_k(x) = sum_l sum_c (w_lc / s_l^d) sum_r ln cosh u_lc(r),
+    u_lc(r)  = sum_o theta_lco sum_{delta in o} y_l(r + s_l delta),
+    y_l(r)   = s_l^(-d/2) sum_{b in [0, s_l)^d} x(r + b),
+
+levels l = 0 ... 4 of block side s_l = 2^l (clamped to L), c = 1 ... C
+channels, r over all N sites of the torus, and o the orbits of the
+offsets delta in [-1, 1]^d under the signed permutations of their
+coordinates (in two dimensions the centre, the 4 edges, the 4 corners),
+one kernel parameter theta_lco each. x is a configuration of the N = L^d
+sites, in the lattice's row-major order (the last axis fastest), or a
+batch of them, one per row.
 
 As a program, it prints phi, its gradient and its Laplacian at the rows of
 an .npy file as JSON:
@@ -26,10 +42,14 @@ As a module:
 
 The parameters are the named arrays of checkpoint.npz,
 ck["params/block3/shallow/A"] (H x N) and so on, listed with their
-offsets under "layout" in json.loads(bytes(ck["meta"])); checkpoints
-written before the names existed hold one flat array "params", which
-load() splits the same way. See docs/isingflow.md, "Using a trained flow
-outside Go".
+offsets under "layout" in json.loads(bytes(ck["meta"])). The multiscale
+potential's arrays have no names of their own: block k's are
+"params/block<k>/term0/quadratic/spectrum" and "params/block<k>/term1",
+the kernels theta (levels x C x orbits, row-major) followed by the
+weights w (levels x C). Checkpoints without a layout (written before the
+names existed, or of one multiscale block without the quadratic part)
+hold one flat array "params", which load() splits the same way. See
+docs/isingflow.md, "Using a trained flow outside Go".
 """
 
 import argparse
@@ -47,30 +67,171 @@ def lncosh(u):
     return a + np.log1p(np.exp(-2 * a)) - math.log(2)
 
 
-def model_layout(model):
-    """The layout [(name, shape)] of the parameters of the dense model of
-    config.json's "model", in the order of the flat vector: the names the
-    Go code gives them (flow.Layout), for checkpoints without names."""
+# The fixed geometry of the multiscale potential (model.MultiscaleLevels and
+# model.MultiscaleRadius in Go; config.json does not store them).
+MULTISCALE_LEVELS = 5
+MULTISCALE_RADIUS = 1
+
+
+def lncosh_derivs(u):
+    """tanh u and 1 - tanh^2 u from one exponential, as Go computes them."""
+    e = np.exp(-2 * np.abs(u))
+    inv = 1 / (1 + e)
+    return np.sign(u) * (1 - e) * inv, 4 * e * inv * inv
+
+
+def offset_orbits(d, R):
+    """The orbits of the offsets delta in [-R, R]^d under the signed
+    permutations of their coordinates, in the order of the parameters
+    (symmetry.offsetOrbits): by their sorted absolute coordinates, largest
+    first, compared lexicographically; orbit 0 is the origin."""
+    side = 2 * R + 1
+    orbits = {}
+    for idx in range(side ** d):
+        delta = tuple(int(v) - R for v in np.unravel_index(idx, [side] * d))
+        key = tuple(sorted((abs(v) for v in delta), reverse=True))
+        orbits.setdefault(key, []).append(delta)
+    return [orbits[key] for key in sorted(orbits)]
+
+
+def quadratic_layout(model):
+    """The layout [(name, shape)] of the quadratic part, or []."""
     n = model["L"] ** model["dim"]
     shape = [model["L"]] * model["dim"]
-    block = []
-    if model.get("quadratic"):
-        if model.get("open"):
-            block.append(("quadratic/S", [n, n]))
-        elif model.get("quadratic_basis") == "spectral":
-            block.append(("quadratic/spectrum", shape))
-        else:
-            block.append(("quadratic/kernel", shape))
-    block += [("shallow/A", [model["hidden"], n]), ("shallow/w", [model["hidden"]])]
+    if not model.get("quadratic"):
+        return []
+    if model.get("open"):
+        return [("quadratic/S", [n, n])]
+    if model.get("quadratic_basis") == "spectral":
+        return [("quadratic/spectrum", shape)]
+    return [("quadratic/kernel", shape)]
+
+
+def multiscale_size(model):
+    """The number of parameters of one multiscale potential: the kernels,
+    levels x C x orbits, then the weights, levels x C."""
+    norb = len(offset_orbits(model["dim"], MULTISCALE_RADIUS))
+    return MULTISCALE_LEVELS * model["channels"] * (norb + 1)
+
+
+def join(prefix, name):
+    """prefix/name, either of which may be empty."""
+    return "/".join(p for p in (prefix, name) if p)
+
+
+def model_layout(model):
+    """The layout [(name, shape)] of the parameters of the model of
+    config.json's "model", in the order of the flat vector: the names the
+    Go code gives them (flow.Layout), for checkpoints without names. The
+    multiscale potential's parameters are one array without a name of its
+    own: "term1" beside the quadratic part's "term0/quadratic/...", and
+    "" (block<k> with several blocks) without it."""
+    if model["potential"] == "multiscale":
+        q = quadratic_layout(model)
+        block = [("term0/" + name, s) for name, s in q] + [("term1" if q else "", [multiscale_size(model)])]
+    else:
+        n = model["L"] ** model["dim"]
+        block = quadratic_layout(model) + [("shallow/A", [model["hidden"], n]), ("shallow/w", [model["hidden"]])]
     blocks = max(1, model.get("blocks", 0))
     if blocks == 1:
         return block
-    return [("block%d/%s" % (k, name), s) for k in range(blocks) for name, s in block]
+    return [(join("block%d" % k, name), s) for k in range(blocks) for name, s in block]
+
+
+class Dense:
+    """The dense potential sum_j w_j ln cosh(a_j . x)."""
+
+    def __init__(self, A, w):
+        self.A, self.w = A, w
+
+    def evaluate(self, x):
+        """phi, grad phi and the Laplacian at the rows of x (B x N)."""
+        A, w = self.A, self.w
+        u = x @ A.T
+        th = np.tanh(u)
+        phi = lncosh(u) @ w
+        grad = (th * w) @ A
+        lap = ((1 - th * th) * w) @ (A * A).sum(axis=1)
+        return phi, grad, lap
+
+
+class Multiscale:
+    """The multiscale potential (symmetry.Multiscale) on the periodic
+    lattice of the given shape: kernels theta (levels x C x orbits) and
+    weights w (levels x C)."""
+
+    def __init__(self, shape, theta, w, radius=MULTISCALE_RADIUS):
+        self.shape = list(shape)
+        self.d = len(shape)
+        self.theta, self.w = theta, w
+        self.orbits = offset_orbits(self.d, radius)
+        levels, C, norb = theta.shape
+        if norb != len(self.orbits) or w.shape != (levels, C):
+            raise ValueError("multiscale kernels %s and weights %s for %d orbits" % (theta.shape, w.shape, len(self.orbits)))
+        # Per level the block side on every axis (2^l clamped to L) and
+        # rho_lc = |e_lc|^2, the squared norm of channel c's stencil
+        # e_lc = s^(-d/2) sum_o theta_o sum_{delta in o} sum_b 1[. = s delta + b]
+        # on the torus (offsets that coincide mod L add).
+        self.sides, self.rho = [], np.zeros((levels, C))
+        for l in range(levels):
+            side = [min(2 ** l, L) for L in self.shape]
+            self.sides.append(side)
+            box = np.zeros(self.shape)
+            box[tuple(slice(0, s) for s in side)] = 1 / math.sqrt(np.prod(side))
+            for c in range(C):
+                e = np.zeros(self.shape)
+                for o, offs in enumerate(self.orbits):
+                    for delta in offs:
+                        e += theta[l, c, o] * self._shift(box, [s * v for s, v in zip(side, delta)])
+                self.rho[l, c] = (e * e).sum()
+
+    def _shift(self, y, shift):
+        """y translated by shift: its value at r is y(r - shift) (the
+        lattice axes are the last d of y)."""
+        return np.roll(y, tuple(shift), axis=tuple(range(y.ndim - self.d, y.ndim)))
+
+    def _box(self, y, side, adjoint):
+        """s^(-d/2) sum_{b in [0, s)^d} y(r + b), or y(r - b) for the adjoint."""
+        axis0 = y.ndim - self.d
+        for a, s in enumerate(side):
+            if s > 1:
+                sign = 1 if adjoint else -1
+                y = sum(np.roll(y, sign * t, axis=axis0 + a) for t in range(s))
+        return y / math.sqrt(np.prod(side))
+
+    def _orbit_sum(self, y, side, offs):
+        """sum_{delta in o} y(r + s delta), its own adjoint (o holds -delta
+        with delta)."""
+        return sum(self._shift(y, [-s * v for s, v in zip(side, delta)]) for delta in offs)
+
+    def evaluate(self, x):
+        """phi, grad phi and the Laplacian at the rows of x (B x N)."""
+        B = x.shape[0]
+        X = x.reshape([B] + self.shape)
+        axes = tuple(range(1, self.d + 1))
+        phi, lap, grad = np.zeros(B), np.zeros(B), np.zeros_like(X)
+        for l, side in enumerate(self.sides):
+            y = self._box(X, side, False)
+            oy = [y] + [self._orbit_sum(y, side, offs) for offs in self.orbits[1:]]
+            hh = [np.zeros_like(X) for _ in self.orbits]
+            for c in range(self.theta.shape[1]):
+                th = self.theta[l, c]
+                u = sum(th[o] * oy[o] for o in range(len(th)))
+                v = self.w[l, c] / np.prod(side)
+                t, s2 = lncosh_derivs(u)
+                phi += v * lncosh(u).sum(axis=axes)
+                lap += v * self.rho[l, c] * s2.sum(axis=axes)
+                for o in range(len(th)):
+                    hh[o] += th[o] * v * t
+            z = hh[0] + sum(self._orbit_sum(hh[o], side, offs) for o, offs in enumerate(self.orbits) if o > 0)
+            grad += self._box(z, side, True)
+        return phi, grad.reshape(B, -1), lap
 
 
 class Potential:
-    """The potential of a run: per block the symmetric matrix S (or None)
-    and the ln cosh layer A, w."""
+    """The potential of a run: per block the symmetric matrix S of the
+    quadratic part (or None) and the rest of the potential, a Dense or a
+    Multiscale."""
 
     def __init__(self, model, arrays):
         self.model = model
@@ -80,10 +241,21 @@ class Potential:
         self.T = model["flow_steps"] * model["epsilon"]
         self.blocks = []
         for k in range(self.K):
-            pre = "block%d/" % k if self.K > 1 else ""
-            S = self._quadratic(arrays, pre)
-            A, w = arrays[pre + "shallow/A"], arrays[pre + "shallow/w"]
-            self.blocks.append((S, A, w))
+            pre = "block%d" % k if self.K > 1 else ""
+            if model["potential"] == "multiscale":
+                S = self._quadratic(arrays, join(pre, "term0/"))
+                p = arrays[join(pre, "term1" if model.get("quadratic") else "")].reshape(-1)
+                if p.size != multiscale_size(model):
+                    raise ValueError("%d multiscale parameters, the model has %d" % (p.size, multiscale_size(model)))
+                C = model["channels"]
+                kernels = MULTISCALE_LEVELS * C * len(offset_orbits(model["dim"], MULTISCALE_RADIUS))
+                theta = p[:kernels].reshape(MULTISCALE_LEVELS, C, -1)
+                w = p[kernels:].reshape(MULTISCALE_LEVELS, C)
+                self.blocks.append((S, Multiscale(self.shape, theta, w)))
+            else:
+                pre = pre + "/" if pre else ""
+                S = self._quadratic(arrays, pre)
+                self.blocks.append((S, Dense(arrays[pre + "shallow/A"], arrays[pre + "shallow/w"])))
 
     def _coords(self):
         """The coordinates of every site, row-major (N x d)."""
@@ -121,15 +293,11 @@ class Potential:
         """phi(x), grad phi(x) and the Laplacian at the rows of x (B x N, or
         N for one configuration), of block `block` or of the block of time t."""
         k = self.block(t) if block is None else block
-        S, A, w = self.blocks[k]
+        S, term = self.blocks[k]
         x = np.asarray(x, dtype=np.float64)
         one = x.ndim == 1
         x = np.atleast_2d(x)
-        u = x @ A.T
-        th = np.tanh(u)
-        phi = lncosh(u) @ w
-        grad = (th * w) @ A
-        lap = ((1 - th * th) * w) @ (A * A).sum(axis=1)
+        phi, grad, lap = term.evaluate(x)
         if S is not None:
             Sx = x @ S
             phi = phi + 0.5 * (Sx * x).sum(axis=1)
@@ -142,11 +310,12 @@ class Potential:
 
 def load(run_dir):
     """The potential of the run directory run_dir (config.json and
-    checkpoint.npz), for the dense potential (--potential dense)."""
+    checkpoint.npz), for the dense and the multiscale potentials
+    (--potential dense, --potential multiscale)."""
     with open(os.path.join(run_dir, "config.json")) as f:
         model = json.load(f)["model"]
-    if model["potential"] != "dense":
-        raise ValueError("%s: the %s potential is not the dense one this script evaluates" % (run_dir, model["potential"]))
+    if model["potential"] not in ("dense", "multiscale"):
+        raise ValueError("%s: the %s potential is neither of the dense and multiscale ones this script evaluates" % (run_dir, model["potential"]))
     ck = np.load(os.path.join(run_dir, "checkpoint.npz"))
     meta = json.loads(bytes(ck["meta"]))
     if "layout" in meta:

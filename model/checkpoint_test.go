@@ -143,14 +143,16 @@ type pyResult struct {
 }
 
 // TestCheckpointPython runs docs/checkpoint.py, the NumPy reader of a run
-// directory, on runs of the default model and its variants (the kernel
+// directory, on runs of the dense model and its variants (the kernel
 // basis, open boundaries and the general quadratic part, no quadratic
-// part, one block), each with random parameters, and on the flat
+// part, one block) and of the multiscale model (L = 4; L = 6 with the
+// kernel basis; one block without the quadratic part, whose checkpoint
+// holds one flat array), each with random parameters, and on the flat
 // checkpoint of an older run, and requires its φ, ∇φ and ∇²φ at random
 // configurations, at times in every block, to agree with the Go
 // potential's to 1e-12 relative to the larger of 1 and the value. With
-// -short only the default model and the flat checkpoint (each run of the
-// script takes half a second to import NumPy).
+// -short only the dense and multiscale models at L = 4 and the flat
+// checkpoint (each run of the script takes half a second to import NumPy).
 func TestCheckpointPython(t *testing.T) {
 	py := python(t)
 	script, err := filepath.Abs("../docs/checkpoint.py")
@@ -220,6 +222,14 @@ func TestCheckpointPython(t *testing.T) {
 		}
 	}
 
+	// The multiscale potential, two channels per level, its first starting
+	// as the block spin; the random perturbation below moves every
+	// parameter. At L = 4 the levels of side 4, 8 and 16 are the whole
+	// lattice and the kernel of side 2 wraps around the torus; at L = 6 the
+	// side 4 does not divide L.
+	multiscale := func(c *Config) {
+		c.Potential, c.Hidden, c.Channels, c.Init = PotentialMultiscale, 0, 2, InitMultiscale
+	}
 	for _, tc := range []struct {
 		name string
 		edit func(*Config)
@@ -229,13 +239,25 @@ func TestCheckpointPython(t *testing.T) {
 		{"kernel basis", func(c *Config) { c.QuadraticBasis, c.QuadraticScale = "", 0 }},
 		{"open", func(c *Config) { c.Open, c.QuadraticBasis, c.QuadraticScale = true, "", 0 }},
 		{"no quadratic part", func(c *Config) { c.Quadratic, c.QuadraticBasis, c.QuadraticScale = false, "", 0 }},
+		{"multiscale", multiscale},
+		{"multiscale, L = 6, kernel basis", func(c *Config) {
+			multiscale(c)
+			c.L, c.QuadraticBasis, c.QuadraticScale = 6, "", 0
+		}},
+		{"multiscale, one block, no quadratic part", func(c *Config) {
+			multiscale(c)
+			c.Blocks, c.Quadratic, c.QuadraticBasis, c.QuadraticScale = 1, false, "", 0
+		}},
 	} {
-		if testing.Short() && tc.name != "default" {
+		if testing.Short() && tc.name != "default" && tc.name != "multiscale" {
 			continue
 		}
 		rc := tinyRunConfig(t)
 		rc.Model.L, rc.Model.Hidden, rc.Model.FlowSteps, rc.Model.Blocks = 4, 8, 4, 2
 		tc.edit(&rc.Model)
+		if rc.Model.Potential == PotentialMultiscale {
+			rc.Training.Precision = flow.Float64 // the only precision of the multiscale potential
+		}
 		dir := filepath.Join(t.TempDir(), "run")
 		r, err := Create(dir, rc)
 		if err != nil {
