@@ -1,10 +1,12 @@
 package symmetry
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 
 	"gonum.org/v1/gonum/mat"
@@ -143,12 +145,14 @@ type Conv struct {
 	mu    sync.Mutex
 	free  []*convWork
 	works []*convWork
+	used  []*convWork // per VJP call: the works of its chunks, by chunk
 }
 
 var _ flow.Potential = (*Conv)(nil)
 
 // convWork is one worker's scratch space and accumulators.
 type convWork struct {
+	lo                      int // the first sample of the chunk of the batch it holds the sums of (VJP)
 	f                       *fft.ND
 	xh, lh, uh, sh, th, acc []complex128
 	u, g, s, t, row         []float64
@@ -438,6 +442,28 @@ func (c *Conv) putWork(w *convWork) {
 	c.mu.Unlock()
 }
 
+// keepWork records w, which holds the sums of the chunk of the batch from
+// sample lo, for the reduction of a VJP call; a work is never shared by
+// two chunks of one call, so that the sums do not depend on how the
+// goroutines were scheduled.
+func (c *Conv) keepWork(w *convWork, lo int) {
+	w.lo = lo
+	c.mu.Lock()
+	c.used = append(c.used, w)
+	c.mu.Unlock()
+}
+
+// releaseUsed returns the works kept by the last VJP call ordered by
+// their chunks, the order of a reduction that is the same on every run,
+// and frees them.
+func (c *Conv) releaseUsed() []*convWork {
+	slices.SortFunc(c.used, func(a, b *convWork) int { return cmp.Compare(a.lo, b.lo) })
+	c.free = append(c.free, c.used...)
+	used := c.used
+	c.used = c.used[:0]
+	return used
+}
+
 // batchCost estimates the work per sample for parallel.For.
 func (c *Conv) batchCost() int { return c.channels * c.npg * c.n * 16 }
 
@@ -611,7 +637,7 @@ func (c *Conv) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat
 	}
 	parallel.For(B, 2*c.batchCost(), func(lo, hi int) {
 		w := c.getWork()
-		defer c.putWork(w)
+		defer c.keepWork(w, lo)
 		for b := lo; b < hi; b++ {
 			xb, lb, mb := x.RawRowView(b), lambda.RawRowView(b), mu[b]
 			if c.method == ConvFFT {
@@ -680,11 +706,13 @@ func (c *Conv) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat
 			}
 		}
 	})
+	used := c.releaseUsed()
 	if !wantParams {
 		return
 	}
-	// Reduce the workers' accumulators and fold the gradients of the
-	// kernel images back onto the kernels: a_cp[s] = a_c[images[p][s]].
+	// Reduce the chunks' accumulators, in the order of the chunks, and
+	// fold the gradients of the kernel images back onto the kernels:
+	// a_cp[s] = a_c[images[p][s]].
 	K := c.channels * P
 	if c.da == nil {
 		c.da = make([]float64, S)
@@ -698,12 +726,12 @@ func (c *Conv) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat
 	for k := range K {
 		ch, p := k/P, k%P
 		q := 0.0
-		for _, w := range c.works {
+		for _, w := range used {
 			q += w.q[k]
 		}
 		if c.method == ConvFFT {
 			clear(specSum)
-			for _, w := range c.works {
+			for _, w := range used {
 				for i, v := range w.dAh[k*m : (k+1)*m] {
 					specSum[i] += v
 				}
@@ -714,7 +742,7 @@ func (c *Conv) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat
 			}
 		} else {
 			clear(da)
-			for _, w := range c.works {
+			for _, w := range used {
 				for s, v := range w.dA[k*S : (k+1)*S] {
 					da[s] += v
 				}
@@ -728,7 +756,7 @@ func (c *Conv) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat
 	}
 	for ch := range c.channels {
 		v := 0.0
-		for _, w := range c.works {
+		for _, w := range used {
 			v += w.dw[ch]
 		}
 		dwk[ch] += v

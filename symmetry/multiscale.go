@@ -1,6 +1,7 @@
 package symmetry
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -122,6 +123,7 @@ type Multiscale struct {
 	mu    sync.Mutex
 	free  []*msWork
 	works []*msWork
+	used  []*msWork // per VJP call: the works of its chunks, by chunk
 }
 
 var (
@@ -144,6 +146,7 @@ type msLevel struct {
 
 // msWork is one worker's scratch space and accumulators.
 type msWork struct {
+	lo                  int // the first sample of the chunk of the batch it holds the sums of (VJP)
 	y, yl, tmp, u, g, z []float64
 	oy, ol, hh          [][]float64 // per orbit; oy[0] = y, ol[0] = yl
 	dk                  []float64   // kernel adjoints
@@ -539,6 +542,28 @@ func (m *Multiscale) putWork(w *msWork) {
 	m.mu.Unlock()
 }
 
+// keepWork records w, which holds the sums of the chunk of the batch from
+// sample lo, for the reduction of a VJP call; a work is never shared by
+// two chunks of one call, so that the sums do not depend on how the
+// goroutines were scheduled.
+func (m *Multiscale) keepWork(w *msWork, lo int) {
+	w.lo = lo
+	m.mu.Lock()
+	m.used = append(m.used, w)
+	m.mu.Unlock()
+}
+
+// releaseUsed returns the works kept by the last VJP call ordered by
+// their chunks, the order of a reduction that is the same on every run,
+// and frees them.
+func (m *Multiscale) releaseUsed() []*msWork {
+	slices.SortFunc(m.used, func(a, b *msWork) int { return cmp.Compare(a.lo, b.lo) })
+	m.free = append(m.free, m.used...)
+	used := m.used
+	m.used = m.used[:0]
+	return used
+}
+
 // batchCost estimates the work per sample for parallel.For.
 func (m *Multiscale) batchCost() int {
 	return m.opts.Levels * (m.opts.Channels*m.norb() + 2*len(m.orbits)) * m.n * 8
@@ -841,7 +866,7 @@ func (m *Multiscale) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambd
 	}
 	parallel.For(B, 2*m.batchCost(), func(lo, hi int) {
 		w := m.getWork()
-		defer m.putWork(w)
+		defer m.keepWork(w, lo)
 		for b := lo; b < hi; b++ {
 			xb, lb, mb := x.RawRowView(b), lambda.RawRowView(b), mu[b]
 			var db []float64
@@ -885,6 +910,7 @@ func (m *Multiscale) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambd
 			}
 		}
 	})
+	used := m.releaseUsed()
 	if !wantP {
 		return
 	}
@@ -892,18 +918,18 @@ func (m *Multiscale) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambd
 	dw := dparams[len(m.kernels()):]
 	for kc := range m.opts.Levels * C {
 		q := 0.0
-		for _, w := range m.works {
+		for _, w := range used {
 			q += w.q[kc]
 		}
 		for o := range norb {
 			v := 2 * q * m.gth[kc*norb+o]
-			for _, w := range m.works {
+			for _, w := range used {
 				v += w.dk[kc*norb+o]
 			}
 			dk[kc*norb+o] += v
 		}
 		v := 0.0
-		for _, w := range m.works {
+		for _, w := range used {
 			v += w.dw[kc]
 		}
 		dw[kc] += v
