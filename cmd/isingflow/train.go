@@ -130,6 +130,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "run directory (default: runs/ named by the physics and the model)")
 	resume := fs.Bool("resume", false, "continue the run in --out (or the default directory) from its checkpoint")
 	initFrom := fs.String("init-from", "", "start from the trained flow of this run directory (its model unless flags say otherwise; another T, or another L with --potential multiscale)")
+	ladder := fs.Int("ladder", -1, "first train on L/2, L/4, … (this many halvings), each a quarter of the budget, then L from their flow (-1: one for the multiscale potential at L ≥ 16 without --init-from, else none)")
 	var rf runFlags
 	rf.register(fs)
 	asJSON := fs.Bool("json", false, "print the results as one JSON object")
@@ -150,10 +151,18 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err := a.settle(fs); err != nil {
 		return err
 	}
+	// A warm start begins from a trained flow, which is what annealing
+	// would provide (scan.WarmSettings).
+	warm := scan.WarmSettings(a.tc, -1, fs.Changed)
 	if *initFrom != "" {
-		// A warm start begins from a trained flow, which is what annealing
-		// would provide (scan.WarmSettings).
-		a.tc = scan.WarmSettings(a.tc, -1, fs.Changed)
+		a.tc = warm
+	}
+	rungs := *ladder
+	if rungs < 0 {
+		rungs = defaultLadder(&a.mc, *initFrom)
+	}
+	if _, err := scan.LadderSizes(a.g.L, rungs); err != nil {
+		return usagef("%v", err)
 	}
 	if err := rf.validate(); err != nil {
 		return err
@@ -180,7 +189,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := cli.StopContext(context.Background())
 	defer stop()
 	res, err := trainAndEvaluate(ctx, model.RunConfig{Model: a.mc, Training: a.tc},
-		runOptions{dir: dir, resume: *resume, initFrom: *initFrom, every: rf.every, limit: rf.limit, eval: a.ev}, stderr)
+		runOptions{dir: dir, resume: *resume, initFrom: *initFrom, rungs: rungs, warm: warm, every: rf.every, limit: rf.limit, eval: a.ev}, stderr)
 	if err != nil {
 		return err
 	}
@@ -199,9 +208,13 @@ type runOptions struct {
 	resume bool   // continue the run in dir from its checkpoint
 	// initFrom is a run directory whose trained flow starts a new run.
 	initFrom string
-	every    int           // checkpoint every this many steps
-	limit    time.Duration // stop training after this long; 0 means no limit
-	eval     scan.Evaluation
+	// rungs is the number of halvings of L that a size ladder trains on
+	// first (scan.Ladder), warm the training of the warm-started runs.
+	rungs int
+	warm  model.Training
+	every int           // checkpoint every this many steps
+	limit time.Duration // stop training after this long; 0 means no limit
+	eval  scan.Evaluation
 }
 
 // pointOptions returns the options of scan.Point with the progress reports
@@ -290,11 +303,16 @@ func evaluationProgress(stderr io.Writer, e scan.Evaluation, start *time.Time) f
 	}
 }
 
-// trainAndEvaluate is one run (scan.Point) with its progress on stderr and
-// its plots: "isingflow train" makes one, "isingflow scan" one per
-// temperature.
+// trainAndEvaluate is one run (scan.Point, or scan.Ladder with rungs) with
+// its progress on stderr and its plots: "isingflow train" makes one,
+// "isingflow scan" one per temperature.
 func trainAndEvaluate(ctx context.Context, rc model.RunConfig, opt runOptions, stderr io.Writer) (*scan.Result, error) {
-	res, err := scan.Point(ctx, rc, pointOptions(opt, stderr))
+	if opt.rungs > 0 && !opt.resume {
+		sizes, _ := scan.LadderSizes(rc.Model.L, opt.rungs)
+		fmt.Fprintf(stderr, "isingflow: a size ladder: L = %v first, each for a quarter of the budget, in %s; then L = %d from their flow (--ladder 0: none)\n",
+			sizes, scan.LadderDir(opt.dir), rc.Model.L)
+	}
+	res, err := scan.Ladder(ctx, rc, opt.warm, opt.rungs, pointOptions(opt, stderr))
 	var bad *scan.ConfigError
 	if errors.As(err, &bad) {
 		if opt.resume {
@@ -309,4 +327,14 @@ func trainAndEvaluate(ctx context.Context, rc model.RunConfig, opt runOptions, s
 		fmt.Fprintf(stderr, "isingflow: plots: %v\n", err)
 	}
 	return res, nil
+}
+
+// defaultLadder is the number of halvings of --ladder -1: one for the
+// multiscale potential on a periodic lattice of L ≥ 16 that does not start
+// from another run's flow (docs/multiscale.md), else none.
+func defaultLadder(c *model.Config, initFrom string) int {
+	if c.Potential == model.PotentialMultiscale && !c.Open && initFrom == "" && c.L >= 16 && c.L%2 == 0 {
+		return 1
+	}
+	return 0
 }

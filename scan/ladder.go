@@ -1,0 +1,158 @@
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/isingflow/isingflow/model"
+)
+
+// LadderFraction is the share of a size ladder's budget that each smaller
+// lattice takes: of the time limit when there is one, else of the
+// iterations (docs/multiscale.md, "A size ladder inside the budget").
+const LadderFraction = 0.25
+
+// LadderMinSize is the smallest lattice a ladder starts from.
+const LadderMinSize = 4
+
+// LadderSizes returns the smaller lattice sizes of a ladder of the given
+// number of rungs below L, smallest first: L/2^rungs, …, L/2. An error says
+// why L cannot be halved that often.
+func LadderSizes(L, rungs int) ([]int, error) {
+	if rungs < 0 {
+		return nil, fmt.Errorf("--ladder %d: must not be negative", rungs)
+	}
+	sizes := make([]int, rungs)
+	s := L
+	for i := rungs - 1; i >= 0; i-- {
+		if s%2 != 0 || s/2 < LadderMinSize {
+			return nil, fmt.Errorf("--ladder %d: L/2^%d is not a whole lattice of side %d or more (L = %d)", rungs, rungs, LadderMinSize, L)
+		}
+		s /= 2
+		sizes[i] = s
+	}
+	return sizes, nil
+}
+
+// LadderDir is the directory of the smaller lattices of the ladder of the
+// run directory dir: dir.ladder, one run directory L<size> in it per rung.
+// It lies beside dir, which stays an ordinary run directory.
+func LadderDir(dir string) string { return filepath.Clean(dir) + ".ladder" }
+
+// Ladder makes one run of rc at its lattice size L, like Point, after
+// training the same model on each smaller lattice of LadderSizes(L, rungs)
+// in turn (in LadderDir(opt.Dir)), each started from the trained flow of
+// the one before (model.Model.TransferFrom, so the potential's parameters
+// must not depend on L: model.PotentialMultiscale), and the run at L from
+// the last. Small lattices cost less per step, and what a flow learns at
+// L/2 carries over to L, so within a budget the ladder reaches a lower
+// KL/site than the run at L alone (docs/multiscale.md).
+//
+// Each smaller lattice takes LadderFraction of the budget: of
+// opt.Duration when it is set (the run at L then gets what remains), else
+// of rc.Training.Iterations (the run at L then trains its own
+// iterations). The first rung trains with rc.Training, the later rungs and
+// the run at L with warm, the settings of a warm start (WarmSettings). The
+// smaller lattices are evaluated on 1000 samples; the run at L with
+// opt.Evaluation. With opt.Resume, a rung with its result is kept, a rung
+// without is resumed, and the run at L resumed if it was created (a run
+// made without a ladder resumes as it was). If ctx ends during a smaller
+// lattice, Ladder returns an error that wraps ctx's. With no rungs it is
+// Point(ctx, rc, opt).
+func Ladder(ctx context.Context, rc model.RunConfig, warm model.Training, rungs int, opt Options) (*Result, error) {
+	sizes, err := LadderSizes(rc.Model.L, rungs)
+	if err != nil {
+		return nil, &ConfigError{err}
+	}
+	if len(sizes) == 0 {
+		return Point(ctx, rc, opt)
+	}
+	if opt.Resume && exists(filepath.Join(opt.Dir, model.ConfigFile)) {
+		// The run at L was made (with or without a ladder): it continues
+		// with the settings it began with.
+		old, err := model.ReadConfig(opt.Dir)
+		if err != nil {
+			return nil, &ConfigError{err}
+		}
+		return Point(ctx, withTraining(rc, warm, old.InitFrom != ""), opt)
+	}
+	if rc.Model.Potential != model.PotentialMultiscale {
+		return nil, &ConfigError{fmt.Errorf("--ladder: the %s potential's parameters depend on L; a ladder needs --potential multiscale", rc.Model.Potential)}
+	}
+	switch {
+	case opt.Resume && !exists(LadderDir(opt.Dir)):
+		return nil, &ConfigError{fmt.Errorf("%s is not an isingflow run directory (no %s) and has no ladder %s", opt.Dir, model.ConfigFile, LadderDir(opt.Dir))}
+	case !opt.Resume && (nonEmpty(opt.Dir) || nonEmpty(LadderDir(opt.Dir))):
+		return nil, &ConfigError{fmt.Errorf("run directory %s (or its ladder %s) already exists: use --resume to continue it or --out to choose another", opt.Dir, LadderDir(opt.Dir))}
+	}
+	start := time.Now()
+	from := opt.InitFrom
+	for i, L := range sizes {
+		dir := filepath.Join(LadderDir(opt.Dir), fmt.Sprintf("L%d", L))
+		if opt.Resume && exists(filepath.Join(dir, model.ResultFile)) {
+			from = dir
+			continue
+		}
+		r := withTraining(rc, warm, i > 0 || from != "")
+		r.Model.L = L
+		o := opt
+		o.Dir, o.InitFrom, o.Init, o.WarmStartT = dir, from, nil, nil
+		o.Resume = opt.Resume && exists(filepath.Join(dir, model.ConfigFile))
+		o.Evaluation = rungEvaluation(opt.Evaluation)
+		if opt.Duration > 0 {
+			o.Duration = time.Duration(LadderFraction * float64(opt.Duration))
+		} else {
+			r.Training.Iterations = max(1, int(LadderFraction*float64(rc.Training.Iterations)))
+			r.Training.Warmup = min(r.Training.Warmup, r.Training.Iterations/4)
+		}
+		if err := os.MkdirAll(LadderDir(opt.Dir), 0o755); err != nil {
+			return nil, err
+		}
+		if _, err := Point(ctx, r, o); err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("stopped in the ladder at L = %d (--resume continues it): %w", L, err)
+		}
+		from = dir
+	}
+	o := opt
+	o.InitFrom, o.Init, o.Resume = from, nil, false
+	if opt.Duration > 0 {
+		o.Duration = max(time.Second, opt.Duration-time.Since(start))
+	}
+	return Point(ctx, withTraining(rc, warm, from != ""), o)
+}
+
+// withTraining returns rc with the training warm if warmStart.
+func withTraining(rc model.RunConfig, warm model.Training, warmStart bool) model.RunConfig {
+	if warmStart {
+		rc.Training = warm
+	}
+	return rc
+}
+
+// rungEvaluation is the evaluation of a ladder's smaller lattice: 1000
+// samples of e's seed, no chain, no log-determinant check, and the
+// integrator's error on at most 16 samples.
+func rungEvaluation(e Evaluation) Evaluation {
+	e.Samples, e.MCMC, e.LogDetCheck = 1000, 0, 0
+	e.Discretisation = min(e.Discretisation, 16)
+	return e
+}
+
+// exists reports whether the file or directory path exists.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, os.ErrNotExist)
+}
+
+// nonEmpty reports whether the directory dir exists with entries in it.
+func nonEmpty(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	return err == nil && len(ents) > 0
+}
