@@ -9,7 +9,11 @@
 // Result, the run directory's result.json: the estimates beside the Exact
 // values on the same lattice (Kaufman, enumeration, Onsager; package
 // validation), how the run was trained, and its provenance. ReadResult
-// reads it back.
+// reads it back. Ladder makes the same run after training the model on
+// L/2^k, …, L/2 first, each for a quarter of the budget and each started
+// from the flow of the one before (LadderSizes, LadderDir): the multiscale
+// potential's parameters carry over across sizes, and the smaller lattices
+// cost less per step (docs/multiscale.md).
 //
 // Chain trains a list of temperatures (ParseTemperatures: "2.0:3.0:0.1",
 // "Tc,2.3:2.5:0.1"), each in its own run directory (RunDir) under the
