@@ -20,7 +20,7 @@ import (
 	"github.com/isingflow/isingflow/train"
 )
 
-// TestCheckpointArrays checks the arrays of the default model's checkpoint:
+// TestCheckpointArrays checks the arrays of the dense model's checkpoint:
 // its parameters named by block, part and array, each of its shape, and
 // Adam's moments flat.
 func TestCheckpointArrays(t *testing.T) {

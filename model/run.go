@@ -228,6 +228,10 @@ func Resume(dir string, rc RunConfig) (*Run, error) {
 			return nil, err
 		}
 	}
+	if r.Config.InitFrom == "" {
+		// A resumed warm start still began from that flow.
+		r.Config.InitFrom = old.InitFrom
+	}
 	old.Training.Iterations = rc.Training.Iterations
 	if old.Training != rc.Training {
 		there, _ := json.Marshal(old.Training)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/isingflow/isingflow/model"
+	"github.com/isingflow/isingflow/train"
 )
 
 // LadderFraction is the share of a size ladder's budget that each smaller
@@ -38,6 +39,29 @@ func LadderSizes(L, rungs int) ([]int, error) {
 	return sizes, nil
 }
 
+// CheckLadder reports why the model c cannot make a ladder of the given
+// number of rungs within the time limit d (0: none): its lattice cannot be
+// halved that often, its parameters depend on L (a potential other than
+// the multiscale one, or a quadratic part in the kernel basis or on open
+// boundaries, whose arrays have the lattice's shape), or the rungs' shares
+// leave nothing of d for L. Ladder makes the same checks.
+func CheckLadder(c *model.Config, rungs int, d time.Duration) error {
+	sizes, err := LadderSizes(c.L, rungs)
+	switch {
+	case err != nil:
+		return err
+	case len(sizes) == 0:
+		return nil
+	case c.Potential != model.PotentialMultiscale:
+		return fmt.Errorf("--ladder %d: the %s potential's parameters depend on L; a ladder needs --potential multiscale", rungs, c.Potential)
+	case c.Open || (c.Quadratic && c.QuadraticBasis != model.BasisSpectral):
+		return fmt.Errorf("--ladder %d: the quadratic part's parameters depend on L unless it is in the spectral basis on a torus", rungs)
+	case d > 0 && float64(len(sizes))*LadderFraction >= 1:
+		return fmt.Errorf("--ladder %d: %d rungs of a quarter of --time-limit each leave nothing for L", rungs, len(sizes))
+	}
+	return nil
+}
+
 // LadderDir is the directory of the smaller lattices of the ladder of the
 // run directory dir: dir.ladder, one run directory L<size> in it per rung.
 // It lies beside dir, which stays an ordinary run directory.
@@ -58,30 +82,33 @@ func LadderDir(dir string) string { return filepath.Clean(dir) + ".ladder" }
 // iterations). The first rung trains with rc.Training, the later rungs and
 // the run at L with warm, the settings of a warm start (WarmSettings). The
 // smaller lattices are evaluated on 1000 samples; the run at L with
-// opt.Evaluation. With opt.Resume, a rung with its result is kept, a rung
-// without is resumed, and the run at L resumed if it was created (a run
-// made without a ladder resumes as it was). If ctx ends during a smaller
-// lattice, Ladder returns an error that wraps ctx's. With no rungs it is
-// Point(ctx, rc, opt).
+// opt.Evaluation. With opt.Resume, a rung whose training ended (not by a
+// signal) is kept, another resumed, and the run at L resumed if it was
+// created: with
+// warm if it began from another run's flow (with or without a ladder),
+// else with rc.Training. If ctx ends during a smaller lattice, Ladder
+// returns an error that wraps ErrIncomplete (a resume continues that
+// lattice). With no rungs and no such resume it is Point(ctx, rc, opt).
 func Ladder(ctx context.Context, rc model.RunConfig, warm model.Training, rungs int, opt Options) (*Result, error) {
 	sizes, err := LadderSizes(rc.Model.L, rungs)
 	if err != nil {
 		return nil, &ConfigError{err}
 	}
-	if len(sizes) == 0 {
-		return Point(ctx, rc, opt)
-	}
 	if opt.Resume && exists(filepath.Join(opt.Dir, model.ConfigFile)) {
 		// The run at L was made (with or without a ladder): it continues
-		// with the settings it began with.
+		// with the settings it began with, a warm start's if it started
+		// from another run's flow.
 		old, err := model.ReadConfig(opt.Dir)
 		if err != nil {
 			return nil, &ConfigError{err}
 		}
 		return Point(ctx, withTraining(rc, warm, old.InitFrom != ""), opt)
 	}
-	if rc.Model.Potential != model.PotentialMultiscale {
-		return nil, &ConfigError{fmt.Errorf("--ladder: the %s potential's parameters depend on L; a ladder needs --potential multiscale", rc.Model.Potential)}
+	if len(sizes) == 0 {
+		return Point(ctx, rc, opt)
+	}
+	if err := CheckLadder(&rc.Model, rungs, opt.Duration); err != nil {
+		return nil, &ConfigError{err}
 	}
 	switch {
 	case opt.Resume && !exists(LadderDir(opt.Dir)):
@@ -93,7 +120,7 @@ func Ladder(ctx context.Context, rc model.RunConfig, warm model.Training, rungs 
 	from := opt.InitFrom
 	for i, L := range sizes {
 		dir := filepath.Join(LadderDir(opt.Dir), fmt.Sprintf("L%d", L))
-		if opt.Resume && exists(filepath.Join(dir, model.ResultFile)) {
+		if opt.Resume && rungDone(dir) {
 			from = dir
 			continue
 		}
@@ -116,7 +143,7 @@ func Ladder(ctx context.Context, rc model.RunConfig, warm model.Training, rungs 
 			return nil, err
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("stopped in the ladder at L = %d (--resume continues it): %w", L, err)
+			return nil, fmt.Errorf("stopped in the ladder at L = %d (--resume continues it): %w", L, ErrIncomplete)
 		}
 		from = dir
 	}
@@ -143,6 +170,14 @@ func rungEvaluation(e Evaluation) Evaluation {
 	e.Samples, e.MCMC, e.LogDetCheck = 1000, 0, 0
 	e.Discretisation = min(e.Discretisation, 16)
 	return e
+}
+
+// rungDone reports whether the rung in dir has a result that was not cut
+// short by a signal (a rung stopped by its time limit is done: that is its
+// share of the budget).
+func rungDone(dir string) bool {
+	r, err := ReadResult(dir)
+	return err == nil && r.Stop != train.StatusInterrupted.String()
 }
 
 // exists reports whether the file or directory path exists.

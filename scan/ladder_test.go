@@ -11,6 +11,7 @@ import (
 
 	"github.com/isingflow/isingflow/lattice"
 	"github.com/isingflow/isingflow/model"
+	"github.com/isingflow/isingflow/vmc"
 )
 
 func TestLadderSizes(t *testing.T) {
@@ -123,14 +124,40 @@ func TestLadder(t *testing.T) {
 	if !slices.Equal(again.Params, res.Params) {
 		t.Error("the resumed ladder's flow differs from the first one's")
 	}
-	// Resuming the finished run continues the run at L with its own
-	// settings.
+	// Resuming the finished run, twice, continues the run at L with its
+	// own settings and keeps the flow it started from.
+	for range 2 {
+		again, err = Ladder(context.Background(), rc, warm, 1, resumed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(again.Params, res.Params) || again.InitFrom != rung {
+			t.Errorf("resuming the finished ladder changed its flow, or its init_from to %q", again.InitFrom)
+		}
+	}
+
+	// A signal during the rung: the ladder stops with ErrIncomplete, and a
+	// resume continues the rung rather than keeping its interrupted
+	// result, to the same flow.
+	cut := filepath.Join(t.TempDir(), "cut")
+	ctx, cancel := context.WithCancel(context.Background())
+	interrupted := opt
+	interrupted.Dir = cut
+	interrupted.Record = func(vmc.Record) error { cancel(); return nil }
+	if _, err := Ladder(ctx, rc, warm, 1, interrupted); !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("a ladder cut in its rung: %v, want ErrIncomplete", err)
+	}
+	cancel()
+	if exists(cut) {
+		t.Error("a ladder cut in its rung made the run at L")
+	}
+	resumed.Dir = cut
 	again, err = Ladder(context.Background(), rc, warm, 1, resumed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(again.Params, res.Params) {
-		t.Error("resuming the finished ladder changed its flow")
+		t.Error("the ladder resumed after a signal in its rung differs from the uncut one")
 	}
 }
 
@@ -165,14 +192,16 @@ func TestLadderBudget(t *testing.T) {
 	}
 }
 
-// TestLadderRefused checks the ladders that cannot run: a potential whose
-// parameters depend on L, a lattice that cannot be halved, and a resume
-// of nothing.
+// TestLadderRefused checks the ladders that cannot run: a potential or a
+// quadratic part whose parameters depend on L, a lattice that cannot be
+// halved, a time limit all taken by the rungs, and a resume of nothing.
 func TestLadderRefused(t *testing.T) {
 	rc := tinyLadderConfig(t)
 	warm := WarmSettings(rc.Training, -1, nil)
 	dense := rc
 	dense.Model.Potential, dense.Model.Hidden = model.PotentialDense, 4
+	kernel := rc
+	kernel.Model.QuadraticBasis, kernel.Model.QuadraticScale = "", 0
 	tmp := t.TempDir()
 	for _, tc := range []struct {
 		name   string
@@ -181,6 +210,7 @@ func TestLadderRefused(t *testing.T) {
 		resume bool
 	}{
 		{"dense", dense, 1, false},
+		{"kernel basis", kernel, 1, false},
 		{"L = 8, two rungs", rc, 2, false},
 		{"resume of nothing", rc, 1, true},
 	} {
@@ -193,5 +223,16 @@ func TestLadderRefused(t *testing.T) {
 		if exists(dir) || exists(LadderDir(dir)) {
 			t.Errorf("%s: a directory was left behind", tc.name)
 		}
+	}
+	big := rc
+	big.Model.L = 64
+	if err := CheckLadder(&big.Model, 3, time.Hour); err != nil {
+		t.Errorf("three rungs of a quarter: %v", err)
+	}
+	if err := CheckLadder(&big.Model, 4, time.Hour); err == nil {
+		t.Error("four rungs of a quarter of the time limit accepted")
+	}
+	if err := CheckLadder(&big.Model, 4, 0); err != nil {
+		t.Errorf("four rungs without a time limit: %v", err)
 	}
 }

@@ -10,9 +10,10 @@ import (
 	"github.com/isingflow/isingflow/validation"
 )
 
-// TestDefaultModelL8 guards the ingredients of the default model at a size
-// where they matter and a test can afford: on the 8×8 torus at T_c, the
-// default flow (multiscale initialisation, quadratic part in the spectral
+// TestDefaultModelL8 guards the ingredients of the dense model (the
+// default until the multiscale potential) at a size where they matter and
+// a test can afford: on the 8×8 torus at T_c, the dense flow (multiscale
+// initialisation, quadratic part in the spectral
 // basis with γ = 10, ten blocks of five RK4 steps of 0.1, annealing from
 // 1.2 T_c, cosine decay, the path gradient, float32 products) with 128
 // hidden units and lr 3e-3 reaches, in 600 steps, KL/site 0.00127 (ESS/M

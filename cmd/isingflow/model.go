@@ -68,7 +68,9 @@ func (f scaleFlag) Type() string { return "γ" }
 
 // settleModelDefaults adapts the defaults of flags the user did not set to
 // the ones that were set, instead of failing on a flag the user never
-// gave: the training flags to model.DefaultTraining of the chosen
+// gave: --potential to the dense potential on open boundaries, which the
+// multiscale one does not support, the training flags to
+// model.DefaultTraining of the chosen
 // potential (--lr 0.001, float32, 1700 steps not fitted to the time limit
 // for the dense potential), --blocks to one block when the default does
 // not divide --flow-steps (a short test flow of 4 steps, say), --init to
@@ -80,6 +82,9 @@ func (f scaleFlag) Type() string { return "γ" }
 // flag of another potential than the chosen one (--hidden without
 // --potential dense, say), which would otherwise be ignored.
 func settleModelDefaults(fs *pflag.FlagSet, c *model.Config, t *model.Training, open bool) error {
+	if !fs.Changed("potential") && open && c.Potential == model.PotentialMultiscale {
+		c.Potential = model.PotentialDense // the multiscale potential needs a torus
+	}
 	dense := c.Potential == model.PotentialDense || c.Potential == model.PotentialRandom
 	switch {
 	case fs.Changed("hidden") && !dense:
@@ -135,11 +140,11 @@ func defaultModel() *model.Config {
 func registerModel(fs *pflag.FlagSet, c *model.Config) {
 	d := defaultModel()
 	fs.Float64Var(&c.Delta, "delta", d.Delta, "shift δ of the Hubbard-Stratonovich relaxation")
-	fs.StringVar(&c.Potential, "potential", d.Potential, "potential φ: multiscale (exactly symmetric, block spins of every scale), dense (the paper's), symmetric or random")
+	fs.StringVar(&c.Potential, "potential", d.Potential, "potential φ: multiscale (exactly symmetric, block spins of every scale; on --open: dense), dense (the paper's), symmetric or random")
 	fs.IntVar(&c.Hidden, "hidden", d.Hidden, "hidden units of the dense and random potentials")
 	fs.IntVar(&c.Channels, "channels", d.Channels, "kernels of the symmetric potential, per level of the multiscale one")
 	fs.StringVar(&c.RandomGroup, "random-group", model.RandomGroupIsing, "group of the random potential's draws: ising or reference")
-	fs.StringVar(&c.Init, "init", d.Init, "initial rows of the dense potential: multiscale or random")
+	fs.StringVar(&c.Init, "init", d.Init, "initialisation: multiscale (block spins in the dense potential's first rows, the multiscale potential's first kernels) or random")
 	fs.BoolVar(&c.Quadratic, "quadratic", d.Quadratic, "add a learnable quadratic part ½xᵀSx to the potential")
 	fs.StringVar(&c.QuadraticBasis, "quadratic-basis", d.QuadraticBasis, "parameters of the quadratic part: spectral (eigenvalues) or kernel")
 	c.QuadraticScale = d.QuadraticScale

@@ -81,7 +81,7 @@ type runFlags struct {
 
 func (r *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&r.every, "checkpoint-every", 100, "write a checkpoint every this many steps (and at the end)")
-	fs.DurationVar(&r.limit, "time-limit", 16*time.Minute, "stop training after this long (in a scan: per temperature; 0: none)")
+	fs.DurationVar(&r.limit, "time-limit", 16*time.Minute, "stop training after this long (in a scan: per temperature; with a size ladder: all its sizes; 0: none)")
 }
 
 func (r *runFlags) validate() error {
@@ -130,7 +130,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "run directory (default: runs/ named by the physics and the model)")
 	resume := fs.Bool("resume", false, "continue the run in --out (or the default directory) from its checkpoint")
 	initFrom := fs.String("init-from", "", "start from the trained flow of this run directory (its model unless flags say otherwise; another T, or another L with --potential multiscale)")
-	ladder := fs.Int("ladder", -1, "first train on L/2, L/4, … (this many halvings), each a quarter of the budget, then L from their flow (-1: one for the multiscale potential at L ≥ 16 without --init-from, else none)")
+	ladder := fs.Int("ladder", -1, "first train on L/2^N, …, L/2 (N halvings), each from the one before for a quarter of --time-limit (or of --iterations), then L from their flow (-1: one for the multiscale potential on a torus of even L ≥ 16 without --init-from, else none)")
 	var rf runFlags
 	rf.register(fs)
 	asJSON := fs.Bool("json", false, "print the results as one JSON object")
@@ -161,7 +161,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if rungs < 0 {
 		rungs = defaultLadder(&a.mc, *initFrom)
 	}
-	if _, err := scan.LadderSizes(a.g.L, rungs); err != nil {
+	if err := scan.CheckLadder(&a.mc, rungs, rf.limit); err != nil && !*resume {
 		return usagef("%v", err)
 	}
 	if err := rf.validate(); err != nil {
@@ -313,6 +313,9 @@ func trainAndEvaluate(ctx context.Context, rc model.RunConfig, opt runOptions, s
 			sizes, scan.LadderDir(opt.dir), rc.Model.L)
 	}
 	res, err := scan.Ladder(ctx, rc, opt.warm, opt.rungs, pointOptions(opt, stderr))
+	if errors.Is(err, scan.ErrIncomplete) {
+		return nil, &cli.StatusError{Err: err, Code: cli.ExitIncomplete}
+	}
 	var bad *scan.ConfigError
 	if errors.As(err, &bad) {
 		if opt.resume {
@@ -329,11 +332,12 @@ func trainAndEvaluate(ctx context.Context, rc model.RunConfig, opt runOptions, s
 	return res, nil
 }
 
-// defaultLadder is the number of halvings of --ladder -1: one for the
-// multiscale potential on a periodic lattice of L ≥ 16 that does not start
-// from another run's flow (docs/multiscale.md), else none.
+// defaultLadder is the number of halvings of --ladder -1: one for a model
+// that can make a ladder (scan.CheckLadder: the multiscale potential on a
+// torus of even L) at L ≥ 16 that does not start from another run's flow
+// (docs/multiscale.md), else none.
 func defaultLadder(c *model.Config, initFrom string) int {
-	if c.Potential == model.PotentialMultiscale && !c.Open && initFrom == "" && c.L >= 16 && c.L%2 == 0 {
+	if initFrom == "" && c.L >= 16 && scan.CheckLadder(c, 1, 0) == nil {
 		return 1
 	}
 	return 0
