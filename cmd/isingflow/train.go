@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -307,12 +308,20 @@ func evaluationProgress(stderr io.Writer, e scan.Evaluation, start *time.Time) f
 // its progress on stderr and its plots: "isingflow train" makes one,
 // "isingflow scan" one per temperature.
 func trainAndEvaluate(ctx context.Context, rc model.RunConfig, opt runOptions, stderr io.Writer) (*scan.Result, error) {
-	if opt.rungs > 0 && !opt.resume {
-		sizes, _ := scan.LadderSizes(rc.Model.L, opt.rungs)
-		fmt.Fprintf(stderr, "isingflow: a size ladder: L = %v first, each for a quarter of the budget, in %s; then L = %d from their flow (--ladder 0: none)\n",
-			sizes, scan.LadderDir(opt.dir), rc.Model.L)
+	po := pointOptions(opt, stderr)
+	if started := po.Started; opt.rungs > 0 {
+		announced := false
+		po.Started = func(r *model.Run) {
+			if !announced && strings.HasPrefix(r.Dir, scan.LadderDir(opt.dir)) {
+				sizes, _ := scan.LadderSizes(rc.Model.L, opt.rungs)
+				fmt.Fprintf(stderr, "isingflow: a size ladder: L = %v first, each for a quarter of the budget, in %s; then L = %d from their flow (--ladder 0: none)\n",
+					sizes, scan.LadderDir(opt.dir), rc.Model.L)
+			}
+			announced = true
+			started(r)
+		}
 	}
-	res, err := scan.Ladder(ctx, rc, opt.warm, opt.rungs, pointOptions(opt, stderr))
+	res, err := scan.Ladder(ctx, rc, opt.warm, opt.rungs, po)
 	if errors.Is(err, scan.ErrIncomplete) {
 		return nil, &cli.StatusError{Err: err, Code: cli.ExitIncomplete}
 	}
