@@ -62,6 +62,18 @@ func CheckLadder(c *model.Config, rungs int, d time.Duration) error {
 	return nil
 }
 
+// DefaultLadder is the number of halvings of the default run's ladder for
+// the model c (isingflow's --ladder -1): one for a model that can make a
+// ladder (CheckLadder: the multiscale potential on a torus of even L) at
+// L ≥ 16 that does not start from another run's flow (initFrom empty),
+// else none (docs/multiscale.md).
+func DefaultLadder(c *model.Config, initFrom string) int {
+	if initFrom == "" && c.L >= 16 && CheckLadder(c, 1, 0) == nil {
+		return 1
+	}
+	return 0
+}
+
 // LadderDir is the directory of the smaller lattices of the ladder of the
 // run directory dir: dir.ladder, one run directory L<size> in it per rung.
 // It lies beside dir, which stays an ordinary run directory.

@@ -236,3 +236,30 @@ func TestLadderRefused(t *testing.T) {
 		t.Errorf("four rungs without a time limit: %v", err)
 	}
 }
+
+// TestDefaultLadder checks the default run's choice: one halving for the
+// multiscale model at L ≥ 16 on a torus, none below, from another run's
+// flow, or where the ladder cannot run.
+func TestDefaultLadder(t *testing.T) {
+	base := tinyLadderConfig(t).Model
+	for _, tc := range []struct {
+		name     string
+		edit     func(c *model.Config)
+		initFrom string
+		want     int
+	}{
+		{"L = 16", func(c *model.Config) { c.L = 16 }, "", 1},
+		{"L = 32", func(c *model.Config) { c.L = 32 }, "", 1},
+		{"L = 8", func(c *model.Config) { c.L = 8 }, "", 0},
+		{"L = 18", func(c *model.Config) { c.L = 18 }, "", 1},
+		{"--init-from", func(c *model.Config) { c.L = 16 }, "runs/x", 0},
+		{"dense", func(c *model.Config) { c.L, c.Potential = 16, model.PotentialDense }, "", 0},
+		{"kernel basis", func(c *model.Config) { c.L, c.QuadraticBasis = 16, "" }, "", 0},
+	} {
+		c := base
+		tc.edit(&c)
+		if got := DefaultLadder(&c, tc.initFrom); got != tc.want {
+			t.Errorf("%s: DefaultLadder = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}

@@ -160,7 +160,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	rungs := *ladder
 	if rungs < 0 {
-		rungs = defaultLadder(&a.mc, *initFrom)
+		rungs = scan.DefaultLadder(&a.mc, *initFrom)
 	}
 	if err := scan.CheckLadder(&a.mc, rungs, rf.limit); err != nil && !*resume {
 		return usagef("%v", err)
@@ -339,15 +339,4 @@ func trainAndEvaluate(ctx context.Context, rc model.RunConfig, opt runOptions, s
 		fmt.Fprintf(stderr, "isingflow: plots: %v\n", err)
 	}
 	return res, nil
-}
-
-// defaultLadder is the number of halvings of --ladder -1: one for a model
-// that can make a ladder (scan.CheckLadder: the multiscale potential on a
-// torus of even L) at L ≥ 16 that does not start from another run's flow
-// (docs/multiscale.md), else none.
-func defaultLadder(c *model.Config, initFrom string) int {
-	if initFrom == "" && c.L >= 16 && scan.CheckLadder(c, 1, 0) == nil {
-		return 1
-	}
-	return 0
 }
