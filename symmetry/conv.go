@@ -1,13 +1,10 @@
 package symmetry
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
-	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -142,17 +139,13 @@ type Conv struct {
 	main    *fft.ND
 	m       int // spectrum length
 
-	mu    sync.Mutex
-	free  []*convWork
-	works []*convWork
-	used  []*convWork // per VJP call: the works of its chunks, by chunk
+	pool workPool[convWork]
 }
 
 var _ flow.Potential = (*Conv)(nil)
 
 // convWork is one worker's scratch space and accumulators.
 type convWork struct {
-	lo                      int // the first sample of the chunk of the batch it holds the sums of (VJP)
 	f                       *fft.ND
 	xh, lh, uh, sh, th, acc []complex128
 	u, g, s, t, row         []float64
@@ -409,14 +402,8 @@ func (c *Conv) prepare() {
 	}
 }
 
-func (c *Conv) getWork() *convWork {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if k := len(c.free); k > 0 {
-		w := c.free[k-1]
-		c.free = c.free[:k-1]
-		return w
-	}
+// newWork makes the scratch of one goroutine.
+func (c *Conv) newWork() *convWork {
 	K := c.channels * c.npg
 	w := &convWork{
 		u: make([]float64, c.n), g: make([]float64, c.n), s: make([]float64, c.n),
@@ -432,36 +419,7 @@ func (c *Conv) getWork() *convWork {
 	} else {
 		w.dA = make([]float64, K*c.s)
 	}
-	c.works = append(c.works, w)
 	return w
-}
-
-func (c *Conv) putWork(w *convWork) {
-	c.mu.Lock()
-	c.free = append(c.free, w)
-	c.mu.Unlock()
-}
-
-// keepWork records w, which holds the sums of the chunk of the batch from
-// sample lo, for the reduction of a VJP call; a work is never shared by
-// two chunks of one call, so that the sums do not depend on how the
-// goroutines were scheduled.
-func (c *Conv) keepWork(w *convWork, lo int) {
-	w.lo = lo
-	c.mu.Lock()
-	c.used = append(c.used, w)
-	c.mu.Unlock()
-}
-
-// releaseUsed returns the works kept by the last VJP call ordered by
-// their chunks, the order of a reduction that is the same on every run,
-// and frees them.
-func (c *Conv) releaseUsed() []*convWork {
-	slices.SortFunc(c.used, func(a, b *convWork) int { return cmp.Compare(a.lo, b.lo) })
-	c.free = append(c.free, c.used...)
-	used := c.used
-	c.used = c.used[:0]
-	return used
 }
 
 // batchCost estimates the work per sample for parallel.For.
@@ -531,8 +489,8 @@ func (c *Conv) Value(dst []float64, x *mat.Dense) {
 	c.prepare()
 	wts := c.weights()
 	parallel.For(B, c.batchCost(), func(lo, hi int) {
-		w := c.getWork()
-		defer c.putWork(w)
+		w := c.pool.get(c.newWork)
+		defer c.pool.put(w)
 		for b := lo; b < hi; b++ {
 			xb := x.RawRowView(b)
 			if c.method == ConvFFT {
@@ -565,8 +523,8 @@ func (c *Conv) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense) {
 	wts := c.weights()
 	S, m := c.s, c.m
 	parallel.For(B, c.batchCost(), func(lo, hi int) {
-		w := c.getWork()
-		defer c.putWork(w)
+		w := c.pool.get(c.newWork)
+		defer c.pool.put(w)
 		for b := lo; b < hi; b++ {
 			xb := x.RawRowView(b)
 			gb := grad.RawRowView(b)
@@ -629,15 +587,15 @@ func (c *Conv) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat
 	wts := c.weights()
 	S, m, P := c.s, c.m, c.npg
 	wantParams := dparams != nil
-	for _, w := range c.works {
+	for _, w := range c.pool.all {
 		clear(w.q)
 		clear(w.dw)
 		clear(w.dAh)
 		clear(w.dA)
 	}
 	parallel.For(B, 2*c.batchCost(), func(lo, hi int) {
-		w := c.getWork()
-		defer c.keepWork(w, lo)
+		w := c.pool.get(c.newWork)
+		defer c.pool.keep(w, lo)
 		for b := lo; b < hi; b++ {
 			xb, lb, mb := x.RawRowView(b), lambda.RawRowView(b), mu[b]
 			if c.method == ConvFFT {
@@ -706,7 +664,7 @@ func (c *Conv) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambda *mat
 			}
 		}
 	})
-	used := c.releaseUsed()
+	used := c.pool.releaseUsed()
 	if !wantParams {
 		return
 	}

@@ -1,13 +1,11 @@
 package symmetry
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -120,10 +118,7 @@ type Multiscale struct {
 	gth   []float64 // per call: (Γ_k θ_kc)_o, half of ∂ρ_kc/∂θ_kc
 	kappa []float64 // per call: κ_kc = Σ_o |o| θ_kco, the map u = κ y of a global level
 
-	mu    sync.Mutex
-	free  []*msWork
-	works []*msWork
-	used  []*msWork // per VJP call: the works of its chunks, by chunk
+	pool workPool[msWork]
 }
 
 var (
@@ -146,7 +141,6 @@ type msLevel struct {
 
 // msWork is one worker's scratch space and accumulators.
 type msWork struct {
-	lo                  int // the first sample of the chunk of the batch it holds the sums of (VJP)
 	y, yl, tmp, u, g, z []float64
 	oy, ol, hh          [][]float64 // per orbit; oy[0] = y, ol[0] = yl
 	dk                  []float64   // kernel adjoints
@@ -509,14 +503,8 @@ func (m *Multiscale) prepare() {
 	}
 }
 
-func (m *Multiscale) getWork() *msWork {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if k := len(m.free); k > 0 {
-		w := m.free[k-1]
-		m.free = m.free[:k-1]
-		return w
-	}
+// newWork makes the scratch of one goroutine.
+func (m *Multiscale) newWork() *msWork {
 	n, norb := m.n, m.norb()
 	K := m.opts.Levels * m.opts.Channels
 	buf := func() []float64 { return make([]float64, n) }
@@ -532,36 +520,7 @@ func (m *Multiscale) getWork() *msWork {
 	for o := range norb {
 		w.hh[o] = buf()
 	}
-	m.works = append(m.works, w)
 	return w
-}
-
-func (m *Multiscale) putWork(w *msWork) {
-	m.mu.Lock()
-	m.free = append(m.free, w)
-	m.mu.Unlock()
-}
-
-// keepWork records w, which holds the sums of the chunk of the batch from
-// sample lo, for the reduction of a VJP call; a work is never shared by
-// two chunks of one call, so that the sums do not depend on how the
-// goroutines were scheduled.
-func (m *Multiscale) keepWork(w *msWork, lo int) {
-	w.lo = lo
-	m.mu.Lock()
-	m.used = append(m.used, w)
-	m.mu.Unlock()
-}
-
-// releaseUsed returns the works kept by the last VJP call ordered by
-// their chunks, the order of a reduction that is the same on every run,
-// and frees them.
-func (m *Multiscale) releaseUsed() []*msWork {
-	slices.SortFunc(m.used, func(a, b *msWork) int { return cmp.Compare(a.lo, b.lo) })
-	m.free = append(m.free, m.used...)
-	used := m.used
-	m.used = m.used[:0]
-	return used
 }
 
 // batchCost estimates the work per sample for parallel.For.
@@ -768,8 +727,8 @@ func (m *Multiscale) Value(dst []float64, x *mat.Dense) {
 	C := m.opts.Channels
 	wts := m.weights()
 	parallel.For(B, m.batchCost(), func(lo, hi int) {
-		w := m.getWork()
-		defer m.putWork(w)
+		w := m.pool.get(m.newWork)
+		defer m.pool.put(w)
 		for b := lo; b < hi; b++ {
 			xb := x.RawRowView(b)
 			v := 0.0
@@ -808,8 +767,8 @@ func (m *Multiscale) GradLaplacian(grad *mat.Dense, lap []float64, x *mat.Dense)
 	C := m.opts.Channels
 	wts := m.weights()
 	parallel.For(B, m.batchCost(), func(lo, hi int) {
-		w := m.getWork()
-		defer m.putWork(w)
+		w := m.pool.get(m.newWork)
+		defer m.pool.put(w)
 		for b := lo; b < hi; b++ {
 			xb, gb := x.RawRowView(b), grad.RawRowView(b)
 			clear(gb)
@@ -859,14 +818,14 @@ func (m *Multiscale) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambd
 	C, norb := m.opts.Channels, m.norb()
 	wts := m.weights()
 	wantX, wantP := dx != nil, dparams != nil
-	for _, w := range m.works {
+	for _, w := range m.pool.all {
 		clear(w.dk)
 		clear(w.dw)
 		clear(w.q)
 	}
 	parallel.For(B, 2*m.batchCost(), func(lo, hi int) {
-		w := m.getWork()
-		defer m.keepWork(w, lo)
+		w := m.pool.get(m.newWork)
+		defer m.pool.keep(w, lo)
 		for b := lo; b < hi; b++ {
 			xb, lb, mb := x.RawRowView(b), lambda.RawRowView(b), mu[b]
 			var db []float64
@@ -910,7 +869,7 @@ func (m *Multiscale) GradLaplacianVJP(dx *mat.Dense, dparams []float64, x, lambd
 			}
 		}
 	})
-	used := m.releaseUsed()
+	used := m.pool.releaseUsed()
 	if !wantP {
 		return
 	}
