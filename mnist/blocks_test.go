@@ -161,7 +161,7 @@ func TestDefaultRunDirBlocksAndDecay(t *testing.T) {
 		{0, 0.02, "mnist_H1024_S100_eps0.1_B100_lr0.001_final0.02_seed1"},
 		{4, 1, "mnist_H1024_S100_K4_eps0.1_B100_lr0.001_final1_seed1"},
 	} {
-		c := DefaultConfig()
+		c := PaperConfig()
 		c.Blocks, c.FinalLR = tc.blocks, tc.final
 		if got := DefaultRunDir(&c); got != filepath.Join("runs", tc.want) {
 			t.Errorf("blocks %d, final lr %v: %s, want runs/%s", tc.blocks, tc.final, got, tc.want)

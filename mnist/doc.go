@@ -91,8 +91,9 @@
 // rolled back at half the learning rate (package train).
 //
 // An epoch is a pass over the training images in a random order drawn
-// anew for it; a rejected step uses up its batch. After every epoch, and
-// when training stops at its last batch, the first Config.EvalImages
+// anew for it; a rejected step uses up its batch. After every epoch, every
+// TrainOptions.ValidateEvery batches if asked, and when training stops at
+// its last batch, the first Config.EvalImages
 // validation images are evaluated with the same dequantisation noise every
 // time, so that epochs compare. A run directory holds config.json,
 // log.jsonl (one BatchRecord, RejectedRecord or EpochRecord per line),
@@ -109,6 +110,10 @@
 // its first batch, so that the decay of the learning rate ends within the
 // budget (train.Settings.FitToDuration); the checkpoints hold the plan,
 // which a resumed run follows.
+//
+// ReadHistory reads a run's curves back from its log (training NLL over
+// windows of batches and every validation, against the training time), to
+// compare runs (plots.CompareMNIST).
 //
 // References:
 //   - G. Papamakarios, T. Pavlakou, I. Murray, "Masked Autoregressive Flow for

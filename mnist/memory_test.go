@@ -30,7 +30,7 @@ func TestMemoryEstimate(t *testing.T) {
 		blocks int
 	}{{flow.Float64, 1}, {flow.Float32, 1}, {flow.Float32, 4}} {
 		prec := tc.prec
-		c := DefaultConfig()
+		c := PaperConfig()
 		c.Hidden, c.Steps, c.Batch, c.Precision, c.EvalImages, c.Blocks = 128, 4, 50, prec, 0, tc.blocks
 		before := liveHeap()
 		all := fakeImages(mnistImages, mnistSide, mnistSide, 1)
@@ -74,13 +74,13 @@ func TestMemoryEstimateOverflow(t *testing.T) {
 		func(c *Config) { c.Hidden, c.Batch, c.Steps = math.MaxInt, math.MaxInt, math.MaxInt },
 		func(c *Config) { c.Rows, c.Cols = math.MaxInt, math.MaxInt },
 	} {
-		c := DefaultConfig()
+		c := PaperConfig()
 		edit(&c)
 		if est := c.MemoryEstimate(0); est < 1<<40 {
 			t.Errorf("%+v: estimate %s, want more than 1 TiB", c, bytesize.Format(est))
 		}
 	}
-	c := DefaultConfig()
+	c := PaperConfig()
 	if est := c.MemoryEstimate(0); est < 100<<20 || est > 4<<30 {
 		t.Errorf("the paper's configuration: estimate %s, want between 100 MiB and 4 GiB", bytesize.Format(est))
 	}

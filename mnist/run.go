@@ -388,6 +388,12 @@ type TrainOptions struct {
 	// optimisation steps, besides after every epoch and when training
 	// stops.
 	CheckpointEvery int
+	// ValidateEvery, when positive, also validates (and checkpoints)
+	// every this many batches, besides after every epoch and at the last
+	// batch: a finer validation curve. Validations do not touch the
+	// training's random streams, so they leave the run's parameters as
+	// they are; their time is in the Duration.
+	ValidateEvery int
 	// Duration, when positive, stops training this long after Train was
 	// called (the first validation of a new run included), with
 	// train.StatusTimeLimit and last.npz written, so that the run can be
@@ -444,8 +450,8 @@ type RejectedRecord struct {
 }
 
 // EpochRecord is the log record of a validation: at the start of a run,
-// after every epoch, and when training stops at the last batch within an
-// epoch (Partial).
+// after every epoch, and within an epoch (Partial) every
+// TrainOptions.ValidateEvery batches and when training stops.
 type EpochRecord struct {
 	Kind             string   `json:"kind"` // "epoch"
 	Batch            int      `json:"batch"`
@@ -475,9 +481,10 @@ var errBatchesDone = errors.New("mnist: the batches are done")
 // checkpointed, so that the directory is a run from the start; then every
 // step is logged to log.jsonl (trimmed first to the checkpoint's batch, so
 // that the log keeps one history), the validation subset is evaluated
-// after every epoch and at the last batch, best.npz is written at every new
-// lowest validation NLL and last.npz after every epoch, every
-// CheckpointEvery steps and when training stops. The learning rate follows
+// after every epoch, every opt.ValidateEvery batches and at the last
+// batch, best.npz is written at every new lowest validation NLL and
+// last.npz after every validation, every CheckpointEvery steps and when
+// training stops. The learning rate follows
 // Config.Schedule over opt.Batches, or over the plan fitted to the time
 // budget (opt.FitToDuration), at whose end training stops as at
 // opt.Batches. A stop by the context (a signal) or the time limit is not
@@ -488,9 +495,9 @@ func (r *Run) Train(ctx context.Context, opt TrainOptions) (*train.Result, error
 	if r.Data == nil {
 		return nil, errors.New("mnist: Train needs a run with data (Create or Resume)")
 	}
-	if opt.Batches < 0 || opt.CheckpointEvery < 0 || opt.Duration < 0 {
-		return nil, fmt.Errorf("mnist: Batches %d, CheckpointEvery %d and Duration %v must not be negative",
-			opt.Batches, opt.CheckpointEvery, opt.Duration)
+	if opt.Batches < 0 || opt.CheckpointEvery < 0 || opt.ValidateEvery < 0 || opt.Duration < 0 {
+		return nil, fmt.Errorf("mnist: Batches %d, CheckpointEvery %d, ValidateEvery %d and Duration %v must not be negative",
+			opt.Batches, opt.CheckpointEvery, opt.ValidateEvery, opt.Duration)
 	}
 	logPath := filepath.Join(r.Dir, LogFile)
 	// A process killed after its last checkpoint logged batches that the
@@ -567,8 +574,8 @@ func (t *trainLoop) emit(rec Record) error {
 }
 
 // record is the train.Recorder: it logs the step, keeps the epoch's sums,
-// and validates and checkpoints at the end of an epoch and at the last
-// batch.
+// and validates and checkpoints at the end of an epoch, every
+// ValidateEvery batches and at the last batch.
 func (t *trainLoop) record(st train.Step) error {
 	r, o := t.r, t.r.obj
 	s := &o.state
@@ -604,7 +611,8 @@ func (t *trainLoop) record(st train.Step) error {
 	endOfEpoch := s.Batch%perEpoch == 0
 	tr := r.Trainer
 	done := s.Batch >= t.opt.Batches || (!st.Rejected && tr.Step >= tr.PlannedSteps())
-	if endOfEpoch || done {
+	periodic := t.opt.ValidateEvery > 0 && s.Batch%t.opt.ValidateEvery == 0
+	if endOfEpoch || done || periodic {
 		if err := t.validate(!endOfEpoch); err != nil {
 			return err
 		}

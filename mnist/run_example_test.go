@@ -25,7 +25,7 @@ func ExampleCreate() {
 		Train:      mnist.Set{Images: im.Slice(0, 60), Labels: make([]uint8, 60)},
 		Validation: mnist.Set{Images: im.Slice(60, 70), Labels: make([]uint8, 10)},
 	}
-	cfg := mnist.DefaultConfig()
+	cfg := mnist.PaperConfig()
 	cfg.Hidden, cfg.Steps, cfg.Batch = 8, 4, 20
 	cfg.ValidationSize, cfg.EvalImages = 10, 10
 
@@ -55,13 +55,14 @@ func ExampleCreate() {
 	fmt.Printf("%v after %d batches (%d per epoch)\n", res.Status, r.State().Batch, r.BatchesPerEpoch())
 	r.Close() // the process ends here: its lock on the directory goes
 
-	// Resume from last.npz and finish: bit for bit the run that was never stopped.
+	// Resume from last.npz and finish, validating every 4 batches besides
+	// the epochs: bit for bit the run that was never stopped.
 	r, err = mnist.Resume(run, data, "")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer r.Close()
-	res, err = r.Train(context.Background(), mnist.TrainOptions{Batches: 9})
+	res, err = r.Train(context.Background(), mnist.TrainOptions{Batches: 9, ValidateEvery: 4})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -72,6 +73,17 @@ func ExampleCreate() {
 			fmt.Println(name)
 		}
 	}
+
+	// The curves, from the log, as mnistflow compare draws them.
+	h, err := mnist.ReadHistory(run, 3)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%d windows of 3 batches; validations at batches", len(h.Train))
+	for _, v := range h.Validation {
+		fmt.Print(" ", v.Batch)
+	}
+	fmt.Println()
 	// Output:
 	// interrupted after 4 batches (3 per epoch)
 	// completed after 9 batches, 0 rejected; best validation at batch 9
@@ -79,4 +91,5 @@ func ExampleCreate() {
 	// best.npz
 	// config.json
 	// log.jsonl
+	// 3 windows of 3 batches; validations at batches 0 3 6 8 9
 }

@@ -28,7 +28,7 @@ func fakeDataset(nTrain, nVal int) *Dataset {
 // tinyConfig is a flow small enough to train in milliseconds: 6 batches of
 // 10 per epoch on fakeDataset(60, 10).
 func tinyConfig() Config {
-	c := DefaultConfig()
+	c := PaperConfig()
 	c.Hidden, c.Steps, c.StepSize, c.Batch, c.LearningRate = 4, 3, 0.2, 10, 0.01
 	c.ValidationSize, c.EvalImages = 10, 10
 	return c
@@ -366,7 +366,7 @@ func TestRunDirErrors(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	c := DefaultConfig()
+	c := PaperConfig()
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +387,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.FinalLR = math.NaN() }, "final_lr"},
 		{func(c *Config) { c.FinalLR = math.Inf(1) }, "final_lr"},
 	} {
-		c := DefaultConfig()
+		c := PaperConfig()
 		tc.set(&c)
 		var ce *ConfigError
 		if err := c.Validate(); !errors.As(err, &ce) || ce.Field != tc.field {
@@ -438,5 +438,68 @@ func TestRunDirectoryRecovery(t *testing.T) {
 	}
 	if e, ok := recs[0].(*EpochRecord); !ok || e.Batch != 0 || e.ValImages == 0 {
 		t.Errorf("the restarted log begins with %#v, want the initial validation", recs[0])
+	}
+}
+
+// Validations every ValidateEvery batches come besides those at the epochs
+// and at the last batch, and leave the training as it is: the parameters,
+// Adam's moments and the validations at the epochs are those of a run
+// validated at the epochs only.
+func TestValidateEvery(t *testing.T) {
+	data := fakeDataset(60, 10)
+	const total = 15 // 2½ epochs of 6 batches
+	root := t.TempDir()
+	ref, _ := trainTo(t, filepath.Join(root, "ref"), data, total, TrainOptions{})
+	got, _ := trainTo(t, filepath.Join(root, "every4"), data, total, TrainOptions{ValidateEvery: 4})
+	for name, pair := range map[string][2][]float64{
+		"params": {ref.Flow.Potential.Params(), got.Flow.Potential.Params()},
+		"first":  {ref.Trainer.Optimizer.First, got.Trainer.Optimizer.First},
+		"second": {ref.Trainer.Optimizer.Second, got.Trainer.Optimizer.Second},
+	} {
+		if !slices.Equal(pair[0], pair[1]) {
+			t.Errorf("%s differ", name)
+		}
+	}
+	validations := func(dir string) map[int]*EpochRecord {
+		recs, err := ReadLog(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[int]*EpochRecord{}
+		for _, rec := range recs {
+			if e, ok := rec.(*EpochRecord); ok {
+				m[e.Batch] = e
+			}
+		}
+		return m
+	}
+	want, every := validations(filepath.Join(root, "ref")), validations(filepath.Join(root, "every4"))
+	tests := []struct {
+		batch   int
+		partial bool
+		inRef   bool
+	}{
+		{0, false, true}, {4, true, false}, {6, false, true}, {8, true, false},
+		{12, false, true}, {15, true, true},
+	}
+	if len(every) != len(tests) {
+		t.Errorf("validations at %d batches, want %d", len(every), len(tests))
+	}
+	for _, tt := range tests {
+		e := every[tt.batch]
+		switch {
+		case e == nil:
+			t.Errorf("no validation at batch %d", tt.batch)
+			continue
+		case e.Partial != tt.partial || e.ValNLL == nil:
+			t.Errorf("batch %d: partial %v, validation NLL %v; want partial %v and a value", tt.batch, e.Partial, e.ValNLL, tt.partial)
+			continue
+		}
+		if w := want[tt.batch]; tt.inRef && (w == nil || *w.ValNLL != *e.ValNLL) {
+			t.Errorf("batch %d: validation NLL %v, the run validated at the epochs only %v", tt.batch, *e.ValNLL, w)
+		}
+	}
+	if _, err := got.Train(context.Background(), TrainOptions{Batches: total + 1, ValidateEvery: -1}); err == nil {
+		t.Error("ValidateEvery -1: no error")
 	}
 }

@@ -1,12 +1,14 @@
 package plots
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"math"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
@@ -157,3 +159,82 @@ func ImageGrid(im *mnist.Images, cols, scale int) *image.Gray {
 // GridSeparator is the grey of ImageGrid's separators: half way between
 // the black background and the white ink.
 const GridSeparator = 128
+
+// CompareMNIST draws the training curves of MNIST runs side by side
+// against the training time (validations left out), in seconds, minutes
+// or hours as the longest run needs: each run's validation NLL with its
+// standard error as points joined by a line, and its training NLL
+// (mnist.History.Train, window means) as a thin line of the same colour,
+// labelled with the run's name and its last validation NLL. A positive NLL
+// axis starts below the lowest point and is cut at 1.5 times it, so that the
+// first batches, far above, leave the end of training readable. It
+// returns nil when no run has a point to draw.
+func CompareMNIST(runs []*mnist.History) (*Figure, error) {
+	p := plot.New()
+	p.Title.Text = "Monge-Ampère flow on MNIST: NLL against training time\n(points: validation ± standard error; thin lines: training, window means)"
+	p.Y.Label.Text = "NLL (nats, logit space)"
+	longest, lo := 0.0, math.Inf(1)
+	for _, h := range runs {
+		for _, s := range [][]mnist.CurvePoint{h.Train, h.Validation} {
+			for _, c := range s {
+				longest, lo = max(longest, c.Seconds), min(lo, c.NLL-c.Err)
+			}
+		}
+	}
+	if math.IsInf(lo, 1) {
+		return nil, nil
+	}
+	unit, per := timeUnit(longest)
+	p.X.Label.Text = "training time (" + unit + ")"
+	p.X.Tick.Marker = Ticks{Trim: true}
+	p.Y.Tick.Marker = Ticks{Trim: true}
+	var all []plotter.XYs
+	for i, h := range runs {
+		xy := func(s []mnist.CurvePoint) plotter.XYs {
+			pts := make(plotter.XYs, len(s))
+			for k, c := range s {
+				pts[k] = plotter.XY{X: c.Seconds / per, Y: c.NLL}
+			}
+			return pts
+		}
+		col := plotutil.Color(i)
+		if train := xy(h.Train); len(train) > 1 {
+			l, err := plotter.NewLine(train)
+			if err != nil {
+				return nil, err
+			}
+			l.Color, l.Width = col, vg.Points(0.6)
+			p.Add(l)
+			all = append(all, train)
+		}
+		if len(h.Validation) == 0 {
+			continue
+		}
+		var val errorPoints
+		for _, c := range h.Validation {
+			val.add(c.Seconds/per, stats.Estimate{Mean: c.NLL, Err: c.Err})
+		}
+		l, sc, err := plotter.NewLinePoints(val.XYs)
+		if err != nil {
+			return nil, err
+		}
+		l.Color, l.Width, sc.Color = col, vg.Points(1.4), col
+		sc.Shape = draw.BoxGlyph{}
+		eb, err := plotter.NewYErrorBars(&val)
+		if err != nil {
+			return nil, err
+		}
+		eb.LineStyle.Color, eb.CapWidth = col, vg.Points(4)
+		p.Add(l, sc, eb)
+		last := h.Validation[len(h.Validation)-1]
+		p.Legend.Add(fmt.Sprintf("%s (%.1f ± %.1f)", h.Name, last.NLL, last.Err), l, sc)
+		all = append(all, val.XYs)
+	}
+	if len(all) == 0 {
+		return nil, nil
+	}
+	if lo > 0 {
+		p.Y.Min, p.Y.Max = 0.98*lo, 1.5*lo
+	}
+	return comparisonFigure(p, all), nil
+}

@@ -381,6 +381,16 @@ func TestFigures(t *testing.T) {
 	figure("compare", fig, err)
 	fig, err = MNISTCurve("run", mrecs)
 	figure("mnist", fig, err)
+	hist := []*mnist.History{
+		{Name: "a", Train: []mnist.CurvePoint{{Batch: 50, Seconds: 40, NLL: 3000}, {Batch: 100, Seconds: 80, NLL: 1600}},
+			Validation: []mnist.CurvePoint{{Batch: 0, NLL: 15000, Err: 20}, {Batch: 100, Seconds: 80, NLL: 1550, Err: 4}}},
+		{Name: "no validation", Train: []mnist.CurvePoint{{Batch: 50, Seconds: 900, NLL: 2000}, {Batch: 100, Seconds: 1800, NLL: 1500}}},
+	}
+	fig, err = CompareMNIST(hist)
+	figure("compare_mnist", fig, err)
+	if fig.Y.Min != 0.98*1500 || fig.Y.Max != 1.5*1500 || fig.X.Label.Text != "training time (min)" {
+		t.Errorf("CompareMNIST: NLL axis %g to %g, want 1470 to 2250; x label %q", fig.Y.Min, fig.Y.Max, fig.X.Label.Text)
+	}
 	fig, err = MNISTCurve("run", mlog)
 	figure("mnist_log", fig, err)
 	if _, ok := fig.Y.Tick.Marker.(log10Ticks); !ok {
@@ -400,6 +410,9 @@ func TestFigures(t *testing.T) {
 		"LogWeights": func() (*Figure, error) { return LogWeights(&observables.IsingEstimates{}) },
 		"CompareKL":  func() (*Figure, error) { return CompareKL([]*scan.RunSummary{{Name: "short"}}) },
 		"MNISTCurve": func() (*Figure, error) { return MNISTCurve("empty", nil) },
+		"CompareMNIST": func() (*Figure, error) {
+			return CompareMNIST([]*mnist.History{{Name: "empty"}, {Name: "one batch", Train: []mnist.CurvePoint{{Batch: 1, NLL: 9}}}})
+		},
 	} {
 		if fig, err := f(); fig != nil || err != nil {
 			t.Errorf("%s of nothing: %v, %v", name, fig, err)

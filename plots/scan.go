@@ -38,13 +38,7 @@ func CompareKL(runs []*scan.RunSummary) (*Figure, error) {
 			longest = max(longest, c.Seconds)
 		}
 	}
-	unit, per := "s", 1.0
-	switch {
-	case longest > 3*3600:
-		unit, per = "h", 3600
-	case longest > 600:
-		unit, per = "min", 60
-	}
+	unit, per := timeUnit(longest)
 	p.X.Label.Text = "training time (" + unit + ")"
 	p.X.Tick.Marker = Ticks{Trim: true}
 	var all []plotter.XYs
@@ -82,12 +76,32 @@ func CompareKL(runs []*scan.RunSummary) (*Figure, error) {
 	if !(p.Y.Max > p.Y.Min) {
 		p.Y.Max = p.Y.Min + 1
 	}
+	return comparisonFigure(p, all), nil
+}
+
+// comparisonFigure finishes a plot of runs side by side against the
+// training time: the axis from 0, a grid, the legend where the curves
+// leave room, 18 × 12 cm.
+func comparisonFigure(p *plot.Plot, curves []plotter.XYs) *Figure {
 	p.X.Min = 0
 	p.Add(plotter.NewGrid())
 	const w, h = 18 * vg.Centimeter, 12 * vg.Centimeter
 	p.Legend.TextStyle.Font.Size = vg.Points(10)
-	placeLegend(p, w, h, all...)
-	return &Figure{p, w, h}, nil
+	placeLegend(p, w, h, curves...)
+	return &Figure{p, w, h}
+}
+
+// timeUnit is the unit, and its length in seconds, of a time axis up to
+// longest seconds: seconds up to 10 minutes, minutes up to 3 hours, hours
+// beyond.
+func timeUnit(longest float64) (unit string, seconds float64) {
+	switch {
+	case longest > 3*3600:
+		return "h", 3600
+	case longest > 600:
+		return "min", 60
+	}
+	return "s", 1
 }
 
 // errorPoints are estimates with symmetric error bars.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
@@ -55,10 +54,10 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	if err := writeCompareCSV(filepath.Join(*out, compareSummaryFile), summaryRows(sums)); err != nil {
+	if err := runio.WriteCSVAtomic(filepath.Join(*out, compareSummaryFile), summaryRows(sums)); err != nil {
 		return err
 	}
-	if err := writeCompareCSV(filepath.Join(*out, compareCurvesFile), curveRows(sums)); err != nil {
+	if err := runio.WriteCSVAtomic(filepath.Join(*out, compareCurvesFile), curveRows(sums)); err != nil {
 		return err
 	}
 	fig, err := plots.CompareKL(sums)
@@ -121,15 +120,4 @@ func curveRows(sums []*scan.RunSummary) [][]string {
 		}
 	}
 	return rows
-}
-
-func writeCompareCSV(path string, rows [][]string) error {
-	return runio.WriteFileAtomic(path, func(w *os.File) error {
-		cw := csv.NewWriter(w)
-		if err := cw.WriteAll(rows); err != nil {
-			return err
-		}
-		cw.Flush()
-		return cw.Error()
-	})
 }

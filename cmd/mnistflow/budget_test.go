@@ -30,7 +30,7 @@ func TestBudgetFlagErrors(t *testing.T) {
 		{[]string{"--blocks", "0"}, "--blocks 0: want at least 1"},
 		{[]string{"--blocks", "-2"}, "--blocks -2: want at least 1"},
 		{[]string{"--blocks", "3", "--steps", "100"}, "--blocks 3: must divide steps 100"},
-		{[]string{"--blocks", "3"}, "--blocks 3: must divide steps 100"}, // the default steps
+		{[]string{"--blocks", "3"}, "--blocks 3: must divide steps 40"}, // the default steps
 		{[]string{"--blocks", "two"}, `invalid argument "two" for "--blocks"`},
 		{[]string{"--final-lr", "2"}, "--final-lr 2: want a fraction of lr in [0, 1]"},
 		{[]string{"--final-lr", "-0.5"}, "--final-lr -0.5: want a fraction"},
@@ -57,9 +57,10 @@ func TestBudgetFlagErrors(t *testing.T) {
 	}
 }
 
-// --fit-to-time-limit with --time-limit reaches the trainer: the
-// checkpoint holds the plan (here all the batches asked for, which fit in
-// an hour many times over), and the logged rate decays over it.
+// A time limit fits the batches to it unless --fit-to-time-limit=false:
+// the checkpoint holds the plan (here all the batches asked for, which fit
+// in an hour many times over), and the logged rate decays over it, from
+// the rate of the preset.
 func TestFitToTimeLimitPlan(t *testing.T) {
 	t.Setenv(cli.MemoryLimitEnv, "64GiB")
 	dir := t.TempDir()
@@ -67,39 +68,51 @@ func TestFitToTimeLimitPlan(t *testing.T) {
 	if err := writeFakeMNIST(data, 40, 10, 4, 4, 1); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(dir, "run")
 	const batches = 5
-	args := []string{"train", "--data", data, "--hidden", "3", "--steps", "2", "--batch", "10", "--validation-size", "10",
-		"--eval-images", "5", "--max-batches", "5", "--final-lr", "0.05", "--time-limit", "1h", "--fit-to-time-limit", "--out", out}
-	var stdout, stderr strings.Builder
-	if code := run(args, &stdout, &stderr); code != exitOK {
-		t.Fatalf("exit status %d: %s", code, stderr.String())
-	}
-	var meta struct {
-		Planned     int `json:"planned_steps"`
-		PlannedFrom int `json:"planned_from_steps"`
-	}
-	if _, err := runio.ReadCheckpoint(filepath.Join(out, mnist.LastCheckpoint), &meta); err != nil {
-		t.Fatal(err)
-	}
-	if meta.Planned != batches || meta.PlannedFrom != batches {
-		t.Errorf("the checkpoint holds a plan of %d steps from %d, want %d from %d", meta.Planned, meta.PlannedFrom, batches, batches)
-	}
-	recs, err := mnist.ReadLog(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := optim.Schedule{Total: batches, Final: 0.05}
-	var n int
-	for _, rec := range recs {
-		if b, ok := rec.(*mnist.BatchRecord); ok {
-			if want := sc.Rate(1e-3, n); b.LR != want {
-				t.Errorf("batch %d at rate %v, want %v", b.Batch, b.LR, want)
-			}
-			n++
+	for _, tc := range []struct {
+		name    string
+		flags   []string
+		lr      float64
+		planned int
+	}{
+		{"default", nil, 2e-3, batches},
+		{"paper", []string{"--preset", "paper", "--fit-to-time-limit"}, 1e-3, batches},
+		{"no fit", []string{"--fit-to-time-limit=false"}, 2e-3, 0},
+	} {
+		out := filepath.Join(dir, tc.name)
+		args := append([]string{"train", "--data", data, "--hidden", "3", "--steps", "2", "--blocks", "1", "--batch", "10", "--validation-size", "10",
+			"--eval-images", "5", "--max-batches", "5", "--final-lr", "0.05", "--time-limit", "1h", "--out", out}, tc.flags...)
+		var stdout, stderr strings.Builder
+		if code := run(args, &stdout, &stderr); code != exitOK {
+			t.Fatalf("%s: exit status %d: %s", tc.name, code, stderr.String())
 		}
-	}
-	if n != batches {
-		t.Errorf("%d batch records, want %d", n, batches)
+		var meta struct {
+			Planned     int `json:"planned_steps"`
+			PlannedFrom int `json:"planned_from_steps"`
+		}
+		if _, err := runio.ReadCheckpoint(filepath.Join(out, mnist.LastCheckpoint), &meta); err != nil {
+			t.Fatal(err)
+		}
+		if meta.Planned != tc.planned || meta.PlannedFrom != tc.planned {
+			t.Errorf("%s: the checkpoint holds a plan of %d steps from %d, want %d from %d",
+				tc.name, meta.Planned, meta.PlannedFrom, tc.planned, tc.planned)
+		}
+		recs, err := mnist.ReadLog(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := optim.Schedule{Total: batches, Final: 0.05}
+		var n int
+		for _, rec := range recs {
+			if b, ok := rec.(*mnist.BatchRecord); ok {
+				if want := sc.Rate(tc.lr, n); b.LR != want {
+					t.Errorf("%s: batch %d at rate %v, want %v", tc.name, b.Batch, b.LR, want)
+				}
+				n++
+			}
+		}
+		if n != batches {
+			t.Errorf("%s: %d batch records, want %d", tc.name, n, batches)
+		}
 	}
 }

@@ -22,7 +22,7 @@ func TestExitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	runDir := filepath.Join(dir, "run")
-	small := []string{"--data", data, "--hidden", "3", "--steps", "2", "--batch", "10",
+	small := []string{"--data", data, "--hidden", "3", "--steps", "2", "--blocks", "1", "--batch", "10",
 		"--validation-size", "10", "--eval-images", "5", "--max-batches", "1", "--out", runDir}
 	if code := run(append([]string{"train"}, small...), new(strings.Builder), new(strings.Builder)); code != exitOK {
 		t.Fatalf("training the fixture run: exit status %d", code)
@@ -59,6 +59,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"train", "--weight-decay", "-1"}, exitUsage, "--weight-decay -1"},
 		{[]string{"train", "--max-batches", "-1"}, exitUsage, "--max-batches -1"},
 		{[]string{"train", "--eval-images", "-1"}, exitUsage, "--eval-images -1"},
+		{[]string{"train", "--eval-every", "-1"}, exitUsage, "--eval-every -1"},
 		{[]string{"train", "--data", filepath.Join(dir, "missing")}, exitUsage, "fetch-mnist.sh"},
 		{append([]string{"train"}, small...), exitUsage, "already holds a run"},
 		{[]string{"train", "--resume", "--out", runDir, "--batch", "5"}, exitUsage, "another configuration"},
@@ -112,7 +113,7 @@ func TestExitCodes(t *testing.T) {
 // and their dequantisation noise are the same at every evaluation, so the
 // decrease is a paired difference, not noise.
 func TestTinyEndToEndLowersValidationNLL(t *testing.T) {
-	args := []string{"train", "--hidden", "16", "--steps", "5", "--step-size", "0.2", "--batch", "20",
+	args := []string{"train", "--preset", "paper", "--hidden", "16", "--steps", "5", "--step-size", "0.2", "--batch", "20",
 		"--lr", "0.01", "--max-batches", "25", "--eval-images", "200"}
 	t.Run("mnist", func(t *testing.T) {
 		data := filepath.Join("..", "..", "data", "mnist")

@@ -51,6 +51,7 @@ func program() *cli.Program {
 			{Name: "eval", Summary: "test NLL ± standard error in nats (logit space) and bits/dim", Run: runEval},
 			{Name: "sample", Summary: "a PNG grid of samples of a trained flow (and its training curve)", Run: runSample},
 			{Name: "plot", Summary: "a PNG of the training curve: train and validation NLL against batch", Run: runPlot},
+			{Name: "compare", Summary: "runs side by side: summary CSV, NLL-against-time curves and plot", Run: runCompare},
 			{Name: "fetch", Summary: "download the four MNIST files with scripts/fetch-mnist.sh", Run: runFetch},
 		},
 	}

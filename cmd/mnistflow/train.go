@@ -26,12 +26,14 @@ import (
 // trainFlags are the flags of mnistflow train.
 type trainFlags struct {
 	cfg             mnist.Config
+	preset          string
 	data            string
 	epochs          int
 	maxBatches      int
 	out             string
 	resume          bool
 	checkpointEvery int
+	evalEvery       int
 	// blocks is --blocks, which sets cfg.Blocks (K = 1 as 0) in validate.
 	blocks         int
 	timeLimit      time.Duration
@@ -44,14 +46,26 @@ type trainFlags struct {
 var identityFlags = []string{"hidden", "activation", "steps", "blocks", "step-size", "batch", "lr",
 	"final-lr", "weight-decay", "kinetic", "seed", "validation-size", "eval-images", "precision"}
 
-func (f *trainFlags) register(fs *pflag.FlagSet) {
+// Presets of the configuration flags (--preset).
+const (
+	presetBudget = "budget" // mnist.BudgetConfig, the default
+	presetPaper  = "paper"  // mnist.PaperConfig
+)
+
+// register defines the flags of mnistflow train with the defaults of the
+// configuration preset.
+func (f *trainFlags) register(fs *pflag.FlagSet, preset string) {
 	c := &f.cfg
-	*c = mnist.DefaultConfig()
+	*c = mnist.BudgetConfig()
+	if preset == presetPaper {
+		*c = mnist.PaperConfig()
+	}
+	fs.StringVar(&f.preset, "preset", preset, "defaults of the configuration flags: budget (tuned for minutes to hours on a CPU) or paper (the paper's H=1024, 100 steps of 0.1, lr 1e-3)")
 	fs.StringVar(&f.data, "data", mnist.DefaultDir, "directory holding the four MNIST IDX files (raw or .gz)")
 	fs.IntVar(&c.Hidden, "hidden", c.Hidden, "hidden units H of the potential φ(x) = Σ_j w_j σ(a_j·x + b_j)")
 	fs.Var(&c.Activation, "activation", "activation σ: softplus (the paper's) or lncosh")
 	fs.IntVar(&c.Steps, "steps", c.Steps, "RK4 steps of the flow")
-	fs.IntVar(&f.blocks, "blocks", 1, "independent potentials in time, each active for steps/blocks RK4 steps (1: one potential, the paper's)")
+	fs.IntVar(&f.blocks, "blocks", c.NumBlocks(), "independent potentials in time, each active for steps/blocks RK4 steps (1: one potential, the paper's); must divide --steps")
 	fs.Float64Var(&c.StepSize, "step-size", c.StepSize, "RK4 step size ε (flow time T = steps·ε; the paper's code: ε = 0.1, T = 10)")
 	fs.IntVar(&c.Batch, "batch", c.Batch, "images per training batch (also per validation batch)")
 	fs.Float64Var(&c.LearningRate, "lr", c.LearningRate, "Adam learning rate")
@@ -60,13 +74,14 @@ func (f *trainFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&c.Kinetic, "kinetic", c.Kinetic, "weight of the transport cost ½∫|∇φ|²dt added to the loss")
 	fs.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the initial parameters, the batch order and the dequantisation noise")
 	fs.IntVar(&c.ValidationSize, "validation-size", c.ValidationSize, "images held out of the training file for validation (MAF: the last 10000)")
-	fs.IntVar(&c.EvalImages, "eval-images", c.EvalImages, "validation images evaluated at each epoch (the first N; 0: no validation)")
+	fs.IntVar(&c.EvalImages, "eval-images", c.EvalImages, "validation images evaluated at each validation (the first N; 0: no validation)")
+	fs.IntVar(&f.evalEvery, "eval-every", 0, "validate also every N batches, besides at every epoch and at the end (0: epochs only)")
 	fs.Var(&c.Precision, "precision", "arithmetic of the training step's matrix products: float64, or float32 (sgemm, faster; elementwise work, sums and every evaluation stay float64)")
 	fs.IntVar(&f.epochs, "epochs", 100, "epochs to train (in total, counting those before a resume)")
 	fs.IntVar(&f.maxBatches, "max-batches", 0, "stop after this many batches in total (0: no limit), for quick runs")
 	fs.DurationVar(&f.timeLimit, "time-limit", 0, "stop training after this long, with a checkpoint to --resume from (0: no limit)")
-	fs.BoolVar(&f.fitToTimeLimit, "fit-to-time-limit", false,
-		"time the first batches and fit the batches, and the decay of --final-lr, to --time-limit (off: a run cut by the limit stops before its decay ends)")
+	fs.BoolVar(&f.fitToTimeLimit, "fit-to-time-limit", true,
+		"with --time-limit: time the first batches and fit the batches, and the decay of --final-lr, to it (false: a run cut by the limit stops before its decay ends)")
 	fs.StringVar(&f.out, "out", "", "run directory (default runs/mnist_H<hidden>_S<steps>[_K<blocks>]_eps<ε>_B<batch>_lr<lr>[_final<final-lr>]_seed<seed>)")
 	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out from its last checkpoint")
 	fs.IntVar(&f.checkpointEvery, "checkpoint-every", 20, "write a checkpoint every K batches (and at every epoch; 0: epochs only)")
@@ -100,23 +115,47 @@ func (f *trainFlags) validate() error {
 		return usagef("--max-batches %d: want non-negative", f.maxBatches)
 	case f.checkpointEvery < 0:
 		return usagef("--checkpoint-every %d: want non-negative", f.checkpointEvery)
+	case f.evalEvery < 0:
+		return usagef("--eval-every %d: want non-negative", f.evalEvery)
 	case f.timeLimit < 0:
 		return usagef("--time-limit %v: want non-negative", f.timeLimit)
-	case f.fitToTimeLimit && f.timeLimit == 0:
-		return usagef("--fit-to-time-limit: needs a --time-limit to fit the batches to")
 	}
 	return nil
 }
 
+// parseTrainFlags parses the command line with the defaults of its
+// --preset: first with those of the default preset, then, for another
+// preset, again with its own.
+func parseTrainFlags(args []string, stderr io.Writer) (*trainFlags, *pflag.FlagSet, error) {
+	preset := presetBudget
+	for {
+		tf := &trainFlags{}
+		fs := newFlagSet("train", stderr)
+		tf.register(fs, preset)
+		if err := parseFlags(fs, args); err != nil {
+			return nil, nil, err
+		}
+		switch tf.preset {
+		case preset:
+			return tf, fs, nil
+		case presetBudget, presetPaper:
+			preset = tf.preset
+		default:
+			return nil, nil, usagef("--preset %q: want budget or paper", tf.preset)
+		}
+	}
+}
+
 func runTrain(args []string, stdout, stderr io.Writer) error {
-	var tf trainFlags
-	fs := newFlagSet("train", stderr)
-	tf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	tf, fs, err := parseTrainFlags(args, stderr)
+	if err != nil {
 		return err
 	}
 	if err := tf.validate(); err != nil {
 		return err
+	}
+	if fs.Changed("fit-to-time-limit") && tf.fitToTimeLimit && tf.timeLimit == 0 {
+		return usagef("--fit-to-time-limit: needs a --time-limit to fit the batches to")
 	}
 	if tf.out == "" {
 		tf.out = mnist.DefaultRunDir(&tf.cfg)
@@ -201,8 +240,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	p := newProgress(r, total, stderr)
 	res, err := r.Train(ctx, mnist.TrainOptions{
-		Batches: total, CheckpointEvery: tf.checkpointEvery,
-		Duration: tf.timeLimit, FitToDuration: tf.fitToTimeLimit,
+		Batches: total, CheckpointEvery: tf.checkpointEvery, ValidateEvery: tf.evalEvery,
+		Duration: tf.timeLimit, FitToDuration: tf.fitToTimeLimit && tf.timeLimit > 0,
 		Progress: p.record, ValidationProgress: p.validating,
 	})
 	p.bar.Finish()

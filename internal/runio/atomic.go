@@ -1,6 +1,7 @@
 package runio
 
 import (
+	"encoding/csv"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -47,5 +48,17 @@ func WriteBytesAtomic(path string, data []byte) error {
 	return WriteFileAtomic(path, func(f *os.File) error {
 		_, err := f.Write(data)
 		return err
+	})
+}
+
+// WriteCSVAtomic writes rows to path as CSV, atomically.
+func WriteCSVAtomic(path string, rows [][]string) error {
+	return WriteFileAtomic(path, func(f *os.File) error {
+		w := csv.NewWriter(f)
+		if err := w.WriteAll(rows); err != nil {
+			return err
+		}
+		w.Flush()
+		return w.Error()
 	})
 }
