@@ -2,7 +2,6 @@ package mnist
 
 import (
 	"fmt"
-	"math"
 	"path/filepath"
 )
 
@@ -62,7 +61,7 @@ func ReadHistory(dir string, window int) (*History, error) {
 		switch rec := rec.(type) {
 		case *BatchRecord:
 			h.Batches, h.Seconds, last = rec.Batch, h.Seconds+rec.Seconds, rec.Batch
-			if !math.IsNaN(rec.NLL) && !math.IsInf(rec.NLL, 0) {
+			if finite(rec.NLL) {
 				sum += rec.NLL
 				n++
 			}
