@@ -259,7 +259,7 @@ func Point(ctx context.Context, rc model.RunConfig, opt Options) (*Result, error
 		return nil, err
 	}
 	res.Steps, res.FirstStep, res.Seconds = tres.Steps, tres.FirstStep, tres.Seconds
-	res.PlannedSteps, res.Fit = tres.Planned, tres.Fit
+	res.PlannedSteps, res.Fit, res.Refit = tres.Planned, tres.Fit, tres.Refit
 	res.Stop = tres.Status.String()
 	res.LogDetGap = gap
 	res.WarmStartT = opt.WarmStartT

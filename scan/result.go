@@ -33,8 +33,10 @@ type Result struct {
 	Steps, PlannedSteps, FirstStep int
 	Seconds                        float64
 	// Fit is the fit of the plan to the time limit made by this process,
-	// nil when it made none (JSON "schedule_fit").
-	Fit *train.Fit
+	// nil when it made none (JSON "schedule_fit"); Refit the plan that
+	// replaced it, from the pace of the steps trained, nil when it stood
+	// (JSON "schedule_refit", train.Result.Refit).
+	Fit, Refit *train.Fit
 	// Stop says why training ended: "completed", "time limit" or
 	// "interrupted" (train.Status).
 	Stop string
@@ -94,9 +96,11 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 	if r.InitFrom != "" {
 		out["init_from"] = r.InitFrom
 	}
-	if f := r.Fit; f != nil {
-		out["schedule_fit"] = map[string]any{"from_step": f.FromStep, "step_seconds": f.StepSeconds,
-			"remaining_seconds": f.Remaining, "planned_steps": f.Planned}
+	if r.Fit != nil {
+		out["schedule_fit"] = newFitJSON(r.Fit)
+	}
+	if r.Refit != nil {
+		out["schedule_refit"] = newFitJSON(r.Refit)
 	}
 	if r.LogDetGap != nil {
 		out["logdet_gap_per_site"] = r.LogDetGap.Mean
@@ -144,14 +148,10 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 		Provenance   provenance.Provenance       `json:"provenance"`
 		WarmStartT   *float64                    `json:"warm_start_T"`
 		InitFrom     string                      `json:"init_from"`
-		Fit          *struct {
-			FromStep    int     `json:"from_step"`
-			StepSeconds float64 `json:"step_seconds"`
-			Remaining   float64 `json:"remaining_seconds"`
-			Planned     int     `json:"planned_steps"`
-		} `json:"schedule_fit"`
-		Gap    *float64 `json:"logdet_gap_per_site"`
-		GapErr *float64 `json:"logdet_gap_per_site_err"`
+		Fit          *fitJSON                    `json:"schedule_fit"`
+		Refit        *fitJSON                    `json:"schedule_refit"`
+		Gap          *float64                    `json:"logdet_gap_per_site"`
+		GapErr       *float64                    `json:"logdet_gap_per_site_err"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
@@ -196,9 +196,7 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 	if v.PlannedSteps != nil {
 		r.PlannedSteps = *v.PlannedSteps
 	}
-	if f := v.Fit; f != nil {
-		r.Fit = &train.Fit{FromStep: f.FromStep, StepSeconds: f.StepSeconds, Remaining: f.Remaining, Planned: f.Planned}
-	}
+	r.Fit, r.Refit = v.Fit.fit(), v.Refit.fit()
 	if v.Gap != nil && v.GapErr != nil {
 		r.LogDetGap = &stats.Estimate{Mean: *v.Gap, Err: *v.GapErr}
 	}
@@ -227,4 +225,24 @@ func ReadResult(dir string) (*Result, error) {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	return &r, nil
+}
+
+// fitJSON is a train.Fit in result.json.
+type fitJSON struct {
+	FromStep    int     `json:"from_step"`
+	StepSeconds float64 `json:"step_seconds"`
+	Remaining   float64 `json:"remaining_seconds"`
+	Planned     int     `json:"planned_steps"`
+}
+
+func newFitJSON(f *train.Fit) *fitJSON {
+	return &fitJSON{FromStep: f.FromStep, StepSeconds: f.StepSeconds, Remaining: f.Remaining, Planned: f.Planned}
+}
+
+// fit returns the train.Fit of f, nil for nil.
+func (f *fitJSON) fit() *train.Fit {
+	if f == nil {
+		return nil
+	}
+	return &train.Fit{FromStep: f.FromStep, StepSeconds: f.StepSeconds, Remaining: f.Remaining, Planned: f.Planned}
 }

@@ -25,7 +25,8 @@
 // whatever else follows the step count (vmc's anneal) assume that the run
 // does all its steps; a run cut by Duration stops with its rate still high.
 // With Settings.FitToDuration, Run fits the number of steps to the budget
-// once, before the first step of the process:
+// before the first step of the process, and checks the fit once more
+// after a twentieth of the budget, or a minute if that is later:
 //
 //  1. it evaluates the objective FitProbeSteps = 3 times at the current
 //     step without updating anything, the first to warm up and the other
@@ -39,26 +40,42 @@
 //     quarter of a shortened plan is cut to that quarter
 //     (MaxWarmupFraction);
 //  3. it writes a checkpoint, which holds the plan and the Steps it was
-//     fitted from.
+//     fitted from;
+//  4. after RefitFraction = 5 % of the budget, or RefitMinimum = 1 minute
+//     if that is later, it times the steps that ended in the second half
+//     of that time, records, checkpoints and validations included; when
+//     a step's time differs from the probe's by more than RefitTolerance
+//     = 5 %, it plans again by the same rule from the steps done, and the
+//     new plan replaces the first (Result.Refit), with a checkpoint; the
+//     schedule and the anneal follow it from there.
 //
-// The plan is fitted once and then fixed, rather than followed by a
-// progress measured in time at every step (progress = max(step/Steps,
-// elapsed/Duration)), because that is what keeps a run reproducible: the
-// probe leaves no trace, so the fitted run is bit for bit the run of
-// --iterations equal to its plan without the fit, which anyone can rerun
-// on any machine; a resumed run keeps the plan of its checkpoint, whatever
-// its own budget, and continues bit for bit; only a resume with other
-// Steps (more iterations) fits a new plan. A progress in time would end the
-// decay exactly at the budget whatever the machine does, but every step's
-// rate would depend on the wall clock, and no rerun, nor a resume, could
-// reproduce it. The price of the fixed plan is that a run whose steps
-// slow down by more than the margin after the probe (a machine shared
-// with other jobs) is still cut by Duration before its decay ends, and one
-// whose steps speed up ends early; so is a run of steps of a few
-// milliseconds, where the recorder's work, which the probe does not see,
-// exceeds the margin; and the probe costs three steps' evaluations. The fit is off unless asked for (model.Training's
-// FitToTimeLimit, isingflow --fit-to-time-limit): its plan depends on the
-// machine's speed, so a default run would not be the same run everywhere.
+// The probe is needed before the first step, because the schedule's first
+// rates depend on the plan, but it can be fooled: on this project's
+// virtual machine the first ten batches of mnistflow's default took 0.5 s,
+// the next rose to 3.5 s and fell to 0.9 s by the 45th, about 45 s into
+// the process, and the rest took 1.0–1.25 s; a plan from the probe would
+// be cut by Duration with its rate still at half. The check, no earlier
+// than a minute, sees the pace the run has settled to.
+//
+// Otherwise the plan is fixed, rather than followed by a progress measured
+// in time at every step (progress = max(step/Steps, elapsed/Duration)),
+// because that keeps a run reproducible: the probe leaves no trace, so a
+// run whose plan stood is bit for bit the run of --iterations equal to its
+// plan without the fit, which anyone can rerun on any machine; a resumed
+// run keeps the plan of its checkpoint, whatever its own budget, neither
+// fitted nor checked again, and continues bit for bit; only a resume with
+// other Steps (more iterations) fits a new plan. A progress in time would
+// end the decay exactly at the budget whatever the machine does, but every
+// step's rate would depend on the wall clock, and no rerun, nor a resume,
+// could reproduce it. A re-planned run is reproduced by its checkpoints
+// (resumed bit for bit), not by a rerun of its flags. The price of the
+// fixed plan is that a run whose steps slow down by more than the margin
+// after the check (a machine shared with other jobs) is still cut by
+// Duration before its decay ends, and one whose steps speed up ends early;
+// and the probe costs three steps' evaluations. The fit is off unless
+// asked for (model.Training's FitToTimeLimit, isingflow
+// --fit-to-time-limit): its plan depends on the machine's speed, so a
+// default run would not be the same run everywhere.
 //
 // The variational free energy of the Ising model (package vmc) and the
 // likelihood of MNIST images (package mnist) are both trained by it.

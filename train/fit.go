@@ -16,7 +16,28 @@ const (
 	// FitMargin is the fraction of the remaining budget the plan fills,
 	// leaving the rest for slower steps, checkpoints and the log.
 	FitMargin = 0.9
+	// RefitFraction is the fraction of the budget after which Run checks
+	// the plan against the pace of the steps trained in the second half
+	// of that time (refitPlan), but not before RefitMinimum.
+	RefitFraction = 0.05
+	// RefitMinimum is the earliest time of the check: the pace of a
+	// process's first minute is not the pace of the rest (see the package
+	// documentation).
+	RefitMinimum = time.Minute
+	// RefitTolerance is the fraction by which the time of a step at that
+	// pace must differ from the probe's for the plan to be fitted anew.
+	RefitTolerance = 0.05
 )
+
+// refitState is the check of the plan against the pace of the steps
+// trained (refitPlan), armed in a process that fitted the plan.
+type refitState struct {
+	armed    bool      // the plan was fitted by this process, not yet checked
+	probe    float64   // the seconds of a step the plan was fitted with
+	marked   bool      // the window of the pace has begun
+	markTime time.Time // its start
+	markStep int       // the step at its start
+}
 
 // fitPlan fits the number of steps to the time budget when
 // Settings.FitToDuration asks for it and no plan fitted from the same
@@ -52,6 +73,48 @@ func (t *Trainer) fitPlan(begin time.Time, res *Result) error {
 	planned := PlanSteps(t.Step, s.Steps, remaining, perStep)
 	t.Planned, t.PlannedFrom = planned, s.Steps
 	res.Fit = &Fit{FromStep: t.Step, StepSeconds: perStep.Seconds(), Remaining: remaining.Seconds(), Planned: planned}
+	t.refit = refitState{armed: true, probe: perStep.Seconds()}
+	if s.CheckpointEvery > 0 {
+		return t.Checkpoint(s.CheckpointPath, s.CheckpointConfig)
+	}
+	return nil
+}
+
+// refitPlan checks, once, the plan fitted by this process against the
+// pace of the steps trained: the steps that end between half and all of
+// RefitFraction of the budget (or RefitMinimum, whichever is later) give
+// the time of a step, records, checkpoints and validations included. When
+// it differs from the probe's by more than RefitTolerance, PlanSteps plans
+// anew from it, and the plan replaces the one in force (Result.Refit),
+// with a checkpoint: a probe timed before the machine slowed down (or sped
+// up) is corrected before the plan's decay has gone far.
+func (t *Trainer) refitPlan(begin time.Time, res *Result) error {
+	rf := &t.refit
+	if !rf.armed {
+		return nil
+	}
+	s := t.Settings
+	now := t.now()
+	elapsed := now.Sub(begin)
+	at := max(time.Duration(RefitFraction*float64(s.Duration)), RefitMinimum)
+	switch {
+	case !rf.marked:
+		if elapsed >= at/2 {
+			rf.marked, rf.markTime, rf.markStep = true, now, t.Step
+		}
+		return nil
+	case elapsed < at || t.Step <= rf.markStep:
+		return nil
+	}
+	rf.armed = false
+	perStep := now.Sub(rf.markTime) / time.Duration(t.Step-rf.markStep)
+	if math.Abs(perStep.Seconds()-rf.probe) <= RefitTolerance*rf.probe {
+		return nil // the probe was right: the plan stands
+	}
+	remaining := s.Duration - elapsed
+	planned := PlanSteps(t.Step, s.Steps, remaining, perStep)
+	t.Planned = planned
+	res.Refit = &Fit{FromStep: t.Step, StepSeconds: perStep.Seconds(), Remaining: remaining.Seconds(), Planned: planned}
 	if s.CheckpointEvery > 0 {
 		return t.Checkpoint(s.CheckpointPath, s.CheckpointConfig)
 	}

@@ -16,15 +16,22 @@ type clock struct{ now time.Time }
 func (c *clock) Now() time.Time { return c.now }
 
 // timed is the quadratic objective whose every evaluation takes perStep on
-// the clock.
+// the clock, or slowStep after the first fastCalls evaluations when
+// fastCalls is positive.
 type timed struct {
 	*quadratic
-	clock   *clock
-	perStep time.Duration
+	clock     *clock
+	perStep   time.Duration
+	fastCalls int
+	slowStep  time.Duration
 }
 
 func (o *timed) Evaluate(grad []float64, step int) (float64, error) {
-	o.clock.now = o.clock.now.Add(o.perStep)
+	d := o.perStep
+	if o.fastCalls > 0 && o.calls >= o.fastCalls {
+		d = o.slowStep
+	}
+	o.clock.now = o.clock.now.Add(d)
 	return o.quadratic.Evaluate(grad, step)
 }
 
@@ -83,6 +90,9 @@ func TestFitToDuration(t *testing.T) {
 	}
 	if f := res.Fit; f == nil || f.StepSeconds != 1 || f.Remaining != 97 || f.Planned != 87 || f.FromStep != 0 {
 		t.Errorf("fit %+v, want 1 s a step, 97 s remaining, 87 steps from step 0", res.Fit)
+	}
+	if res.Refit != nil {
+		t.Errorf("steps at the probe's pace were re-planned: %+v", res.Refit)
 	}
 	if o.calls != 87+FitProbeSteps {
 		t.Errorf("%d evaluations, want 87 steps and %d probes", o.calls, FitProbeSteps)
@@ -160,6 +170,85 @@ func TestFitResume(t *testing.T) {
 	// From step 87: ⌊0.9·(50 − 3)⌋ = 42 more steps.
 	if res.Fit == nil || res.Planned != 87+42 || res.Steps != 87+42 {
 		t.Errorf("resume with more steps: %+v, want a new plan of %d", res, 87+42)
+	}
+}
+
+// TestRefit checks the re-fit on a fake clock whose steps slow down from
+// half a second to a second after the first ten evaluations. The probe
+// times half a second a step and plans ⌊0.9·(budget − 1.5 s)/0.5 s⌋ steps;
+// the check at 5 % of the budget, or a minute when that is later, times
+// the steps since half that time (a second each) and re-plans, with a
+// checkpoint at once; the run completes the new plan within the budget,
+// its rate decayed over it. Without the check it would be cut with its
+// rate still at half.
+func TestRefit(t *testing.T) {
+	for _, tc := range []struct {
+		budget    time.Duration
+		fit       int
+		refit     Fit
+		remaining time.Duration // at the end of the run
+	}{
+		// At 100 s, step 102: 102 + ⌊0.9·1900⌋.
+		{2000 * time.Second, 3597, Fit{FromStep: 102, StepSeconds: 1, Remaining: 1900, Planned: 1812}, 190 * time.Second},
+		// Not before a minute: at 60 s, step 62: 62 + ⌊0.9·140⌋.
+		{200 * time.Second, 357, Fit{FromStep: 62, StepSeconds: 1, Remaining: 140, Planned: 188}, 14 * time.Second},
+	} {
+		ck := filepath.Join(t.TempDir(), "ck.npz")
+		tr, o := fitted(t, 10000, tc.budget, true)
+		o.perStep, o.fastCalls, o.slowStep = time.Second/2, 10, time.Second
+		tr.Settings.CheckpointEvery = 10000 // at the fit, the re-fit and the end only
+		tr.Settings.CheckpointPath = ck
+		var rates []float64
+		res, err := tr.Run(context.Background(), RecorderFunc(func(s Step) error {
+			rates = append(rates, s.LearningRate)
+			if s.Step != tc.refit.FromStep {
+				return nil
+			}
+			// The step after the re-fit: its checkpoint holds the new plan.
+			again, _ := fitted(t, 10000, time.Hour, true)
+			if err := again.Restore(ck, nil); err != nil {
+				return err
+			}
+			if again.Step != tc.refit.FromStep || again.Planned != tc.refit.Planned || again.PlannedFrom != 10000 {
+				t.Errorf("budget %v: checkpoint at step %d with a plan of %d from %d, want step %d and %d from 10000",
+					tc.budget, again.Step, again.Planned, again.PlannedFrom, tc.refit.FromStep, tc.refit.Planned)
+			}
+			return nil
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != StatusCompleted || res.Steps != tc.refit.Planned || res.Planned != tc.refit.Planned {
+			t.Fatalf("budget %v: %+v, want the re-fitted plan of %d steps completed", tc.budget, res, tc.refit.Planned)
+		}
+		if f := res.Fit; f == nil || f.StepSeconds != 0.5 || f.Planned != tc.fit {
+			t.Errorf("budget %v: fit %+v, want 0.5 s a step and %d steps", tc.budget, f, tc.fit)
+		}
+		if f := res.Refit; f == nil || *f != tc.refit {
+			t.Errorf("budget %v: re-fit %+v, want %+v", tc.budget, f, tc.refit)
+		}
+		if o.calls != tc.refit.Planned+FitProbeSteps {
+			t.Errorf("budget %v: %d evaluations, want %d steps and %d probes", tc.budget, o.calls, tc.refit.Planned, FitProbeSteps)
+		}
+		if left := tc.budget - o.clock.now.Sub(time.Unix(1e9, 0)); left != tc.remaining {
+			t.Errorf("budget %v: %v left at the end, want %v", tc.budget, left, tc.remaining)
+		}
+		// The rates follow the first plan up to the re-fit, the second after.
+		first, second := tr.Schedule(), tr.Schedule()
+		first.Total = tc.fit
+		for i, lr := range rates {
+			sc := second
+			if i < tc.refit.FromStep {
+				sc = first
+			}
+			if want := sc.Rate(0.1, i); lr != want {
+				t.Errorf("budget %v: step %d: rate %v, want %v", tc.budget, i, lr, want)
+				break
+			}
+		}
+		if got := second.Rate(0.1, tc.refit.Planned); math.Abs(got-0.01) > 1e-15 {
+			t.Errorf("budget %v: rate after the plan %v, want the final 0.01", tc.budget, got)
+		}
 	}
 }
 

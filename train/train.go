@@ -124,6 +124,9 @@ type Result struct {
 	// Fit is the fit of the plan to the time budget made by this process
 	// (Settings.FitToDuration), nil when it made none.
 	Fit *Fit
+	// Refit is the plan that replaced Fit's after RefitFraction of the
+	// budget, from the pace of the steps trained, nil when Fit's stood.
+	Refit *Fit
 }
 
 // Fit is how Run fitted the number of steps to the time budget
@@ -171,6 +174,7 @@ type Trainer struct {
 	inARow    int // consecutive rejected steps
 	start     time.Time
 	reported  bool
+	refit     refitState
 }
 
 // New returns a trainer of the objective from its current parameters.
@@ -307,6 +311,7 @@ func (t *Trainer) TrainStep() (Step, error) {
 func (t *Trainer) Run(ctx context.Context, rec Recorder) (*Result, error) {
 	begin := t.now()
 	res := &Result{FirstStep: t.Step}
+	t.refit = refitState{}
 	err := t.fitPlan(begin, res)
 	if err == nil {
 		err = t.loop(ctx, rec, res, begin)
@@ -354,6 +359,9 @@ func (t *Trainer) loop(ctx context.Context, rec Recorder, res *Result, begin tim
 			if err := t.Checkpoint(t.Settings.CheckpointPath, t.Settings.CheckpointConfig); err != nil {
 				return err
 			}
+		}
+		if err := t.refitPlan(begin, res); err != nil {
+			return err
 		}
 	}
 	return nil

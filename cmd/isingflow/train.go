@@ -250,12 +250,16 @@ func pointOptions(opt runOptions, stderr io.Writer) scan.Options {
 		bar = runio.NewProgress(stderr, total, "training")
 	}
 	o.Record = func(rec vmc.Record) error {
-		if p := run.Trainer.PlannedSteps(); rec.ProcessStart && p != total {
-			// The plan fitted to the time limit (--fit-to-time-limit).
+		if p := run.Trainer.PlannedSteps(); p != total {
+			// The plan fitted to the time limit (--fit-to-time-limit), or
+			// re-fitted to the pace of the steps so far.
 			bar.Finish()
-			if p == restoredPlan {
+			switch {
+			case !rec.ProcessStart:
+				fmt.Fprintf(stderr, "isingflow: %d steps re-planned to the pace of the steps so far (%d were planned); decay and anneal follow them\n", p, total)
+			case p == restoredPlan:
 				fmt.Fprintf(stderr, "isingflow: following the checkpoint's plan of %d steps fitted to the time limit\n", p)
-			} else {
+			default:
 				fmt.Fprintf(stderr, "isingflow: %d steps planned to fit the time limit (of --iterations %d); decay and anneal follow them\n", p, total)
 			}
 			total = p

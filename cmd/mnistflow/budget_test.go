@@ -116,3 +116,53 @@ func TestFitToTimeLimitPlan(t *testing.T) {
 		}
 	}
 }
+
+// The progress on stderr says when the plan is fitted to the time limit
+// and when the check after 5 % of it re-plans, and says nothing of a plan
+// at a rejected batch, which moves the batch count but not the plan.
+func TestProgressNotesPlans(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := writeFakeMNIST(data, 40, 10, 4, 4, 1); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := mnist.LoadSplit(data, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := mnist.BudgetConfig()
+	cfg.Hidden, cfg.Steps, cfg.Blocks, cfg.Batch, cfg.ValidationSize, cfg.EvalImages = 3, 2, 0, 10, 10, 5
+	r, err := mnist.Create(filepath.Join(dir, "run"), cfg, ds, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	const total = 15
+	var stderr strings.Builder
+	p := newProgress(r, total, &stderr)
+	r.Trainer.Planned, r.Trainer.PlannedFrom = 9, total // the fit
+	steps := []struct {
+		rec  mnist.Record
+		plan int // the trainer's plan after the record
+		note string
+	}{
+		{&mnist.BatchRecord{Batch: 1}, 9, "  9 batches planned to fit the time limit (of 15); the learning rate decays over them\n"},
+		{&mnist.RejectedRecord{Batch: 2}, 9, "  batch 2 rejected"},
+		{&mnist.BatchRecord{Batch: 3}, 6, ""},
+		{&mnist.BatchRecord{Batch: 4}, 6, "  6 batches re-planned to the pace of the batches so far (9 were planned); the learning rate decays over them\n"},
+		{&mnist.BatchRecord{Batch: 5}, 6, ""},
+	}
+	for _, st := range steps {
+		stderr.Reset()
+		if err := p.record(st.rec); err != nil {
+			t.Fatal(err)
+		}
+		if got := stderr.String(); !strings.HasPrefix(got, st.note) || (st.note == "" && strings.Contains(got, "planned")) {
+			t.Errorf("record %+v: stderr %q, want %q", st.rec, got, st.note)
+		}
+		r.Trainer.Planned = st.plan
+	}
+	if p.total != 6 {
+		t.Errorf("the progress counts to %d, want the re-planned 6", p.total)
+	}
+}

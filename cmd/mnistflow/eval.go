@@ -131,8 +131,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		test = test.Slice(0, *limit)
 	}
 	fmt.Fprintf(stderr, "mnistflow eval: %s (batch %d), %d test images from %s\n", path, st.Batch, test.N, dir)
-	fmt.Fprintf(stderr, "  potential: %d hidden units, %s; flow: %d RK4 steps of ε = %g; BLAS: %s, GOMAXPROCS %d\n",
-		c.Hidden, c.Activation, c.Steps, c.StepSize, blasimpl.Name(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(stderr, "  potential: %s; flow: %d RK4 steps of ε = %g; BLAS: %s, GOMAXPROCS %d\n",
+		describePotential(c, len(r.Flow.Potential.Params())), c.Steps, c.StepSize, blasimpl.Name(), runtime.GOMAXPROCS(0))
 
 	nll, logJac := make([]float64, test.N), make([]float64, test.N)
 	ev := &mnist.Evaluator{Flow: r.Flow, Batch: *batch}

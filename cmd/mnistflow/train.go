@@ -105,8 +105,13 @@ func (f *trainFlags) validate() error {
 	if f.blocks == 1 {
 		f.cfg.Blocks = 0 // stored as before blocks existed (mnist.Config.NumBlocks)
 	}
-	if err := f.cfg.Validate(); err != nil {
-		return flagError(err)
+	// On --resume the run's stored configuration is used and the flags
+	// given only assert it (sameIdentity): one given alone, say --steps 3,
+	// must not be checked against the preset's defaults of the others.
+	if !f.resume {
+		if err := f.cfg.Validate(); err != nil {
+			return flagError(err)
+		}
 	}
 	switch {
 	case f.epochs < 1:
@@ -293,11 +298,7 @@ func header(w io.Writer, r *mnist.Run, resumeFrom string, total int, limit time.
 	}
 	fmt.Fprintf(w, "  data: %s (%d train / %d validation / %d test images of %d×%d)\n", st.Data,
 		ds.Train.Len(), ds.Validation.Len(), ds.Test.Len(), c.Rows, c.Cols)
-	potential := fmt.Sprintf("%d hidden units, %s, %d parameters", c.Hidden, c.Activation, len(r.Flow.Potential.Params()))
-	if K := c.NumBlocks(); K > 1 {
-		potential = fmt.Sprintf("%d blocks in time, each of %s in all", K, potential)
-	}
-	fmt.Fprintf(w, "  potential: %s\n", potential)
+	fmt.Fprintf(w, "  potential: %s\n", describePotential(c, len(r.Flow.Potential.Params())))
 	fmt.Fprintf(w, "  flow: %d RK4 steps of ε = %g (T = %.4g), tape %.0f MB\n", c.Steps, c.StepSize,
 		r.Flow.Duration(), float64(r.Flow.TapeBytes(c.Batch))/1e6)
 	lr := fmt.Sprintf("lr %g", c.LearningRate)
@@ -317,6 +318,16 @@ func header(w io.Writer, r *mnist.Run, resumeFrom string, total int, limit time.
 		r.BatchesPerEpoch(), until, blasimpl.Name(), flow.Elementwise(), runtime.GOMAXPROCS(0))
 }
 
+// describePotential describes the potential of the configuration, of
+// params parameters in all.
+func describePotential(c *mnist.Config, params int) string {
+	potential := fmt.Sprintf("%d hidden units, %s, %d parameters", c.Hidden, c.Activation, params)
+	if K := c.NumBlocks(); K > 1 {
+		potential = fmt.Sprintf("%d blocks in time, each of %s in all", K, potential)
+	}
+	return potential
+}
+
 // progress reports training on stderr: a bar on a terminal, else a line
 // every twentieth of the batches; and the validations and rejected steps.
 type progress struct {
@@ -325,13 +336,15 @@ type progress struct {
 	bar          *runio.Progress
 	terminal     bool
 	start, total int
+	asked        int // the batches asked for, before a plan fitted to the time limit
 	every        int
 	planned      bool // the plan fitted to the time limit is known (reported)
+	plan         int  // then the trainer's plan (train.Trainer.Planned)
 }
 
 func newProgress(r *mnist.Run, total int, w io.Writer) *progress {
 	start := r.State().Batch
-	p := &progress{r: r, w: w, terminal: runio.IsTerminal(w), start: start}
+	p := &progress{r: r, w: w, terminal: runio.IsTerminal(w), start: start, asked: total}
 	p.setTotal(r.PlannedBatches(total))
 	return p
 }
@@ -350,15 +363,18 @@ func (p *progress) record(rec mnist.Record) error {
 	if _, ok := rec.(*mnist.EpochRecord); !ok && !p.planned {
 		// After the first step the plan fitted to the time limit
 		// (--fit-to-time-limit) is known.
-		p.planned = true
-		if planned := p.r.PlannedBatches(p.total); planned < p.total {
-			what := "training stops at the end of the plan"
-			if p.r.Config.FinalLR != 0 {
-				what = "the learning rate decays over them"
-			}
-			p.notef("%d batches planned to fit the time limit (of %d); %s", planned, p.total, what)
+		p.planned, p.plan = true, p.r.Trainer.Planned
+		if planned := p.r.PlannedBatches(p.asked); planned < p.total {
+			p.notef("%d batches planned to fit the time limit (of %d); %s", planned, p.total, p.followers())
 			p.setTotal(planned)
 		}
+	} else if p.planned && p.r.Trainer.Planned != p.plan {
+		// The plan re-fitted to the pace of the batches so far.
+		p.plan = p.r.Trainer.Planned
+		planned := p.r.PlannedBatches(p.asked)
+		p.notef("%d batches re-planned to the pace of the batches so far (%d were planned); %s",
+			planned, p.total, p.followers())
+		p.setTotal(planned)
 	}
 	switch rec := rec.(type) {
 	case *mnist.BatchRecord:
@@ -391,6 +407,14 @@ func (p *progress) record(rec mnist.Record) error {
 		}
 	}
 	return nil
+}
+
+// followers says what follows the plan.
+func (p *progress) followers() string {
+	if p.r.Config.FinalLR != 0 {
+		return "the learning rate decays over them"
+	}
+	return "training stops at the end of the plan"
 }
 
 func (p *progress) validating(done, total int) {
