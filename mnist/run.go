@@ -58,8 +58,9 @@ type Run struct {
 	// Data is the data set being trained on: nil for a Run from LoadCheckpoint.
 	Data *Dataset
 	// LastValidation is the last finite validation of this process (nil:
-	// none).
-	LastValidation *Summary
+	// none), made after batch LastValidationBatch.
+	LastValidation      *Summary
+	LastValidationBatch int
 
 	obj     *objective
 	eval    *Evaluator
@@ -679,7 +680,7 @@ func (t *trainLoop) validate(partial bool) error {
 			rec.ValNonFinite = true
 			r.LastValidation = nil
 		} else {
-			r.LastValidation = &sum
+			r.LastValidation, r.LastValidationBatch = &sum, s.Batch
 			rec.ValNLL, rec.ValNLLErr = &sum.NLL, &sum.NLLErr
 			rec.ValBitsPerDim, rec.ValBitsPerDimErr = &sum.BitsPerDim, &sum.BitsPerDimErr
 			s.ValNLL, s.ValNLLErr = &sum.NLL, &sum.NLLErr

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/isingflow/isingflow/internal/runio"
 	"github.com/isingflow/isingflow/mnist"
 	"github.com/isingflow/isingflow/optim"
+	"github.com/isingflow/isingflow/train"
 )
 
 // Bad values of --blocks, --final-lr, --time-limit and
@@ -164,5 +166,42 @@ func TestProgressNotesPlans(t *testing.T) {
 	}
 	if p.total != 6 {
 		t.Errorf("the progress counts to %d, want the re-planned 6", p.total)
+	}
+}
+
+// The summary names the batch of the last validation: for a run stopped
+// between validations, the one before the stop, not the stop's batch.
+func TestSummaryValidationBatch(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := writeFakeMNIST(data, 40, 10, 4, 4, 1); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := mnist.LoadSplit(data, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := mnist.BudgetConfig()
+	cfg.Hidden, cfg.Steps, cfg.Blocks, cfg.Batch, cfg.ValidationSize, cfg.EvalImages = 3, 2, 0, 10, 10, 5
+	r, err := mnist.Create(filepath.Join(dir, "run"), cfg, ds, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res, err := r.Train(ctx, mnist.TrainOptions{Batches: 3, Progress: func(rec mnist.Record) error {
+		if b, ok := rec.(*mnist.BatchRecord); ok && b.Batch == 2 {
+			cancel()
+		}
+		return nil
+	}})
+	if err != nil || res.Status != train.StatusInterrupted || r.State().Batch != 2 {
+		t.Fatalf("%v, %+v at batch %d; want an interruption after batch 2", err, res, r.State().Batch)
+	}
+	var out strings.Builder
+	summary(&out, r)
+	if !strings.Contains(out.String(), "(5 images, batch 0)") {
+		t.Errorf("summary:\n%s\nwant the validation of batch 0", out.String())
 	}
 }

@@ -440,7 +440,7 @@ func summary(w io.Writer, r *mnist.Run) {
 		st.Batch, float64(st.Batch)/float64(perEpoch), perEpoch, st.Rejected)
 	if v := r.LastValidation; v != nil {
 		fmt.Fprintf(w, "validation NLL   %.2f ± %.2f nats, %.4f ± %.4f bits/dim (%d images, batch %d)\n",
-			v.NLL, v.NLLErr, v.BitsPerDim, v.BitsPerDimErr, v.Images, st.Batch)
+			v.NLL, v.NLLErr, v.BitsPerDim, v.BitsPerDimErr, v.Images, r.LastValidationBatch)
 	}
 	if st.BestNLL != nil {
 		fmt.Fprintf(w, "best validation  %.2f nats at batch %d (%s)\n", *st.BestNLL, st.BestBatch, filepath.Join(r.Dir, mnist.BestCheckpoint))
