@@ -123,22 +123,7 @@ func TestFitToTimeLimitPlan(t *testing.T) {
 // and when the check after 5 % of it re-plans, and says nothing of a plan
 // at a rejected batch, which moves the batch count but not the plan.
 func TestProgressNotesPlans(t *testing.T) {
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	if err := writeFakeMNIST(data, 40, 10, 4, 4, 1); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := mnist.LoadSplit(data, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := mnist.BudgetConfig()
-	cfg.Hidden, cfg.Steps, cfg.Blocks, cfg.Batch, cfg.ValidationSize, cfg.EvalImages = 3, 2, 0, 10, 10, 5
-	r, err := mnist.Create(filepath.Join(dir, "run"), cfg, ds, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := tinyRun(t)
 	const total = 15
 	var stderr strings.Builder
 	p := newProgress(r, total, &stderr)
@@ -172,22 +157,7 @@ func TestProgressNotesPlans(t *testing.T) {
 // The summary names the batch of the last validation: for a run stopped
 // between validations, the one before the stop, not the stop's batch.
 func TestSummaryValidationBatch(t *testing.T) {
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	if err := writeFakeMNIST(data, 40, 10, 4, 4, 1); err != nil {
-		t.Fatal(err)
-	}
-	ds, err := mnist.LoadSplit(data, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := mnist.BudgetConfig()
-	cfg.Hidden, cfg.Steps, cfg.Blocks, cfg.Batch, cfg.ValidationSize, cfg.EvalImages = 3, 2, 0, 10, 10, 5
-	r, err := mnist.Create(filepath.Join(dir, "run"), cfg, ds, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := tinyRun(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	res, err := r.Train(ctx, mnist.TrainOptions{Batches: 3, Progress: func(rec mnist.Record) error {
@@ -204,4 +174,27 @@ func TestSummaryValidationBatch(t *testing.T) {
 	if !strings.Contains(out.String(), "(5 images, batch 0)") {
 		t.Errorf("summary:\n%s\nwant the validation of batch 0", out.String())
 	}
+}
+
+// tinyRun returns a new run of a tiny model on fake data, closed when the
+// test ends.
+func tinyRun(t *testing.T) *mnist.Run {
+	t.Helper()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := writeFakeMNIST(data, 40, 10, 4, 4, 1); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := mnist.LoadSplit(data, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := mnist.BudgetConfig()
+	cfg.Hidden, cfg.Steps, cfg.Blocks, cfg.Batch, cfg.ValidationSize, cfg.EvalImages = 3, 2, 0, 10, 10, 5
+	r, err := mnist.Create(filepath.Join(dir, "run"), cfg, ds, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }
