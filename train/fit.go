@@ -113,6 +113,9 @@ func (t *Trainer) refitPlan(begin time.Time, res *Result) error {
 	}
 	remaining := s.Duration - elapsed
 	planned := PlanSteps(t.Step, s.Steps, remaining, perStep)
+	if planned == t.Planned {
+		return nil // all the steps still fit: nothing to re-plan
+	}
 	t.Planned = planned
 	res.Refit = &Fit{FromStep: t.Step, StepSeconds: perStep.Seconds(), Remaining: remaining.Seconds(), Planned: planned}
 	if s.CheckpointEvery > 0 {

@@ -252,6 +252,17 @@ func TestRefit(t *testing.T) {
 	}
 }
 
+// TestRefitAllSteps checks that a plan of all the steps, which still fit
+// at a pace twice the probe's, stands: no re-fit, no note of one.
+func TestRefitAllSteps(t *testing.T) {
+	tr, o := fitted(t, 1000, 2*time.Hour, true)
+	o.perStep, o.fastCalls, o.slowStep = time.Second/2, 10, time.Second
+	res, _, _ := run(t, tr)
+	if res.Refit != nil || res.Planned != 1000 || res.Steps != 1000 {
+		t.Errorf("%+v, re-fit %+v; want the 1000 steps done without a re-fit", res, res.Refit)
+	}
+}
+
 // TestPlanSteps checks the rule's bounds.
 func TestPlanSteps(t *testing.T) {
 	for _, c := range []struct {
