@@ -182,6 +182,49 @@ func benchMNISTTrainStep(b *testing.B, prec flow.Precision) {
 	b.ReportMetric(float64(ms.HeapSys)/1e6, "MB-heapsys")
 }
 
+// BenchmarkSaturatedUnits is one training step of the MNIST budget sizes
+// (N = 784, H = 256, B = 100, 40 RK4 steps of 0.25, softplus with bias),
+// as BenchmarkMNISTTrainStep, with the parameters of a fresh potential
+// ("fresh") and with half its units saturated ("saturated": biases of
+// ±96, so σ”(u) ≈ e^−96 ≈ 2e−42 lies below the least normal float32, as
+// for the saturated units of a trained potential). The float32 step of
+// the saturated potential takes as long as the fresh one's only because
+// toFloat32 flushes operands below 2⁻⁶³ to zero; without that, its
+// subnormal operands cost microcode assists on x86 CPUs.
+func BenchmarkSaturatedUnits(b *testing.B) {
+	for _, units := range []string{"fresh", "saturated"} {
+		for _, prec := range precisions {
+			b.Run(units+"/"+prec.String(), func(b *testing.B) {
+				const N, H, B, steps, eps = 784, 256, 100, 40, 0.25
+				rng := rand.New(rand.NewPCG(3, 3))
+				p := flow.NewShallow(N, H, flow.Softplus, true, rng)
+				p.SetPrecision(prec)
+				if units == "saturated" {
+					bias := p.Params()[H*N : H*N+H]
+					for j := 0; j < H; j += 2 {
+						bias[j] = 96 * float64(1-2*(j/2%2))
+					}
+				}
+				f, err := flow.New(p, steps, eps)
+				if err != nil {
+					b.Fatal(err)
+				}
+				x := mat.NewDense(B, N, nil)
+				for i := range x.RawMatrix().Data {
+					x.RawMatrix().Data[i] = rng.NormFloat64()
+				}
+				dparams := make([]float64, len(p.Params()))
+				loss := flow.LossFunc(nllLoss)
+				f.Gradient(dparams, nil, x, flow.Density, loss) // untimed warm-up
+				for b.Loop() {
+					f.Gradient(dparams, nil, x, flow.Density, loss)
+				}
+				reportTrainStep(b, B, N, H, steps)
+			})
+		}
+	}
+}
+
 // BenchmarkCirculantQuadratic is one RK4 stage of the quadratic part in a
 // training step, B = 64: GradLaplacian, then GradLaplacianVJP into both
 // destinations, of the spectral circulant potential on the L×L torus, by

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"math"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -20,7 +21,8 @@ const (
 	// batch and accumulation over the RK4 stages stays in float64. Products
 	// then carry relative errors of order 1e-7 instead of 1e-16: enough for
 	// the gradient of a training step, not for an evaluation, which should
-	// go back to Float64.
+	// go back to Float64. Operands below 2⁻⁶³ in magnitude are rounded to
+	// zero, so that no product is a subnormal float32.
 	Float32
 )
 
@@ -88,10 +90,23 @@ func SetPrecision(p Potential, prec Precision) bool {
 	return ok
 }
 
-// toFloat32 rounds src into dst (of the same length).
+// flushBelow is the magnitude below which toFloat32 rounds an operand to
+// zero: 2⁻⁶³, so that a product of two operands that are not flushed is at
+// least 2⁻¹²⁶, the least normal float32. Subnormal operands and products
+// cost x86 CPUs a microcode assist each, and the saturated units of a
+// trained potential (σ”(u) < 2⁻¹²⁶ for |u| > 88) supply them by the
+// million (docs/performance.md#subnormal-numbers). What is flushed lies
+// 2⁻³⁹ below the float32 rounding of unit-sized terms.
+const flushBelow = 0x1p-63
+
+// toFloat32 rounds src into dst (of the same length), values below
+// flushBelow in magnitude to zero.
 func toFloat32(dst []float32, src []float64) {
 	dst = dst[:len(src)]
 	for i, v := range src {
+		if math.Abs(v) < flushBelow {
+			v = 0
+		}
 		dst[i] = float32(v)
 	}
 }

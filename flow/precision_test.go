@@ -23,25 +23,35 @@ func relDiff(a, b []float64) float64 {
 // float32 products against the same potential in float64: the results agree
 // to the rounding of float32 (relative 1e-5 in the 2-norm) and differ by more
 // than float64 rounding (so the float32 path ran). Sizes cover a single
-// slice and several, the memo and plain adjoints, and both activations.
+// slice and several, the memo and plain adjoints, and both activations;
+// one case saturates half the units (biases ±96, σ”(u) below the least
+// normal float32), whose operands the float32 path flushes to zero.
 func TestFloat32Products(t *testing.T) {
 	for i, tc := range []struct {
 		act        flow.Activation
 		bias       bool
 		B, N, H    int
 		largeParam bool
+		saturate   bool
 	}{
-		{flow.LogCosh, false, 3, 5, 7, false},
-		{flow.Softplus, true, 4, 6, 3, true},
-		{flow.LogCosh, false, 64, 256, 512, false},
-		{flow.Softplus, true, 37, 100, 130, true},
+		{flow.LogCosh, false, 3, 5, 7, false, false},
+		{flow.Softplus, true, 4, 6, 3, true, false},
+		{flow.LogCosh, false, 64, 256, 512, false, false},
+		{flow.Softplus, true, 37, 100, 130, true, false},
+		{flow.Softplus, true, 20, 50, 64, false, true},
 	} {
-		name := fmt.Sprintf("%v/bias=%t/B=%d/N=%d/H=%d", tc.act, tc.bias, tc.B, tc.N, tc.H)
+		name := fmt.Sprintf("%v/bias=%t/B=%d/N=%d/H=%d/saturated=%t", tc.act, tc.bias, tc.B, tc.N, tc.H, tc.saturate)
 		t.Run(name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(i), 32))
 			p := flow.NewShallow(tc.N, tc.H, tc.act, tc.bias, rng)
 			if tc.largeParam {
 				scaleShallowParams(p, rng, 0.5)
+			}
+			if tc.saturate {
+				bias := p.Params()[tc.H*tc.N : tc.H*tc.N+tc.H]
+				for j := 0; j < tc.H; j += 2 {
+					bias[j] = 96 * float64(1-2*(j/2%2))
+				}
 			}
 			x, lambda := mat.NewDense(tc.B, tc.N, nil), mat.NewDense(tc.B, tc.N, nil)
 			mu := make([]float64, tc.B)
