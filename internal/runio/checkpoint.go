@@ -97,7 +97,7 @@ func WriteCheckpoint(path string, meta any, arrays map[string]Array) error {
 	}
 	return WriteFileAtomic(path, func(f *os.File) error {
 		z := zip.NewWriter(f)
-		w, err := z.Create(metaKey)
+		w, err := createStored(z, metaKey)
 		if err != nil {
 			return err
 		}
@@ -105,7 +105,7 @@ func WriteCheckpoint(path string, meta any, arrays map[string]Array) error {
 			return err
 		}
 		for _, k := range names {
-			w, err := z.Create(k)
+			w, err := createStored(z, k)
 			if err != nil {
 				return err
 			}
@@ -115,6 +115,13 @@ func WriteCheckpoint(path string, meta any, arrays map[string]Array) error {
 		}
 		return z.Close()
 	})
+}
+
+// createStored adds an uncompressed entry to z, as numpy.savez writes them:
+// deflate shrinks trained float64 parameters by a few per cent and took
+// most of a checkpoint's time (docs/performance.md#checkpoints).
+func createStored(z *zip.Writer, name string) (io.Writer, error) {
+	return z.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
 }
 
 // writeNpy writes a float64 array in NumPy's .npy format, version 1.0: the
