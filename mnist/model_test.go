@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/isingflow/isingflow/flow"
 	"github.com/isingflow/isingflow/stats"
@@ -184,6 +185,60 @@ func TestNegLogLikelihoodGradient(t *testing.T) {
 		fd := (up - down) / (2 * h)
 		if math.Abs(grad[i]-fd) > 1e-6*math.Max(1, math.Abs(fd)) {
 			t.Errorf("∂L/∂θ[%d] = %v, finite difference %v", i, grad[i], fd)
+		}
+	}
+}
+
+// With φ = 0 the flow is the identity, so a sample at temperature T is the
+// logit y = T·z, z ~ N(0, I): a pixel lies in [96, 160) exactly when y lies
+// between the logits of 96/256 and 160/256, with probability
+// Φ(b/T) − Φ(a/T). Check that fraction at three temperatures within five
+// standard errors; that T = 1 draws what flow.Flow.Sample draws; and that a
+// temperature that is not positive and finite is an error.
+func TestSampleImagesAt(t *testing.T) {
+	f := shallowFlow(t, 12, 3, 2, 0.1, 0)
+	ends := make([]float64, 2)
+	Logit(ends, []float64{96.0 / Levels, 160.0 / Levels})
+	for _, T := range []float64{0.5, 1, 2} {
+		im, err := SampleImagesAt(f, 400, 3, 4, T, rand.New(rand.NewPCG(3, 4)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in float64
+		for _, p := range im.Pixels {
+			if p >= 96 && p < 160 {
+				in++
+			}
+		}
+		n := float64(len(im.Pixels))
+		frac := in / n
+		want := distuv.UnitNormal.CDF(ends[1]/T) - distuv.UnitNormal.CDF(ends[0]/T)
+		if se := math.Sqrt(want * (1 - want) / n); math.Abs(frac-want) > 5*se {
+			t.Errorf("T = %g: %.4f of the pixels in [96, 160), want %.4f ± %.4f", T, frac, want, se)
+		}
+	}
+	g := shallowFlow(t, 12, 3, 2, 0.1, 5) // a potential that moves the samples
+	y := mat.NewDense(50, 12, nil)
+	if err := g.Sample(y, nil, rand.New(rand.NewPCG(1, 2))); err != nil {
+		t.Fatal(err)
+	}
+	b, err := SampleImagesAt(g, 50, 3, 4, 1, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, want := make([]float64, 12), make([]uint8, 12)
+	for i := range 50 {
+		InverseLogit(x, y.RawRowView(i))
+		Quantize(want, x)
+		for k, p := range want {
+			if got := b.Pixels[i*12+k]; got != p {
+				t.Fatalf("image %d pixel %d: %d at temperature 1, %d from flow.Flow.Sample", i, k, got, p)
+			}
+		}
+	}
+	for _, T := range []float64{0, -1, math.Inf(1), math.NaN()} {
+		if _, err := SampleImagesAt(g, 5, 3, 4, T, rand.New(rand.NewPCG(1, 2))); err == nil {
+			t.Errorf("temperature %g: no error", T)
 		}
 	}
 }

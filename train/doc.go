@@ -50,10 +50,11 @@
 //     schedule and the anneal follow it from there.
 //
 // The probe is needed before the first step, because the schedule's first
-// rates depend on the plan, but it can be fooled: on this project's
-// virtual machine the first ten batches of mnistflow's default took 0.5 s,
-// the next rose to 3.5 s and fell to 0.9 s by the 45th, about 45 s into
-// the process, and the rest took 1.0–1.25 s; a plan from the probe would
+// rates depend on the plan, but it can be fooled: on an Intel virtual
+// machine the first ten batches of mnistflow's default took 0.5 s, the
+// next rose to 3.5 s and fell to 0.9 s by the 45th, about 45 s into the
+// process, and the rest took 1.0–1.25 s (subnormal floats of saturated
+// units, since flushed: docs/performance.md); a plan from the probe would
 // be cut by Duration with its rate still at half. The check, no earlier
 // than a minute, sees the pace the run has settled to.
 //
