@@ -182,9 +182,9 @@ func benchMNISTTrainStep(b *testing.B, prec flow.Precision) {
 	b.ReportMetric(float64(ms.HeapSys)/1e6, "MB-heapsys")
 }
 
-// BenchmarkSaturatedUnits is one training step of the MNIST budget sizes
-// (N = 784, H = 256, B = 100, 40 RK4 steps of 0.25, softplus with bias),
-// as BenchmarkMNISTTrainStep, with the parameters of a fresh potential
+// BenchmarkSaturatedUnits is one training step built like
+// BenchmarkMNISTTrainStep at the MNIST budget's sizes (N = 784, H = 256,
+// B = 100, 40 RK4 steps of 0.25, softplus with bias), with the parameters of a fresh potential
 // ("fresh") and with half its units saturated ("saturated": biases of
 // ±96, so σ”(u) ≈ e^−96 ≈ 2e−42 lies below the least normal float32, as
 // for the saturated units of a trained potential). The float32 step of

@@ -93,10 +93,11 @@ func SetPrecision(p Potential, prec Precision) bool {
 // flushBelow is the magnitude below which toFloat32 rounds an operand to
 // zero: 2⁻⁶³, so that a product of two operands that are not flushed is at
 // least 2⁻¹²⁶, the least normal float32. Subnormal operands and products
-// cost x86 CPUs a microcode assist each, and the saturated units of a
-// trained potential (σ”(u) < 2⁻¹²⁶ for |u| > 88) supply them by the
-// million (docs/performance.md#subnormal-numbers). What is flushed lies
-// 2⁻³⁹ below the float32 rounding of unit-sized terms.
+// cost Intel cores a microcode assist each, and the saturated units of a
+// trained potential supply them by the million: softplus's σ”(u) is below
+// 2⁻¹²⁶ for |u| > 88, ln cosh's for |u| > 44
+// (docs/performance.md#subnormal-numbers). The flush is absolute: what it
+// drops lies 2⁻³⁹ below the float32 rounding of unit-sized terms.
 const flushBelow = 0x1p-63
 
 // toFloat32 rounds src into dst (of the same length), values below

@@ -64,7 +64,7 @@
 // (compute bits/dim per image, then its mean and standard error).
 //
 // Samples of the flow go back to pictures with InverseLogit and Quantize
-// (SampleImages).
+// (SampleImages; SampleImagesAt at a reduced temperature).
 //
 // An Evaluator integrates a flow over a set of images in batches, with
 // dequantisation noise from a given stream, into per-image NLLs and logit

@@ -163,8 +163,8 @@ func PairedDifference(a, b []float64) (diff stats.Estimate, maxAbs float64) {
 }
 
 // SampleImages draws n images of rows×cols pixels from the flow: z ~ N(0, I)
-// from rng pushed forward to logit space (flow.Flow.Sample: the fixed-step
-// scheme unless the flow's Integrator is set), then mapped back to
+// from rng pushed forward to logit space, as flow.Flow.Sample draws them
+// (the fixed-step scheme unless the flow's Integrator is set), then mapped back to
 // intensities by InverseLogit and to 8-bit pixels by Quantize (which clamps
 // to [0, 1]). It returns the error of the flow, if any, and panics if
 // rows·cols differs from the flow's dimension.
@@ -175,14 +175,14 @@ func SampleImages(f *flow.Flow, n, rows, cols int, rng *rand.Rand) (*Images, err
 // SampleImagesAt is SampleImages at temperature T: the latent z ~ N(0, T²I)
 // is the base Gaussian narrowed by T before it is pushed forward, as Glow
 // (Kingma and Dhariwal, arXiv:1807.03039) shows its samples. Below 1 the
-// images lie nearer the model's modes, cleaner and less varied, and are no
-// longer samples of its density; T = 1 draws exactly what SampleImages
-// draws from the same rng. It returns an error if T is not a positive
-// finite number.
+// images are typically cleaner and less varied, and are no longer samples
+// of the model's density; T = 1 draws exactly what flow.Flow.Sample draws
+// from the same rng. It returns an error if T is not a positive finite
+// number.
 func SampleImagesAt(f *flow.Flow, n, rows, cols int, temperature float64, rng *rand.Rand) (*Images, error) {
 	d := rows * cols
 	if d != f.Dim() {
-		panic(fmt.Sprintf("mnist: SampleImages: %d×%d images for a flow of dimension %d", rows, cols, f.Dim()))
+		panic(fmt.Sprintf("mnist: SampleImagesAt: %d×%d images for a flow of dimension %d", rows, cols, f.Dim()))
 	}
 	if !(temperature > 0) || math.IsInf(temperature, 1) {
 		return nil, fmt.Errorf("mnist: temperature %g: want a positive finite number", temperature)

@@ -33,7 +33,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	case *scale < 1 || *scale > 16:
 		return usagef("--scale %d: want 1 … 16", *scale)
 	case !(*temperature > 0) || math.IsInf(*temperature, 1):
-		return usagef("--temperature %g: want a positive number", *temperature)
+		return usagef("--temperature %g: want a positive finite number", *temperature)
 	}
 	path, err := findCheckpoint(*runDir, *which)
 	if err != nil {
