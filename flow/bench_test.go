@@ -160,26 +160,35 @@ func benchMNISTTrainStep(b *testing.B, prec flow.Precision) {
 	rng := rand.New(rand.NewPCG(2, 2))
 	p := flow.NewShallow(N, H, flow.Softplus, true, rng)
 	p.SetPrecision(prec)
-	f, err := flow.New(p, steps, eps)
-	if err != nil {
-		b.Fatal(err)
-	}
-	x := mat.NewDense(B, N, nil)
-	for i := range x.RawMatrix().Data {
-		x.RawMatrix().Data[i] = rng.NormFloat64()
-	}
-	dparams := make([]float64, len(p.Params()))
-	loss := flow.LossFunc(nllLoss)
-	f.Gradient(dparams, nil, x, flow.Density, loss) // untimed warm-up, see benchIsingTrainStep
-	for b.Loop() {
-		f.Gradient(dparams, nil, x, flow.Density, loss)
-	}
+	f := benchNLLGradient(b, p, B, steps, eps, rng)
 	reportTrainStep(b, B, N, H, steps)
 	b.ReportMetric(float64(f.TapeBytes(B))/1e6, "MB-tape")
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(ms.Sys)/1e6, "MB-sys")
 	b.ReportMetric(float64(ms.HeapSys)/1e6, "MB-heapsys")
+}
+
+// benchNLLGradient times the gradient of the mean negative log-likelihood
+// of a flow of p (steps RK4 steps of eps) at a batch of B normal draws from
+// rng, after one untimed step (see benchIsingTrainStep), and returns the
+// flow.
+func benchNLLGradient(b *testing.B, p flow.Potential, B, steps int, eps float64, rng *rand.Rand) *flow.Flow {
+	f, err := flow.New(p, steps, eps)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := mat.NewDense(B, p.Dim(), nil)
+	for i := range x.RawMatrix().Data {
+		x.RawMatrix().Data[i] = rng.NormFloat64()
+	}
+	dparams := make([]float64, len(p.Params()))
+	loss := flow.LossFunc(nllLoss)
+	f.Gradient(dparams, nil, x, flow.Density, loss)
+	for b.Loop() {
+		f.Gradient(dparams, nil, x, flow.Density, loss)
+	}
+	return f
 }
 
 // BenchmarkSaturatedUnits is one training step built like
@@ -200,25 +209,9 @@ func BenchmarkSaturatedUnits(b *testing.B) {
 				p := flow.NewShallow(N, H, flow.Softplus, true, rng)
 				p.SetPrecision(prec)
 				if units == "saturated" {
-					bias := p.Params()[H*N : H*N+H]
-					for j := 0; j < H; j += 2 {
-						bias[j] = 96 * float64(1-2*(j/2%2))
-					}
+					flow.SaturateHalf(p)
 				}
-				f, err := flow.New(p, steps, eps)
-				if err != nil {
-					b.Fatal(err)
-				}
-				x := mat.NewDense(B, N, nil)
-				for i := range x.RawMatrix().Data {
-					x.RawMatrix().Data[i] = rng.NormFloat64()
-				}
-				dparams := make([]float64, len(p.Params()))
-				loss := flow.LossFunc(nllLoss)
-				f.Gradient(dparams, nil, x, flow.Density, loss) // untimed warm-up
-				for b.Loop() {
-					f.Gradient(dparams, nil, x, flow.Density, loss)
-				}
+				benchNLLGradient(b, p, B, steps, eps, rng)
 				reportTrainStep(b, B, N, H, steps)
 			})
 		}

@@ -15,3 +15,6 @@ func SetCirculantPath(q *CirculantQuadratic, path string) {
 		panic("flow: SetCirculantPath: unknown path " + path)
 	}
 }
+
+// SaturateHalf saturates every other unit of s (see saturateHalf).
+func SaturateHalf(s *Shallow) { saturateHalf(s) }
