@@ -20,7 +20,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	which := fs.String("checkpoint", "best", "which checkpoint: best (lowest validation NLL) or last")
 	n := fs.IntP("n", "n", 64, "number of samples")
 	seed := fs.Uint64("seed", 1, "seed of the latent samples z ~ N(0, T²I)")
-	temperature := fs.Float64("temperature", 1, "standard deviation T of the latent z: 1 samples the model; below 1, cleaner images nearer its modes (Glow's reduced temperature)")
+	temperature := fs.Float64("temperature", 1, "standard deviation T of the latent z: 1 samples the model; below 1, typically cleaner, less varied images (Glow's reduced temperature)")
 	out := fs.String("out", "", "PNG of the samples (default RUN/samples.png)")
 	curve := fs.String("curve", "", "PNG of the training curve (default RUN/curve.png; \"-\": none)")
 	scale := fs.Int("scale", 2, "pixels per image pixel in the PNG")
